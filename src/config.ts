@@ -1,0 +1,124 @@
+import { resolve } from 'node:path';
+
+/**
+ * The only reader of process.env. Every setting is parsed and validated here once; a bad value
+ * stops start-up with a ConfigError that names the variable and what is wrong with it.
+ */
+export interface Config {
+  host: string;
+  port: number;
+  /** Public base URL (no trailing slash): hosted-auth callback and links are built from it. */
+  publicUrl: string;
+  /** PostgreSQL connection string; null selects the embedded PGlite database in dataDir. */
+  databaseUrl: string | null;
+  dataDir: string;
+  /** Raw key ring (`kid:base64key,...`); null means "use or create the embedded key file". */
+  secretKeys: string | null;
+  /** API key to install for the default application (automation); null prints a new one. */
+  apiKey: string | null;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  allowPrivateDestinations: boolean;
+  /** Requests per minute per API key (or client address when unauthenticated). */
+  rateLimitPerMinute: number;
+  /** Maximum accepted request body in bytes. */
+  bodyLimit: number;
+  region: string;
+  /** Base URLs of provider APIs, overridable so the sandbox can stand in for the real services. */
+  providers: {
+    microsoftLogin: string;
+    microsoftGraph: string;
+    googleAuth: string;
+    googleToken: string;
+    gmail: string;
+    zoom: string;
+  };
+  /** Interval of the fallback sync pass per grant, in ms. */
+  fallbackSyncMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function intVar(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function boolVar(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').toLowerCase();
+  if (raw === '' || raw === '0' || raw === 'false' || raw === 'no') return false;
+  if (raw === '1' || raw === 'true' || raw === 'yes') return true;
+  throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
+}
+
+function urlVar(env: Env, name: string, fallback: string, protocols = ['http:', 'https:']): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be an absolute URL, got "${raw}"`);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${u.protocol}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.HOST || '127.0.0.1';
+  const port = intVar(env, 'PORT', 4000, 0, 65535);
+  const logLevel = (env.LOG_LEVEL || 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
+  }
+  const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const databaseUrl = env.DATABASE_URL ? urlVar(env, 'DATABASE_URL', '', ['postgres:', 'postgresql:']) : null;
+  const region = env.TRIBUTARY_REGION || 'local';
+  if (!/^[a-z0-9-]{1,32}$/.test(region)) {
+    throw new ConfigError('TRIBUTARY_REGION', `must be a short lowercase label such as "us" or "eu", got "${region}"`);
+  }
+  const apiKey = env.TRIBUTARY_API_KEY || null;
+  if (apiKey !== null && !/^[A-Za-z0-9_-]{24,128}$/.test(apiKey)) {
+    throw new ConfigError('TRIBUTARY_API_KEY', 'must be 24–128 characters of letters, digits, "_" or "-"');
+  }
+  return {
+    host,
+    port,
+    publicUrl: urlVar(env, 'PUBLIC_URL', `http://${displayHost}:${port}`),
+    databaseUrl,
+    dataDir: resolve(env.TRIBUTARY_DATA_DIR || '.tributary'),
+    secretKeys: env.TRIBUTARY_SECRET_KEYS || null,
+    apiKey,
+    logLevel,
+    allowPrivateDestinations: boolVar(env, 'TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS'),
+    rateLimitPerMinute: intVar(env, 'TRIBUTARY_RATE_LIMIT', 6000, 1, 10_000_000),
+    bodyLimit: intVar(env, 'TRIBUTARY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    region,
+    providers: {
+      microsoftLogin: urlVar(env, 'TRIBUTARY_MICROSOFT_LOGIN_URL', 'https://login.microsoftonline.com'),
+      microsoftGraph: urlVar(env, 'TRIBUTARY_MICROSOFT_GRAPH_URL', 'https://graph.microsoft.com/v1.0'),
+      googleAuth: urlVar(env, 'TRIBUTARY_GOOGLE_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
+      googleToken: urlVar(env, 'TRIBUTARY_GOOGLE_TOKEN_URL', 'https://oauth2.googleapis.com/token'),
+      gmail: urlVar(env, 'TRIBUTARY_GMAIL_URL', 'https://gmail.googleapis.com'),
+      zoom: urlVar(env, 'TRIBUTARY_ZOOM_URL', 'https://zoom.us'),
+    },
+    fallbackSyncMs: intVar(env, 'TRIBUTARY_FALLBACK_SYNC_MS', 5 * 60_000, 1000, 24 * 3600_000),
+  };
+}

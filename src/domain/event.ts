@@ -1,0 +1,142 @@
+import type { ProviderId } from './provider.js';
+
+/** Every event type a stream can subscribe to. */
+export const EVENT_TYPES = [
+  'message.created',
+  'message.created.truncated',
+  'grant.created',
+  'grant.updated',
+  'grant.expired',
+  'grant.deleted',
+  'conference.zoom.transcript',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export function isEventType(value: string): value is EventType {
+  return (EVENT_TYPES as readonly string[]).includes(value);
+}
+
+/** Sources as Nylas names them (CloudEvents `source`). */
+export const SOURCES = {
+  system: '/nylas/system',
+  realtime: (p: ProviderId) => `/${p}/emails/realtime`,
+  historic: (p: ProviderId) => `/${p}/emails/historic`,
+  zoom: '/zoom/recordings/realtime',
+} as const;
+
+/** What a source hands to the event log. `id` must be stable across re-syncs. */
+export interface NewEvent {
+  id: string;
+  type: EventType;
+  source: string;
+  /** Unix seconds. */
+  time: number;
+  grantId: string | null;
+  provider: ProviderId | null;
+  object: Record<string, unknown>;
+}
+
+/** An event as stored in the log. `seq` orders events; per grant it is the delivery order. */
+export interface StoredEvent extends NewEvent {
+  seq: string;
+  applicationId: string;
+}
+
+/** The CloudEvents 1.0 envelope delivered to destinations and shown by the API. */
+export interface CloudEvent {
+  specversion: '1.0';
+  type: EventType;
+  source: string;
+  id: string;
+  time: number;
+  webhook_delivery_attempt?: number;
+  data: { application_id: string; grant_id?: string; object: Record<string, unknown> };
+}
+
+export function toCloudEvent(e: StoredEvent, attempt?: number): CloudEvent {
+  const ce: CloudEvent = {
+    specversion: '1.0',
+    type: e.type,
+    source: e.source,
+    id: e.id,
+    time: e.time,
+    data: { application_id: e.applicationId, object: e.object },
+  };
+  if (e.grantId) ce.data.grant_id = e.grantId;
+  if (attempt !== undefined) ce.webhook_delivery_attempt = attempt;
+  return ce;
+}
+
+/** message.created bodies over this size are announced as message.created.truncated without body. */
+export const MAX_MESSAGE_EVENT_BYTES = 1024 * 1024;
+
+export interface Participant {
+  name: string;
+  email: string;
+}
+
+export interface AttachmentMeta {
+  id: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  is_inline: boolean;
+  content_id?: string;
+}
+
+/** The normalized `message.created` object (PROVIDERS.md §7), the same for every provider. */
+export interface MessageObject {
+  id: string;
+  grant_id: string;
+  object: 'message';
+  thread_id: string;
+  subject: string;
+  from: Participant[];
+  to: Participant[];
+  cc: Participant[];
+  bcc: Participant[];
+  reply_to: Participant[];
+  date: number;
+  snippet: string;
+  body?: string;
+  folders: string[];
+  unread: boolean;
+  starred: boolean;
+  attachments: AttachmentMeta[];
+}
+
+/**
+ * Builds the message event, switching to `message.created.truncated` (body removed) when the
+ * serialized object exceeds 1 MB. The event id depends only on grant + message id, so a
+ * re-sync yields the same id and the log's idempotent append drops the duplicate.
+ */
+export function messageEvent(args: {
+  id: string;
+  source: string;
+  provider: ProviderId;
+  message: MessageObject;
+}): NewEvent {
+  const { message } = args;
+  const size = Buffer.byteLength(JSON.stringify(message));
+  const truncated = size > MAX_MESSAGE_EVENT_BYTES;
+  const object: Record<string, unknown> = { ...message };
+  if (truncated) delete object.body;
+  return {
+    id: args.id,
+    type: truncated ? 'message.created.truncated' : 'message.created',
+    source: args.source,
+    time: Math.floor(Date.now() / 1000),
+    grantId: message.grant_id,
+    provider: args.provider,
+    object,
+  };
+}
+
+/** Nylas notification codes for grant events. */
+export const GRANT_EVENT_CODES = {
+  'grant.created': 25012,
+  'grant.updated': 25014,
+  'grant.reauthenticated': 25027,
+  'grant.deleted': 25013,
+  'grant.expired': 25009,
+} as const;

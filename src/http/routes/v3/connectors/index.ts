@@ -1,0 +1,135 @@
+import { Type } from '@sinclair/typebox';
+import type { AppContext } from '../../../../context.js';
+import { badRequest, conflict, notFound } from '../../../../domain/errors.js';
+import { DEFAULT_SCOPES, secretHealth, tenantError } from '../../../../domain/integration.js';
+import { PROVIDERS, type ProviderId } from '../../../../domain/provider.js';
+import type { IntegrationRow } from '../../../../store/database.js';
+import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
+import type { Api } from '../../../types.js';
+import { ConnectorSettings, settingsError, storedSettings, type ConnectorSettingsInput } from './settings.js';
+
+const Provider = Type.Union(PROVIDERS.map((p) => Type.Literal(p)));
+const Scope = Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 100 });
+
+const Connector = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  provider: Type.String(),
+  settings: Type.Record(Type.String(), Type.Unknown()),
+  scope: Type.Array(Type.String()),
+  client_secret_set: Type.Boolean(),
+  secret_expires_at: Type.Union([Type.Integer(), Type.Null()]),
+  secret_status: Type.Union([Type.Literal('ok'), Type.Literal('expiring'), Type.Literal('expired')]),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('error')]),
+  error: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.Integer(),
+  updated_at: Type.Integer(),
+});
+
+/** The response allow-list: the client secret never leaves the server. */
+export function connectorView(row: IntegrationRow, now: Date) {
+  const health = secretHealth(row.secret_expires_at, now);
+  const settings: Record<string, unknown> = { ...row.settings };
+  if (row.client_id !== null) settings.client_id = row.client_id;
+  return {
+    id: row.id,
+    name: row.name,
+    provider: row.provider,
+    settings,
+    scope: row.scope,
+    client_secret_set: row.client_secret !== null,
+    secret_expires_at: unix(row.secret_expires_at),
+    secret_status: health,
+    status: row.error || health === 'expired' ? ('error' as const) : health === 'expiring' ? ('warning' as const) : ('ok' as const),
+    error: row.error ?? (health === 'expired' ? 'the client secret has expired: create a new secret in the provider console and update this integration' : null),
+    created_at: unix(row.created_at)!,
+    updated_at: unix(row.updated_at)!,
+  };
+}
+
+function checkSettings(provider: ProviderId, s: ConnectorSettingsInput, creating: boolean): void {
+  const problem = settingsError(provider, s, creating) ?? (s.tenant !== undefined ? tenantError(s.tenant) : null);
+  if (problem) throw badRequest(problem);
+}
+
+export async function registerConnectors(app: Api, ctx: AppContext): Promise<void> {
+  const ProviderParams = Type.Object({ provider: Provider });
+  const tags = ['connectors'];
+
+  app.get('/connectors', { schema: { tags, summary: 'List integrations', response: { 200: ListEnvelope(Connector) } } }, async (req) => {
+    const rows = await ctx.repos.integrations.list(appId(req));
+    return okList(req, rows.map((r) => connectorView(r, ctx.now())), null);
+  });
+
+  app.post(
+    '/connectors',
+    {
+      schema: {
+        tags,
+        summary: 'Create an integration (one per provider)',
+        body: Type.Object(
+          { provider: Provider, name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), settings: Type.Optional(ConnectorSettings), scope: Type.Optional(Scope) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Envelope(Connector) },
+      },
+    },
+    async (req) => {
+      const { provider } = req.body;
+      const settings = req.body.settings ?? {};
+      checkSettings(provider, settings, true);
+      if (provider === 'microsoft') settings.tenant ??= 'common';
+      const row = await ctx.repos.integrations.create(appId(req), provider, {
+        name: req.body.name ?? `${String(provider).charAt(0).toUpperCase()}${String(provider).slice(1)} integration`,
+        clientId: settings.client_id ?? null,
+        clientSecret: settings.client_secret ?? null,
+        settings: storedSettings(settings),
+        scope: req.body.scope ?? DEFAULT_SCOPES[provider],
+        secretExpiresAt: settings.secret_expires_at !== undefined ? new Date(settings.secret_expires_at * 1000) : null,
+      });
+      if (!row) throw conflict(`this application already has a ${provider} integration; update it with PATCH /v3/connectors/${provider}`);
+      return ok(req, connectorView(row, ctx.now()));
+    },
+  );
+
+  app.get('/connectors/:provider', { schema: { tags, summary: 'Get an integration', params: ProviderParams, response: { 200: Envelope(Connector) } } }, async (req) => {
+    const row = await ctx.repos.integrations.get(appId(req), req.params.provider);
+    if (!row) throw notFound(`${req.params.provider} integration`);
+    return ok(req, connectorView(row, ctx.now()));
+  });
+
+  app.patch(
+    '/connectors/:provider',
+    {
+      schema: {
+        tags,
+        summary: 'Update an integration (client_secret is write-only)',
+        params: ProviderParams,
+        body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), settings: Type.Optional(ConnectorSettings), scope: Type.Optional(Scope) }, { additionalProperties: false }),
+        response: { 200: Envelope(Connector) },
+      },
+    },
+    async (req) => {
+      const { provider } = req.params;
+      const row = await ctx.repos.integrations.get(appId(req), provider);
+      if (!row) throw notFound(`${provider} integration`);
+      const s = req.body.settings;
+      if (s) checkSettings(provider, s, false);
+      const updated = await ctx.repos.integrations.update(row, {
+        ...(req.body.name !== undefined ? { name: req.body.name } : {}),
+        ...(s?.client_id !== undefined ? { clientId: s.client_id } : {}),
+        ...(s?.client_secret !== undefined ? { clientSecret: s.client_secret } : {}),
+        ...(s?.secret_expires_at !== undefined ? { secretExpiresAt: new Date(s.secret_expires_at * 1000) } : {}),
+        ...(s ? { settings: { ...row.settings, ...storedSettings(s) } } : {}),
+        ...(req.body.scope !== undefined ? { scope: req.body.scope } : {}),
+      });
+      if (!updated) throw notFound(`${provider} integration`);
+      return ok(req, connectorView(updated, ctx.now()));
+    },
+  );
+
+  app.delete('/connectors/:provider', { schema: { tags, summary: 'Delete an integration and its grants', params: ProviderParams } }, async (req) => {
+    if (!(await ctx.repos.integrations.remove(appId(req), req.params.provider))) throw notFound(`${req.params.provider} integration`);
+    return ok(req, { status: 'deleted' });
+  });
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type PgBoss from 'pg-boss';
+import type { Config } from './config.js';
+import type { AppContext, WorkerContext } from './context.js';
+import { loadKeyRing } from './crypto/keyring.js';
+import { createSealer } from './crypto/sealing.js';
+import { buildHttpApp, type HttpOptions } from './http/app.js';
+import type { Api } from './http/types.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { createBoss } from './store/boss.js';
+import { openStore } from './store/index.js';
+import { migrate } from './store/migrate.js';
+import { createRepositories } from './store/repositories/index.js';
+import { workerModules } from './workers.js';
+
+/** Composition root: config → store → repositories → roles. */
+export async function createContext(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<AppContext & { keyFile: string | null }> {
+  const { ring, file, created } = await loadKeyRing(config.secretKeys, config.dataDir);
+  if (created) {
+    logger.warn({ file }, 'generated a secret key ring in the data directory; production deployments should set TRIBUTARY_SECRET_KEYS');
+  }
+  const sealer = createSealer(ring);
+  const store = await openStore(config);
+  const applied = await migrate(store);
+  if (applied.length) logger.info({ applied }, 'applied database migrations');
+  return { config, store, repos: createRepositories(store, sealer), sealer, logger, metrics: createMetrics(), now: () => new Date(), keyFile: file };
+}
+
+/**
+ * Ensures the default application exists. Returns an API key to print when this call created
+ * one (first start), or null. TRIBUTARY_API_KEY, when set, is installed instead (idempotent).
+ */
+export async function ensureDefaultApplication(ctx: AppContext): Promise<{ applicationId: string; printKey: string | null }> {
+  const { app, created } = await ctx.repos.applications.ensureDefault(ctx.config.region);
+  if (ctx.config.apiKey) {
+    await ctx.repos.apiKeys.install(app.id, 'TRIBUTARY_API_KEY', ctx.config.apiKey);
+    return { applicationId: app.id, printKey: null };
+  }
+  if (!created) return { applicationId: app.id, printKey: null };
+  const { key } = await ctx.repos.apiKeys.create(app.id, 'Default key');
+  return { applicationId: app.id, printKey: key };
+}
+
+export interface RunningRoles {
+  ctx: AppContext;
+  http: Api | null;
+  boss: PgBoss | null;
+  url: string | null;
+  stop(): Promise<void>;
+}
+
+export async function startRoles(
+  ctx: AppContext,
+  roles: { api: boolean; worker: boolean },
+  http: HttpOptions = {},
+): Promise<RunningRoles> {
+  const stops: (() => Promise<void>)[] = [];
+  let app: Api | null = null;
+  let boss: PgBoss | null = null;
+  let url: string | null = null;
+  try {
+    if (roles.worker) {
+      boss = createBoss(ctx.store);
+      boss.on('error', (err) => ctx.logger.error({ err }, 'job queue error'));
+      await boss.start();
+      const b = boss;
+      stops.push(() => b.stop({ graceful: true, wait: true, timeout: 10_000 }));
+      const wctx: WorkerContext = { ...ctx, boss, workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}` };
+      for (const m of workerModules) {
+        stops.push(await m.start(wctx));
+        ctx.logger.debug({ module: m.name }, 'worker module started');
+      }
+    }
+    if (roles.api) {
+      app = await buildHttpApp(ctx, http);
+      url = await app.listen({ host: ctx.config.host, port: ctx.config.port });
+      const a = app;
+      stops.push(() => a.close());
+    }
+  } catch (err) {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw err;
+  }
+  return {
+    ctx,
+    http: app,
+    boss,
+    url,
+    async stop() {
+      for (const stop of [...stops].reverse()) {
+        await stop().catch((err: unknown) => ctx.logger.warn({ err }, 'error while stopping'));
+      }
+      await ctx.store.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Database } from './database.js';
+import { PGliteMutex, pgliteDialect } from './pglite-driver.js';
+
+/**
+ * The one stateful dependency: PostgreSQL, or embedded PGlite in the data directory. Both speak
+ * the same SQL and run the same migrations; `kind` exists only for the few places that must
+ * differ (multi-statement scripts, pg-boss wiring).
+ */
+export interface Store {
+  kind: 'postgres' | 'pglite';
+  db: Kysely<Database>;
+  /** Runs a parameterless, possibly multi-statement SQL script (migrations). */
+  execScript(sql: string): Promise<void>;
+  /** Raw SQL for pg-boss (see boss.ts). */
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  connectionString: string | null;
+  close(): Promise<void>;
+}
+
+const INT8 = 20;
+
+export async function openPostgres(connectionString: string, poolSize = 10): Promise<Store> {
+  const pool = new pg.Pool({ connectionString, max: poolSize });
+  // Fail fast with the server's message if the database is unreachable.
+  await pool.query('select 1');
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    kind: 'postgres',
+    db,
+    connectionString,
+    async execScript(sql) {
+      await pool.query(sql);
+    },
+    async executeSql(text, values) {
+      const r = await pool.query(text, values as unknown[]);
+      return { rows: r.rows };
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export async function openPGlite(dataDir: string | null, options: { loadDataDir?: Blob } = {}): Promise<Store & { pglite: PGlite }> {
+  let dir: string | undefined;
+  if (dataDir) {
+    dir = join(dataDir, 'pgdata');
+    await mkdir(dir, { recursive: true });
+  }
+  // int8 as text, like node-postgres, so sequence numbers never lose precision.
+  const pglite = await PGlite.create({
+    ...(dir ? { dataDir: dir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    parsers: { [INT8]: (v: string) => v },
+  });
+  const mutex = new PGliteMutex();
+  const db = new Kysely<Database>({ dialect: pgliteDialect(pglite, mutex) });
+  return {
+    kind: 'pglite',
+    db,
+    pglite,
+    connectionString: null,
+    execScript: (sql) => mutex.exclusive(async () => void (await pglite.exec(sql))),
+    executeSql: (text, values) =>
+      mutex.exclusive(async () => {
+        // pg-boss sends parameterless multi-statement scripts (schema creation) and single
+        // parameterised statements; PGlite takes the former through exec, the latter through query.
+        if (!values || values.length === 0) {
+          const results = await pglite.exec(text);
+          return { rows: results.at(-1)?.rows ?? [] };
+        }
+        const r = await pglite.query(text, values);
+        return { rows: r.rows };
+      }),
+    async close() {
+      await db.destroy();
+      await pglite.close();
+    },
+  };
+}
+
+export async function openStore(opts: { databaseUrl: string | null; dataDir: string }): Promise<Store> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPGlite(opts.dataDir);
+}
+
+export type { Database } from './database.js';

@@ -1,0 +1,58 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../database.js';
+
+/**
+ * Leases with fencing tokens: long-lived ownership (a stream's runner, a grant's connection)
+ * held by one process at a time. The token increases on every change of holder, so a writer
+ * that lost its lease (paused, partitioned) can be refused by comparing tokens.
+ */
+export interface Lease {
+  name: string;
+  holder: string;
+  token: string;
+  expiresAt: Date;
+}
+
+export function leasesRepo(db: Kysely<Database>) {
+  return {
+    /** Takes the lease if free or expired, or renews it if `holder` already has it. */
+    async acquire(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
+      const expires = sql<Date>`now() + ${`${ttlMs} milliseconds`}::interval`;
+      const row = await db
+        .insertInto('leases')
+        .values({ name, holder, token: 1, expires_at: expires })
+        .onConflict((oc) =>
+          oc
+            .column('name')
+            .doUpdateSet({
+              holder,
+              expires_at: expires,
+              token: sql`case when leases.holder = ${holder} then leases.token else leases.token + 1 end`,
+            })
+            .where((eb) => eb.or([eb('leases.holder', '=', holder), eb('leases.expires_at', '<', sql<Date>`now()`)])),
+        )
+        .returningAll()
+        .executeTakeFirst();
+      return row ? { name: row.name, holder: row.holder, token: String(row.token), expiresAt: row.expires_at } : null;
+    },
+
+    async release(name: string, holder: string): Promise<void> {
+      await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+    },
+
+    /** True while `holder` still holds the lease with this fencing token. */
+    async holds(name: string, holder: string, token: string): Promise<boolean> {
+      const row = await db
+        .selectFrom('leases')
+        .select('name')
+        .where('name', '=', name)
+        .where('holder', '=', holder)
+        .where('token', '=', token)
+        .where('expires_at', '>', sql<Date>`now()`)
+        .executeTakeFirst();
+      return row !== undefined;
+    },
+
+    list: (prefix: string) => db.selectFrom('leases').selectAll().where('name', 'like', `${prefix}%`).execute(),
+  };
+}

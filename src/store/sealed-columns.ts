@@ -1,0 +1,15 @@
+/**
+ * Every column that holds a sealed value, with the associated data that binds it to its row.
+ * Key rotation re-seals exactly these; a new sealed column must be added here.
+ */
+export interface SealedColumn {
+  table: string;
+  column: string;
+  /** Associated data for a row id (must match what the owning repository uses). */
+  aad: (id: string) => string;
+}
+
+export const SEALED_COLUMNS: SealedColumn[] = [
+  { table: 'integrations', column: 'client_secret', aad: (id) => `integrations.client_secret:${id}` },
+  { table: 'grants', column: 'credentials', aad: (id) => `grants.credentials:${id}` },
+];

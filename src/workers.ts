@@ -1,0 +1,7 @@
+import type { WorkerModule } from './context.js';
+
+/**
+ * The long-running parts of the worker role. Each part registers itself here (sync scheduler,
+ * delivery runners, token refresher…); main.ts starts them in order and stops them in reverse.
+ */
+export const workerModules: WorkerModule[] = [];
