@@ -1,0 +1,80 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { StoredEvent } from '../domain/event.js';
+
+/**
+ * The sink plug-in interface (DESIGN.md "Core interfaces"). The delivery engine owns batching,
+ * concurrency, retries, offsets and dead letters; a destination declares its limits, writes
+ * what it is given and reports per-event rejections. Plug-ins import only `domain`, their own
+ * folder and this file (plus tables.ts).
+ */
+export interface DestinationLimits {
+  maxBatch: number;
+  maxWaitMs: number;
+  maxInFlight: number;
+  ordering: 'per-grant' | 'none';
+}
+
+export interface DestinationLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface DestinationContext {
+  logger: DestinationLogger;
+  now: () => Date;
+  /** TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: loopback/private addresses allowed (tests, demo). */
+  allowPrivateAddresses: boolean;
+  /** Identifies the stream (used in object keys, table comments, headers). */
+  streamId: string;
+  /** Local data directory (the `file` destination's default root). */
+  dataDir: string;
+}
+
+export interface WriteResult {
+  /** Events refused individually (they go to dead letters; the stream moves on). */
+  rejected: { id: string; reason: string; status?: number }[];
+}
+
+export interface DestinationWriter {
+  /** "Test connection": writes a test record and throws with a readable message on failure. */
+  test(): Promise<void>;
+  /** Writes a batch; throws RetryableError or FatalError for whole-batch outcomes. `attempt` starts at 1. */
+  write(batch: StoredEvent[], signal: AbortSignal, attempt: number): Promise<WriteResult>;
+  close(): Promise<void>;
+}
+
+export interface DestinationDefinition<C = Record<string, unknown>> {
+  type: string;
+  title: string;
+  description: string;
+  /** TypeBox schema: validation, OpenAPI, the dashboard's generated form and docs. */
+  configSchema: TSchema;
+  secretFields: readonly (keyof C & string)[];
+  limits: DestinationLimits;
+  create(config: C, ctx: DestinationContext): DestinationWriter;
+}
+
+/** Whole batch failed but may succeed later (timeouts, 5xx, 429). */
+export class RetryableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'RetryableError';
+  }
+}
+
+/** The destination is gone for good (webhook 410, bad credentials): the stream becomes `failed`. */
+export class FatalError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'FatalError';
+  }
+}
