@@ -20,6 +20,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const message = `${where}${path ? `.${path}` : ''} ${first?.message ?? 'is invalid'}${extra}`;
       return send(400, 'invalid_request_error', message);
     }
+    // PostgreSQL data exceptions (class 22: NUL bytes, out-of-range numbers, bad encodings) are
+    // caused by the input, so they are the caller's to fix, not a server fault.
+    const pgCode = (err as { code?: unknown }).code;
+    if (typeof pgCode === 'string' && /^22[0-9A-Z]{3}$/.test(pgCode)) {
+      return send(400, 'invalid_request_error', 'input contains characters or values the database cannot store (for example a NUL byte)');
+    }
     const status = err.statusCode ?? 500;
     if (status === 429) return send(429, 'rate_limit_error', 'too many requests; slow down and retry after the time in Retry-After');
     if (status === 413) return send(413, 'payload_too_large', 'request body is larger than the limit');
