@@ -82,9 +82,8 @@ export function registerServerCommands(program: Command): void {
 }
 
 async function run(roles: { api: boolean; worker: boolean }): Promise<void> {
-  let config;
   try {
-    config = loadConfig();
+    await start(roles);
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`configuration error — ${e.message}\nfix the variable and start again (see "Configuration" in README.md)`);
@@ -92,6 +91,10 @@ async function run(roles: { api: boolean; worker: boolean }): Promise<void> {
     }
     throw e;
   }
+}
+
+async function start(roles: { api: boolean; worker: boolean }): Promise<void> {
+  const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const started = Date.now();
   const ctx = await createContext(config, logger);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { ConfigError } from '../config.js';
 import type { Database } from './database.js';
 import { PGliteMutex, pgliteDialect } from './pglite-driver.js';
 
@@ -26,8 +27,13 @@ const INT8 = 20;
 
 export async function openPostgres(connectionString: string, poolSize = 10): Promise<Store> {
   const pool = new pg.Pool({ connectionString, max: poolSize });
-  // Fail fast with the server's message if the database is unreachable.
-  await pool.query('select 1');
+  // Fail fast, naming the setting, if the database is unreachable.
+  try {
+    await pool.query('select 1');
+  } catch (e) {
+    await pool.end().catch(() => undefined);
+    throw new ConfigError('DATABASE_URL', `cannot connect to ${new URL(connectionString).host}: ${(e as Error).message}`);
+  }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     kind: 'postgres',

@@ -17,7 +17,11 @@ export async function listMigrations(): Promise<{ version: string; file: URL }[]
  * Returns the versions applied by this call.
  */
 export async function migrate(store: Store): Promise<string[]> {
-  await store.execScript(`CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
+  // Concurrent `CREATE TABLE IF NOT EXISTS` can still collide in the catalog, hence the lock.
+  await store.db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`.execute(tx);
+    await sql`CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`.execute(tx);
+  });
   const applied: string[] = [];
   // A session-level lock needs one connection for its whole life, which on PostgreSQL means a
   // transaction-scoped lock taken inside each migration's transaction plus a re-check.
