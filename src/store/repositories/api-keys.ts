@@ -5,9 +5,18 @@ import type { ApiKeyRow, Database } from '../database.js';
 
 /** Last-use timestamps are written at most this often per key, to keep auth off the write path. */
 const TOUCH_INTERVAL_MS = 60_000;
+/**
+ * Successful lookups are cached this long per process, so most requests cost no query. A key
+ * revoked in another process stops working within this window; in this process, at once.
+ */
+const AUTH_CACHE_MS = 5_000;
+const AUTH_CACHE_MAX = 10_000;
+
+type Authenticated = { applicationId: string; keyId: string };
 
 export function apiKeysRepo(db: Kysely<Database>) {
   const touched = new Map<string, number>();
+  const cache = new Map<string, { value: Authenticated; until: number }>();
 
   return {
     list: (applicationId: string) =>
@@ -31,8 +40,11 @@ export function apiKeysRepo(db: Kysely<Database>) {
     },
 
     /** Resolves a presented key to its application; null for unknown or revoked keys. */
-    async authenticate(key: string): Promise<{ applicationId: string; keyId: string } | null> {
+    async authenticate(key: string): Promise<Authenticated | null> {
       if (key.length < 16 || key.length > 256) return null;
+      const digest = hashApiKey(key);
+      const hit = cache.get(digest);
+      if (hit && hit.until > Date.now()) return hit.value;
       const candidates = await db
         .selectFrom('api_keys')
         .select(['id', 'application_id', 'key_hash', 'revoked_at'])
@@ -45,10 +57,14 @@ export function apiKeysRepo(db: Kysely<Database>) {
         touched.set(match.id, now);
         await db.updateTable('api_keys').set({ last_used_at: new Date(now) }).where('id', '=', match.id).execute();
       }
-      return { applicationId: match.application_id, keyId: match.id };
+      const value = { applicationId: match.application_id, keyId: match.id };
+      if (cache.size >= AUTH_CACHE_MAX) cache.clear();
+      cache.set(digest, { value, until: now + AUTH_CACHE_MS });
+      return value;
     },
 
     async revoke(applicationId: string, id: string): Promise<boolean> {
+      for (const [digest, entry] of cache) if (entry.value.keyId === id) cache.delete(digest);
       const r = await db
         .updateTable('api_keys')
         .set({ revoked_at: new Date() })
