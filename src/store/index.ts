@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -52,18 +52,54 @@ export async function openPostgres(connectionString: string, poolSize = 10): Pro
   };
 }
 
+/**
+ * PGlite is a single-process database: two processes opening one directory corrupt it. A pid
+ * lock file turns that mistake into a clear error (a stale lock of a dead process is taken over).
+ */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const lock = join(dir, 'tributary.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      return () => rm(lock, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(await readFile(lock, 'utf8').catch(() => '0'));
+      let alive = false;
+      try {
+        alive = pid > 0 && pid !== process.pid && process.kill(pid, 0);
+      } catch {
+        alive = false;
+      }
+      if (alive) {
+        throw new ConfigError('TRIBUTARY_DATA_DIR', `the embedded database in ${dir} is in use by process ${pid}; stop it first, or set DATABASE_URL to share a PostgreSQL server between processes`);
+      }
+      await rm(lock, { force: true });
+    }
+  }
+  throw new ConfigError('TRIBUTARY_DATA_DIR', `could not lock ${dir}`);
+}
+
 export async function openPGlite(dataDir: string | null, options: { loadDataDir?: Blob } = {}): Promise<Store & { pglite: PGlite }> {
   let dir: string | undefined;
+  let unlock = async () => {};
   if (dataDir) {
     dir = join(dataDir, 'pgdata');
     await mkdir(dir, { recursive: true });
+    unlock = await lockDataDir(dataDir);
   }
   // int8 as text, like node-postgres, so sequence numbers never lose precision.
-  const pglite = await PGlite.create({
-    ...(dir ? { dataDir: dir } : {}),
-    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
-    parsers: { [INT8]: (v: string) => v },
-  });
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({
+      ...(dir ? { dataDir: dir } : {}),
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+      parsers: { [INT8]: (v: string) => v },
+    });
+  } catch (e) {
+    await unlock();
+    throw e;
+  }
   const mutex = new PGliteMutex();
   const db = new Kysely<Database>({ dialect: pgliteDialect(pglite, mutex) });
   return {
@@ -86,6 +122,7 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
     async close() {
       await db.destroy();
       await pglite.close();
+      await unlock();
     },
   };
 }

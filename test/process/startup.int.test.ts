@@ -24,6 +24,10 @@ describe('tributary start on the embedded database', () => {
       const r = await fetch(`http://127.0.0.1:${port}/v3/applications`, { headers: { authorization: `Bearer ${key}` } });
       expect(r.status).toBe(200);
       expect(statSync(join(dataDir, 'secret-keys')).mode & 0o777).toBe(0o600);
+      // A second process on the same embedded database is refused, not allowed to corrupt it.
+      const second = spawnTributary(['start'], { TRIBUTARY_DATA_DIR: dataDir, PORT: String(await freePort()) });
+      expect(await second.exited).toBe(78);
+      expect(second.output()).toContain(`in use by process ${p.child.pid}`);
     } finally {
       expect(await p.kill()).toBe(0);
     }
