@@ -126,3 +126,18 @@ export async function deleteGrant(ctx: Ctx, applicationId: string, grantId: stri
     return removed;
   });
 }
+
+/**
+ * Deletes an integration and every grant made through it, announcing each grant's deletion
+ * (the foreign key would otherwise remove the grants silently).
+ */
+export async function deleteIntegration(ctx: Ctx, applicationId: string, provider: ProviderId): Promise<boolean> {
+  return ctx.store.db.transaction().execute(async (tx) => {
+    const integration = await tx.selectFrom('integrations').select('id').where('application_id', '=', applicationId).where('provider', '=', provider).executeTakeFirst();
+    if (!integration) return false;
+    const grants = await tx.deleteFrom('grants').where('integration_id', '=', integration.id).returningAll().execute();
+    for (const g of grants) await emit(ctx, tx, g, 'grant.deleted', 'deleted');
+    await tx.deleteFrom('integrations').where('id', '=', integration.id).execute();
+    return true;
+  });
+}

@@ -75,4 +75,15 @@ describe.each(DATABASES)('grants API on %s', (kind) => {
     expect((await t.call('DELETE', `/v3/grants/${g.id}`, undefined, key)).status).toBe(404);
     expect((await t.call('GET', '/v3/grants', undefined, key)).body.data).toEqual([]);
   });
+
+  it('announces grant.deleted for every grant when their integration is deleted', async () => {
+    const before = (await t.call('GET', '/v3/grants?limit=200')).body.data.length;
+    expect(before).toBeGreaterThan(0);
+    expect((await t.call('DELETE', '/v3/connectors/imap')).status).toBe(200);
+    expect((await t.call('GET', '/v3/grants?limit=200')).body.data).toEqual([]);
+    const events = await t.call('GET', '/v3/events?type=grant.deleted&limit=200');
+    // One per remaining grant, plus the one deleted individually above (never twice).
+    expect(events.body.data).toHaveLength(before + 1);
+    expect(new Set(events.body.data.map((e: { data: { grant_id: string } }) => e.data.grant_id)).size).toBe(before + 1);
+  });
 });

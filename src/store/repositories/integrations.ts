@@ -69,11 +69,6 @@ export function integrationsRepo(db: Kysely<Database>, sealer: Sealer) {
         .executeTakeFirst();
     },
 
-    async remove(applicationId: string, provider: ProviderId): Promise<boolean> {
-      const r = await db.deleteFrom('integrations').where('application_id', '=', applicationId).where('provider', '=', provider).executeTakeFirst();
-      return r.numDeletedRows > 0n;
-    },
-
     /** Marks the integration itself broken (bad or expired client secret): grants are untouched. */
     async setError(id: string, error: string | null): Promise<void> {
       await db.updateTable('integrations').set({ error, error_at: error ? new Date() : null }).where('id', '=', id).execute();

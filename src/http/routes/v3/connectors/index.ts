@@ -3,6 +3,7 @@ import type { AppContext } from '../../../../context.js';
 import { badRequest, conflict, notFound } from '../../../../domain/errors.js';
 import { DEFAULT_SCOPES, secretHealth, tenantError } from '../../../../domain/integration.js';
 import { PROVIDERS, type ProviderId } from '../../../../domain/provider.js';
+import { deleteIntegration } from '../../../../grants/lifecycle.js';
 import type { IntegrationRow } from '../../../../store/database.js';
 import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
 import type { Api } from '../../../types.js';
@@ -129,7 +130,7 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
   );
 
   app.delete('/connectors/:provider', { schema: { tags, summary: 'Delete an integration and its grants', params: ProviderParams } }, async (req) => {
-    if (!(await ctx.repos.integrations.remove(appId(req), req.params.provider))) throw notFound(`${req.params.provider} integration`);
+    if (!(await deleteIntegration(ctx, appId(req), req.params.provider))) throw notFound(`${req.params.provider} integration`);
     return ok(req, { status: 'deleted' });
   });
 }
