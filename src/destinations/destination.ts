@@ -1,4 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
+import type { PluginLogger } from '../domain/plugin.js';
 import type { StoredEvent } from '../domain/event.js';
 
 /**
@@ -14,12 +15,7 @@ export interface DestinationLimits {
   ordering: 'per-grant' | 'none';
 }
 
-export interface DestinationLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type DestinationLogger = PluginLogger;
 
 export interface DestinationContext {
   logger: DestinationLogger;

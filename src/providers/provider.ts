@@ -1,4 +1,5 @@
 import type { NewEvent } from '../domain/event.js';
+import type { PluginLogger } from '../domain/plugin.js';
 import type { ProviderId } from '../domain/provider.js';
 
 /**
@@ -12,12 +13,7 @@ export type TokenErrorClass = 'reauth' | 'app_misconfigured' | 'transient';
 /** A provider position for one grant (Graph deltaLinks per folder, IMAP UIDVALIDITY/UIDNEXT/MODSEQ…). JSON-serialisable. */
 export type Cursor = Record<string, unknown>;
 
-export interface ProviderLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type ProviderLogger = PluginLogger;
 
 /** What a plug-in may use; given by the sync engine and the auth flows. */
 export interface ProviderContext {
