@@ -34,6 +34,8 @@ export interface Config {
   };
   /** Interval of the fallback sync pass per grant, in ms. */
   fallbackSyncMs: number;
+  /** Days events are kept (once every stream has read them). */
+  eventRetentionDays: number;
 }
 
 export class ConfigError extends Error {
@@ -120,5 +122,6 @@ export function loadConfig(env: Env = process.env): Config {
       zoom: urlVar(env, 'TRIBUTARY_ZOOM_URL', 'https://zoom.us'),
     },
     fallbackSyncMs: intVar(env, 'TRIBUTARY_FALLBACK_SYNC_MS', 5 * 60_000, 1000, 24 * 3600_000),
+    eventRetentionDays: intVar(env, 'TRIBUTARY_EVENT_RETENTION_DAYS', 7, 1, 3650),
   };
 }
