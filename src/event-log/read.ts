@@ -1,0 +1,145 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+import type { StoredEvent } from '../domain/event.js';
+import type { Database, EventRow } from '../store/database.js';
+import { toStoredEvent } from './list.js';
+
+/**
+ * Readers for delivery: they never skip an event whose transaction commits after a
+ * later-numbered one (ADR 0100).
+ *
+ * `seq` is assigned at insert but becomes visible at commit, so "everything after the highest
+ * seq I saw" loses a lower seq that commits later. Transaction ids do not fix that on their own
+ * either (a transaction can take its id before another one but its seq after). What is sound:
+ * every transaction with an id below `pg_snapshot_xmin(pg_current_snapshot())` has finished,
+ * and every transaction that has not finished, or has not started, has an id at or above it. So
+ * readers walk the log in (txid, seq) order and stop below that horizon: once they pass a
+ * position, nothing can ever appear before it.
+ */
+
+/** A place in the log, in (txid, seq) order. "After p" means txid > p.txid, or the same txid and seq > p.seq. */
+export interface LogPosition {
+  txid: string;
+  seq: string;
+}
+
+export const LOG_START: LogPosition = { txid: '0', seq: '0' };
+const MAX_SEQ = '9223372036854775807';
+
+export function comparePositions(a: LogPosition, b: LogPosition): number {
+  const t = BigInt(a.txid) - BigInt(b.txid);
+  if (t !== 0n) return t < 0n ? -1 : 1;
+  const s = BigInt(a.seq) - BigInt(b.seq);
+  return s === 0n ? 0 : s < 0n ? -1 : 1;
+}
+
+/** The position just below a horizon: everything from transactions older than `xmin`. */
+function belowHorizon(xmin: string): LogPosition {
+  return { txid: String(BigInt(xmin) - 1n), seq: MAX_SEQ };
+}
+
+export interface EventFilter {
+  applicationId: string;
+  types: readonly string[];
+  /** Null or absent: every grant. */
+  grantIds?: readonly string[] | null;
+  /** Null or absent: every provider. */
+  providers?: readonly string[] | null;
+}
+
+export interface LoggedEvent extends StoredEvent {
+  txid: string;
+  createdAt: Date;
+}
+
+export interface ReadResult {
+  events: LoggedEvent[];
+  /**
+   * Where the next read starts: the last event returned, or — when fewer than `limit` matched —
+   * the horizon, so a stream whose filter matches nothing still moves forward (and lets retention
+   * prune behind it).
+   */
+  next: LogPosition;
+}
+
+function filterSql(f: EventFilter): RawBuilder<unknown>[] {
+  const parts: RawBuilder<unknown>[] = [sql`e.application_id = ${f.applicationId}`, sql`e.type = any(${[...f.types]}::text[])`];
+  if (f.grantIds) parts.push(sql`e.grant_id = any(${[...f.grantIds]}::text[])`);
+  if (f.providers) parts.push(sql`e.provider = any(${[...f.providers]}::text[])`);
+  return parts;
+}
+
+function afterSql(p: LogPosition): RawBuilder<unknown> {
+  return sql`(e.txid, e.seq) > (${p.txid}::xid8, ${p.seq}::bigint)`;
+}
+
+type Row = EventRow & { horizon: string };
+
+/** Reads up to `limit` events after `after` that match `filter`, in (txid, seq) order, below the horizon. */
+export async function readAfter(db: Kysely<Database>, q: { after: LogPosition; filter: EventFilter; limit: number }): Promise<ReadResult> {
+  // One statement: the horizon and the rows come from the same snapshot.
+  const { rows } = await sql<Row | { horizon: string; seq: null }>`
+    select h.horizon, e.*
+    from (select pg_snapshot_xmin(pg_current_snapshot())::text as horizon) h
+    left join lateral (
+      select e.* from events e
+      where ${sql.join(filterSql(q.filter), sql` and `)} and ${afterSql(q.after)} and e.txid < h.horizon::xid8
+      order by e.txid, e.seq
+      limit ${q.limit}
+    ) e on true`.execute(db);
+  const horizon = rows[0]!.horizon;
+  const events: LoggedEvent[] = [];
+  for (const r of rows) {
+    if (r.seq === null) continue;
+    const row = r as Row;
+    events.push({ ...toStoredEvent(row), txid: String(row.txid), createdAt: row.created_at });
+  }
+  const last = events.at(-1);
+  let next: LogPosition = last ? { txid: last.txid, seq: last.seq } : q.after;
+  if (events.length < q.limit) {
+    const h = belowHorizon(horizon);
+    if (comparePositions(h, next) > 0) next = h;
+  }
+  return { events, next };
+}
+
+/** The current end of the log: a stream starting here receives only events not yet safely readable. */
+export async function logEnd(db: Kysely<Database>): Promise<LogPosition> {
+  const { rows } = await sql<{ horizon: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`.execute(db);
+  return belowHorizon(rows[0]!.horizon);
+}
+
+/** The position just before an event (replay from that event, inclusive). */
+export async function positionBeforeEvent(db: Kysely<Database>, applicationId: string, eventId: string): Promise<LogPosition | null> {
+  const row = await db.selectFrom('events').select(['txid', 'seq']).where('application_id', '=', applicationId).where('id', '=', eventId).executeTakeFirst();
+  return row ? { txid: String(row.txid), seq: String(BigInt(row.seq) - 1n) } : null;
+}
+
+/**
+ * The position before the first event (in reading order) appended at or after `time`, or the
+ * end of the log when there is none. Events are appended in roughly time order, so a replay
+ * from here covers everything appended since `time` (and possibly a few moments more).
+ */
+export async function positionAtTime(db: Kysely<Database>, applicationId: string, time: Date): Promise<LogPosition> {
+  const row = await db
+    .selectFrom('events')
+    .select(['txid', 'seq'])
+    .where('application_id', '=', applicationId)
+    .where('created_at', '>=', time)
+    .orderBy('txid')
+    .orderBy('seq')
+    .limit(1)
+    .executeTakeFirst();
+  return row ? { txid: String(row.txid), seq: String(BigInt(row.seq) - 1n) } : logEnd(db);
+}
+
+/** How far a reader at `after` is behind: matching events not yet read (up to `cap`) and the age of the oldest. */
+export async function lagAfter(db: Kysely<Database>, after: LogPosition, filter: EventFilter, cap = 1_000_000): Promise<{ events: number; oldest: Date | null }> {
+  const { rows } = await sql<{ n: string; oldest: Date | null }>`
+    select count(*)::text as n, min(created_at) as oldest from (
+      select e.created_at from events e
+      where ${sql.join(filterSql(filter), sql` and `)} and ${afterSql(after)}
+      limit ${cap}
+    ) l`.execute(db);
+  const r = rows[0];
+  return { events: Number(r?.n ?? 0), oldest: r?.oldest ? new Date(r.oldest) : null };
+}
