@@ -1,0 +1,91 @@
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../../test/helpers/context.js';
+import { messageCreated } from '../conformance/events.js';
+import { runConformance, testContext, type ConformanceReceiver } from '../conformance/suite.js';
+import { postgresDestination } from './definition.js';
+import type { PostgresConfig } from './writer.js';
+
+/** Trust authentication ignores the password, so it can stand in for a real secret in the logs test. */
+const withPassword = (url: string) => url.replace('postgres@', 'postgres:pw-sentinel-91f3@');
+
+async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+runConformance<PostgresConfig>('postgres', {
+  definition: postgresDestination,
+  module: fileURLToPath(new URL('./definition.ts', import.meta.url)),
+  exportName: 'postgresDestination',
+  orderVisible: false,
+  async open(): Promise<ConformanceReceiver<PostgresConfig>> {
+    const url = await createTestDatabase();
+    return {
+      config: { connection_string: withPassword(url), schema: 'sink' },
+      readBack: (prefix) =>
+        query<{ id: string; grant_id: string; content: string }>(
+          url,
+          `SELECT event_id AS id, grant_id, row_to_json(m)::text AS content FROM sink.message m WHERE event_id LIKE $1
+           UNION ALL SELECT event_id, grant_id, row_to_json(g)::text FROM sink.grant_event g WHERE event_id LIKE $1`,
+          [`${prefix}%`],
+        ).then((rows) => rows.map((r) => ({ id: r.id, grantId: r.grant_id, content: r.content }))),
+    };
+  },
+  close: async () => undefined,
+  rejectable(prefix) {
+    // PostgreSQL text cannot hold NUL: a real data exception raised by the server for this row only.
+    const e = messageCreated(9_999, { prefix });
+    return { ...e, id: `${prefix}-evt-nul`, object: { ...e.object, id: `${prefix}-nul`, body: 'before\u0000after' } };
+  },
+  failingConfig: () => ({ connection_string: 'postgres://postgres:pw-sentinel-unreachable@127.0.0.1:1/none', schema: 'sink' }),
+});
+
+describe('postgres destination specifics', () => {
+  it('creates the schema with primary keys, and participants land once per (message, type, email)', async () => {
+    const url = await createTestDatabase();
+    const w = postgresDestination.create({ connection_string: url, schema: 'custom_schema' }, testContext());
+    const e = messageCreated(1, { prefix: 'pk' });
+    e.object.to = [
+      { name: 'A', email: 'a@example.com' },
+      { name: 'A again', email: 'a@example.com' },
+    ];
+    expect(await w.write([e], new AbortController().signal, 1)).toEqual({ rejected: [] });
+    await w.close();
+    const pks = await query<{ table_name: string; cols: string }>(
+      url,
+      `SELECT tc.table_name, string_agg(kcu.column_name, ',' ORDER BY kcu.ordinal_position) AS cols
+         FROM information_schema.table_constraints tc JOIN information_schema.key_column_usage kcu USING (constraint_schema, constraint_name)
+        WHERE tc.constraint_schema = 'custom_schema' AND tc.constraint_type = 'PRIMARY KEY' GROUP BY tc.table_name ORDER BY 1`,
+    );
+    expect(pks).toEqual([
+      { table_name: '_tributary_test', cols: 'id' },
+      { table_name: 'grant_event', cols: 'event_id' },
+      { table_name: 'message', cols: 'id' },
+      { table_name: 'participant', cols: 'message_id,type,email' },
+      { table_name: 'zoom_transcript', cols: 'event_id' },
+    ]);
+    const parts = await query<{ type: string; email: string }>(url, 'SELECT type, email FROM custom_schema.participant ORDER BY type, email');
+    expect(parts).toEqual([
+      { type: 'from', email: 'sender1@example.com' },
+      { type: 'to', email: 'a@example.com' },
+    ]);
+    const [msg] = await query<{ from: unknown; received_at: Date; folders: unknown }>(url, 'SELECT "from", received_at, folders FROM custom_schema.message');
+    expect(msg!.from).toEqual([{ name: 'Sender 1', email: 'sender1@example.com' }]);
+    expect(msg!.folders).toEqual(['INBOX']);
+    expect(msg!.received_at.getTime()).toBe((1_764_000_000 + 1) * 1000);
+  });
+
+  it('a missing database is a fatal error naming it, not a retry', async () => {
+    const url = (await createTestDatabase()).replace(/\/[^/]+$/, '/does_not_exist');
+    const w = postgresDestination.create({ connection_string: url }, testContext());
+    await expect(w.test()).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('does_not_exist') });
+    await w.close();
+  });
+});

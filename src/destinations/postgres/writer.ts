@@ -1,0 +1,138 @@
+import pg from 'pg';
+import type { StoredEvent } from '../../domain/event.js';
+import type { DestinationContext, DestinationWriter, WriteResult } from '../destination.js';
+import { RowMappingError, TABLES, rowsByTable, testRow, toRows, type Row, type TableName, type TableRows } from '../tables.js';
+import { schemaSql } from './ddl.js';
+import { classifyPgError, toDestinationError } from './errors.js';
+import { insertSql, rowsJson } from './insert.js';
+
+export interface PostgresConfig {
+  connection_string: string;
+  schema?: string;
+}
+
+export const DEFAULT_SCHEMA = 'tributary';
+
+interface Mapped {
+  event: StoredEvent;
+  groups: TableRows[];
+}
+
+/**
+ * Writes batches into PostgreSQL tables (layout of tables.ts). A batch is one transaction:
+ * one `INSERT … SELECT FROM json_populate_recordset … ON CONFLICT DO NOTHING` per table. When a
+ * row breaks a constraint the transaction is replayed event by event under savepoints, so only
+ * the offending events are rejected and the rest of the batch lands.
+ */
+export class PostgresWriter implements DestinationWriter {
+  private readonly pool: pg.Pool;
+  private readonly schema: string;
+  private ready: Promise<void> | null = null;
+
+  constructor(
+    config: PostgresConfig,
+    private readonly ctx: DestinationContext,
+    poolSize: number,
+  ) {
+    this.schema = config.schema ?? DEFAULT_SCHEMA;
+    this.pool = new pg.Pool({ connectionString: config.connection_string, max: poolSize, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on('error', (err) => ctx.logger.warn({ stream_id: ctx.streamId, err: err.message }, 'postgres destination: idle connection lost'));
+  }
+
+  /** Creates the schema and tables once per writer (serialized across processes by an advisory lock). */
+  private ensureSchema(): Promise<void> {
+    this.ready ??= this.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary-destination:${this.schema}`]);
+      for (const stmt of schemaSql(this.schema)) await c.query(stmt);
+    }).catch((err: unknown) => {
+      this.ready = null;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async insert(c: pg.PoolClient, table: TableName, rows: readonly Row[]): Promise<void> {
+    const def = TABLES[table];
+    await c.query(insertSql(this.schema, def), [rowsJson(def, rows)]);
+  }
+
+  async test(): Promise<void> {
+    try {
+      await this.ensureSchema();
+      const row = testRow(`test_${this.ctx.now().getTime()}`, this.ctx.streamId, this.ctx.now());
+      await this.transaction((c) => this.insert(c, '_tributary_test', [row]));
+    } catch (err) {
+      throw toDestinationError(err);
+    }
+  }
+
+  async write(batch: StoredEvent[], _signal: AbortSignal): Promise<WriteResult> {
+    const rejected: WriteResult['rejected'] = [];
+    const syncedAt = this.ctx.now();
+    const mapped: Mapped[] = [];
+    for (const event of batch) {
+      try {
+        mapped.push({ event, groups: toRows(event, syncedAt) });
+      } catch (err) {
+        if (!(err instanceof RowMappingError)) throw err;
+        rejected.push({ id: event.id, reason: err.message });
+      }
+    }
+    if (mapped.length === 0) return { rejected };
+    try {
+      await this.ensureSchema();
+      await this.transaction(async (c) => {
+        for (const [table, rows] of rowsByTable(mapped.flatMap((m) => m.groups))) await this.insert(c, table, rows);
+      });
+    } catch (err) {
+      if (classifyPgError(err) !== 'row') throw toDestinationError(err);
+      rejected.push(...(await this.writeOneByOne(mapped)));
+    }
+    return { rejected };
+  }
+
+  /** The slow path after a constraint or data error: each event under its own savepoint. */
+  private async writeOneByOne(mapped: Mapped[]): Promise<WriteResult['rejected']> {
+    const rejected: WriteResult['rejected'] = [];
+    try {
+      await this.transaction(async (c) => {
+        for (const { event, groups } of mapped) {
+          await c.query('SAVEPOINT one_event');
+          try {
+            for (const [table, rows] of rowsByTable(groups)) await this.insert(c, table, rows);
+            await c.query('RELEASE SAVEPOINT one_event');
+          } catch (err) {
+            if (classifyPgError(err) !== 'row') throw err;
+            await c.query('ROLLBACK TO SAVEPOINT one_event');
+            const reason = `PostgreSQL refused a row: ${(err as Error).message}`;
+            this.ctx.logger.warn({ stream_id: this.ctx.streamId, event_id: event.id, reason }, 'postgres destination: event rejected');
+            rejected.push({ id: event.id, reason });
+          }
+        }
+      });
+    } catch (err) {
+      throw toDestinationError(err);
+    }
+    return rejected;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

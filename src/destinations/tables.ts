@@ -1,0 +1,248 @@
+import type { StoredEvent } from '../domain/event.js';
+
+/**
+ * The one tabular mapping of events, shared by every table-shaped sink (file/Parquet, postgres,
+ * later BigQuery/Snowflake). It keeps the names of the hosted Streams warehouse layout
+ * (PROVIDERS.md §7: `message`, `participant`, a `*_test` table) and adds `grant_event` and
+ * `zoom_transcript`. Columns are data so each sink derives its DDL from them; `toRows` is the
+ * only place that knows how an event becomes rows.
+ */
+export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'timestamptz' | 'json';
+
+export interface ColumnDef {
+  name: string;
+  type: ColumnType;
+  /** NOT NULL when false; a row missing it is rejected (the event goes to dead letters). */
+  nullable: boolean;
+}
+
+export interface TableDef {
+  name: TableName;
+  columns: readonly ColumnDef[];
+  primaryKey: readonly string[];
+}
+
+export const TABLE_NAMES = ['message', 'participant', 'grant_event', 'zoom_transcript', '_tributary_test'] as const;
+export type TableName = (typeof TABLE_NAMES)[number];
+
+/** A cell: json columns hold serialized JSON text; timestamps are Date. */
+export type Cell = string | number | boolean | Date | null;
+export type Row = Record<string, Cell>;
+
+const col = (name: string, type: ColumnType, nullable = true): ColumnDef => ({ name, type, nullable });
+const SYNCED = col('_synced_at', 'timestamptz', false);
+
+export const TABLES: Record<TableName, TableDef> = {
+  message: {
+    name: 'message',
+    primaryKey: ['id'],
+    columns: [
+      col('id', 'text', false),
+      col('grant_id', 'text', false),
+      col('application_id', 'text', false),
+      col('event_id', 'text', false),
+      col('thread_id', 'text'),
+      col('subject', 'text'),
+      col('from', 'json'),
+      col('snippet', 'text'),
+      col('body', 'text'),
+      col('truncated', 'boolean', false),
+      col('folders', 'json'),
+      col('unread', 'boolean'),
+      col('starred', 'boolean'),
+      col('attachments', 'json'),
+      col('received_at', 'timestamptz'),
+      SYNCED,
+    ],
+  },
+  participant: {
+    name: 'participant',
+    primaryKey: ['message_id', 'type', 'email'],
+    columns: [col('message_id', 'text', false), col('type', 'text', false), col('name', 'text'), col('email', 'text', false), SYNCED],
+  },
+  grant_event: {
+    name: 'grant_event',
+    primaryKey: ['event_id'],
+    columns: [
+      col('event_id', 'text', false),
+      col('type', 'text', false),
+      col('code', 'integer'),
+      col('grant_id', 'text', false),
+      col('application_id', 'text', false),
+      col('integration_id', 'text'),
+      col('provider', 'text'),
+      col('email', 'text'),
+      col('login_id', 'text'),
+      col('grant_updated_at', 'timestamptz'),
+      col('occurred_at', 'timestamptz', false),
+      SYNCED,
+    ],
+  },
+  zoom_transcript: {
+    name: 'zoom_transcript',
+    primaryKey: ['event_id'],
+    columns: [
+      col('event_id', 'text', false),
+      col('grant_id', 'text'),
+      col('application_id', 'text', false),
+      col('meeting_id', 'text'),
+      col('topic', 'text'),
+      col('transcript', 'text'),
+      col('object', 'json', false),
+      col('occurred_at', 'timestamptz', false),
+      SYNCED,
+    ],
+  },
+  _tributary_test: {
+    name: '_tributary_test',
+    primaryKey: ['id'],
+    columns: [col('id', 'text', false), col('stream_id', 'text', false), col('written_at', 'timestamptz', false)],
+  },
+};
+
+export const PARTICIPANT_TYPES = ['from', 'to', 'cc', 'bcc', 'reply_to'] as const;
+
+export interface TableRows {
+  table: TableName;
+  rows: Row[];
+}
+
+/** Why an event cannot be mapped (a missing NOT NULL column); the sink rejects that event alone. */
+export class RowMappingError extends Error {
+  override name = 'RowMappingError';
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
+const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+/** Unix seconds (the event format) or an ISO string → Date; anything else → null. */
+function time(v: unknown): Date | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return new Date(v * 1000);
+  if (typeof v === 'string') {
+    const d = new Date(v);
+    return Number.isNaN(d.getTime()) ? null : d;
+  }
+  return null;
+}
+
+function participants(messageId: string, object: Record<string, unknown>, syncedAt: Date): Row[] {
+  const rows: Row[] = [];
+  const seen = new Set<string>();
+  for (const type of PARTICIPANT_TYPES) {
+    const list = object[type];
+    if (!Array.isArray(list)) continue;
+    for (const p of list as unknown[]) {
+      if (typeof p !== 'object' || p === null) continue;
+      const email = str((p as Record<string, unknown>).email);
+      if (!email) continue;
+      // The primary key is (message_id, type, email): a repeated address appears once.
+      const key = `${type}\u0000${email}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      rows.push({ message_id: messageId, type, name: str((p as Record<string, unknown>).name), email, _synced_at: syncedAt });
+    }
+  }
+  return rows;
+}
+
+function mapEvent(e: StoredEvent, syncedAt: Date): TableRows[] {
+  const o = e.object;
+  switch (e.type) {
+    case 'message.created':
+    case 'message.created.truncated': {
+      const id = str(o.id);
+      const message: Row = {
+        id,
+        grant_id: e.grantId ?? str(o.grant_id),
+        application_id: e.applicationId,
+        event_id: e.id,
+        thread_id: str(o.thread_id),
+        subject: str(o.subject),
+        from: json(o.from),
+        snippet: str(o.snippet),
+        body: e.type === 'message.created' ? str(o.body) : null,
+        truncated: e.type === 'message.created.truncated',
+        folders: json(o.folders),
+        unread: bool(o.unread),
+        starred: bool(o.starred),
+        attachments: json(o.attachments),
+        received_at: time(o.date),
+        _synced_at: syncedAt,
+      };
+      return [
+        { table: 'message', rows: [message] },
+        { table: 'participant', rows: id ? participants(id, o, syncedAt) : [] },
+      ];
+    }
+    case 'grant.created':
+    case 'grant.updated':
+    case 'grant.expired':
+    case 'grant.deleted': {
+      const code = typeof o.code === 'number' ? o.code : null;
+      const row: Row = {
+        event_id: e.id,
+        type: e.type,
+        code,
+        grant_id: e.grantId ?? str(o.grant_id),
+        application_id: e.applicationId,
+        integration_id: str(o.integration_id),
+        provider: e.provider ?? str(o.provider),
+        email: str(o.email),
+        login_id: str(o.login_id),
+        grant_updated_at: time(o.grant_updated_at),
+        occurred_at: new Date(e.time * 1000),
+        _synced_at: syncedAt,
+      };
+      return [{ table: 'grant_event', rows: [row] }];
+    }
+    case 'conference.zoom.transcript': {
+      const row: Row = {
+        event_id: e.id,
+        grant_id: e.grantId,
+        application_id: e.applicationId,
+        meeting_id: str(o.meeting_id),
+        topic: str(o.topic),
+        transcript: str(o.transcript),
+        object: JSON.stringify(o),
+        occurred_at: new Date(e.time * 1000),
+        _synced_at: syncedAt,
+      };
+      return [{ table: 'zoom_transcript', rows: [row] }];
+    }
+  }
+}
+
+/**
+ * The rows an event becomes, per table. Throws RowMappingError when a NOT NULL column is
+ * missing, so every tabular sink rejects the same events for the same reason.
+ */
+export function toRows(e: StoredEvent, syncedAt: Date): TableRows[] {
+  const out = mapEvent(e, syncedAt);
+  for (const { table, rows } of out) {
+    for (const row of rows) {
+      for (const c of TABLES[table].columns) {
+        if (!c.nullable && (row[c.name] === null || row[c.name] === undefined)) {
+          throw new RowMappingError(`${e.type} event ${e.id}: column ${table}.${c.name} is required but the event has no value for it`);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The row "test connection" writes into `_tributary_test`. */
+export function testRow(id: string, streamId: string, now: Date): Row {
+  return { id, stream_id: streamId, written_at: now };
+}
+
+/** Groups the rows of many events by table (the shape bulk writers want). */
+export function rowsByTable(groups: Iterable<TableRows>): Map<TableName, Row[]> {
+  const out = new Map<TableName, Row[]>();
+  for (const { table, rows } of groups) {
+    if (rows.length === 0) continue;
+    const list = out.get(table);
+    if (list) list.push(...rows);
+    else out.set(table, [...rows]);
+  }
+  return out;
+}
