@@ -1,0 +1,235 @@
+import type { AppContext } from '../context.js';
+import { expireGrant } from '../grants/lifecycle.js';
+import { ProviderError, type Cursor, type GrantHandle, type ProviderContext, type ProviderDefinition, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
+import type { GrantRow } from '../store/database.js';
+import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { commitBatch, GrantGoneError, LeaseLostError, type HeldLease, type SyncState } from './outbox.js';
+
+export interface SyncerOptions {
+  /** Interval of the fallback pass when no push arrives (ctx.config.fallbackSyncMs). */
+  fallbackSyncMs: number;
+  backoff: BackoffPolicy;
+  /** Consecutive reauth-class failures before the grant is expired (one failure is not proof). */
+  reauthFailuresBeforeExpiry: number;
+}
+
+export type SyncerExit = 'stopped' | 'lease_lost' | 'grant_gone' | 'expired';
+
+type Ctx = Pick<AppContext, 'store' | 'repos' | 'logger' | 'metrics' | 'now' | 'config'>;
+
+/**
+ * Syncs one grant while this process holds its lease: opens the provider session once and keeps
+ * it (one connection per grant), runs a pass on start, on every push hint and every fallback
+ * interval, and backs off with jitter when the provider fails. Everything that can go wrong is
+ * caught here, so a failing grant never disturbs the others.
+ */
+export class GrantSyncer {
+  private session: ProviderSession | null = null;
+  private stopWatch: (() => Promise<void>) | null = null;
+  private pending: string | null = null;
+  private wakeUp: (() => void) | null = null;
+  private stopping = false;
+  private backingOff = false;
+  private readonly abort = new AbortController();
+  private failures = 0;
+  private reauthFailures = 0;
+  /** Resolves with the reason the syncer ended. */
+  readonly done: Promise<SyncerExit>;
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly grantId: string,
+    readonly lease: HeldLease,
+    private readonly definitionOf: (provider: string) => ProviderDefinition | undefined,
+    private readonly options: SyncerOptions,
+    firstPassDelayMs: number,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.pending = 'start';
+    this.done = this.loop(firstPassDelayMs);
+  }
+
+  /** A push hint: run a pass as soon as possible (ignored while backing off from failures). */
+  wake(reason: string): void {
+    this.pending ??= reason;
+    if (!this.backingOff) this.wakeUp?.();
+  }
+
+  /** Stops after the current batch commits, closing the provider session. */
+  async stop(): Promise<SyncerExit> {
+    this.stopping = true;
+    this.abort.abort();
+    this.wakeUp?.();
+    return this.done;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopping || (this.pending !== null && !this.backingOff)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    }).then(() => {
+      this.wakeUp = null;
+    });
+  }
+
+  private async loop(firstDelay: number): Promise<SyncerExit> {
+    let delay = firstDelay;
+    let exit: SyncerExit = 'stopped';
+    // The first pass waits out its stagger even though `pending` is set.
+    this.backingOff = firstDelay > 0;
+    while (!this.stopping) {
+      await this.sleep(delay);
+      this.backingOff = false;
+      if (this.stopping) break;
+      const reason = this.pending ?? 'fallback';
+      this.pending = null;
+      try {
+        await this.pass(reason);
+        this.failures = 0;
+        this.reauthFailures = 0;
+        delay = this.options.fallbackSyncMs;
+      } catch (err) {
+        const outcome = await this.onFailure(err);
+        if (typeof outcome === 'string') {
+          exit = outcome;
+          break;
+        }
+        delay = outcome;
+        this.backingOff = true;
+      }
+    }
+    await this.closeSession();
+    return exit;
+  }
+
+  private async pass(reason: string): Promise<void> {
+    const started = Date.now();
+    const grant = await this.ctx.repos.grants.getById(this.grantId);
+    if (!grant || grant.status !== 'valid') throw new GrantGoneError(this.grantId);
+    const session = this.session ?? (await this.open(grant));
+    const ref = { id: grant.id, applicationId: grant.application_id };
+    const state = grant.sync_state as SyncState;
+    let cursor: Cursor | undefined = state.cursor;
+    if (!cursor) {
+      cursor = await session.baseline();
+      await commitBatch(this.ctx.store.db, this.lease, ref, { events: [], cursor });
+      this.ctx.logger.info({ grant_id: grant.id }, 'sync baseline saved: new mail is announced from now on');
+    }
+    let appended = 0;
+    // A reset restarts the iteration from the new baseline; more than a few in one pass means the provider is confused.
+    for (let round = 0; round < 3 && !this.stopping; round++) {
+      let reset: string | null = null;
+      for await (const batch of session.changes(cursor, this.abort.signal)) {
+        if ('reset' in batch) {
+          reset = batch.reset;
+          break;
+        }
+        const added = await commitBatch(this.ctx.store.db, this.lease, ref, batch);
+        for (const e of added) this.ctx.metrics.eventsAppended.inc({ type: e.type });
+        appended += added.length;
+        cursor = batch.cursor;
+        if (this.stopping) return;
+      }
+      if (reset === null) break;
+      this.ctx.logger.warn({ grant_id: grant.id, reason: reset }, 'provider lost our position: re-baselining without announcing old mail');
+      cursor = await session.baseline();
+      await commitBatch(this.ctx.store.db, this.lease, ref, { events: [], cursor });
+    }
+    this.ctx.logger.debug({ grant_id: grant.id, reason, appended, ms: Date.now() - started }, 'sync pass done');
+  }
+
+  private async open(grant: GrantRow): Promise<ProviderSession> {
+    const definition = this.definitionOf(grant.provider);
+    if (!definition) throw new GrantGoneError(grant.id);
+    const integration = await this.ctx.repos.integrations.getById(grant.integration_id);
+    if (!integration) throw new GrantGoneError(grant.id);
+    const handle: GrantHandle = {
+      id: grant.id,
+      applicationId: grant.application_id,
+      email: grant.email,
+      credentials: this.ctx.repos.grants.openCredentials(grant) ?? {},
+      settings: { ...integration.settings, ...grant.settings },
+      integration: {
+        id: integration.id,
+        clientId: integration.client_id,
+        clientSecret: this.ctx.repos.integrations.openSecret(integration),
+        settings: integration.settings,
+        scope: integration.scope,
+      },
+      createdAt: grant.created_at,
+    };
+    const pctx: ProviderContext = {
+      logger: this.ctx.logger.child({ grant_id: grant.id, provider: grant.provider }),
+      now: this.ctx.now,
+      fetch: globalThis.fetch,
+      urls: { ...this.ctx.config.providers },
+      saveCredentials: async (credentials) => {
+        await this.ctx.repos.grants.update(grant.id, { credentials });
+      },
+    };
+    const session = await definition.open(handle, pctx);
+    this.session = session;
+    if (session.watch) {
+      try {
+        this.stopWatch = await session.watch((reason) => this.wake(reason));
+      } catch (err) {
+        // Push is only a hint: without it the fallback pass still finds the changes.
+        this.ctx.logger.warn({ grant_id: grant.id, err: describe(err) }, 'could not start push watch; relying on fallback passes');
+      }
+    }
+    return session;
+  }
+
+  private async closeSession(): Promise<void> {
+    const { session, stopWatch } = this;
+    this.session = null;
+    this.stopWatch = null;
+    await stopWatch?.().catch(() => undefined);
+    await session?.close().catch(() => undefined);
+  }
+
+  /** Returns the delay before the next try, or why the syncer must end. */
+  private async onFailure(err: unknown): Promise<number | SyncerExit> {
+    if (err instanceof LeaseLostError) return 'lease_lost';
+    if (err instanceof GrantGoneError) return 'grant_gone';
+    if (this.stopping) return 'stopped';
+    // The connection may be half-dead; the next try starts from a fresh session.
+    await this.closeSession();
+    const kind = this.classify(err);
+    this.failures++;
+    const log = { grant_id: this.grantId, kind, failures: this.failures, err: describe(err) };
+    if (kind === 'reauth') {
+      this.reauthFailures++;
+      if (this.reauthFailures >= this.options.reauthFailuresBeforeExpiry) {
+        this.ctx.logger.warn(log, 'credentials rejected repeatedly: expiring the grant');
+        await expireGrant(this.ctx, this.grantId, describe(err)).catch((e: unknown) => this.ctx.logger.error({ grant_id: this.grantId, err: describe(e) }, 'could not expire grant'));
+        return 'expired';
+      }
+    } else {
+      this.reauthFailures = 0;
+    }
+    if (kind === 'app_misconfigured') {
+      const grant = await this.ctx.repos.grants.getById(this.grantId).catch(() => undefined);
+      if (grant) await this.ctx.repos.integrations.setError(grant.integration_id, describe(err)).catch(() => undefined);
+    }
+    this.ctx.logger.warn(log, 'sync pass failed; backing off');
+    const retryAfter = err instanceof ProviderError ? err.retryAfterMs : undefined;
+    return Math.max(retryAfter ?? 0, backoffDelay(this.failures, this.options.backoff, this.random));
+  }
+
+  private classify(err: unknown): TokenErrorClass | 'throttled' | 'not_found' {
+    if (err instanceof ProviderError) return err.kind;
+    return 'transient';
+  }
+}
+
+/** A one-line description of an error for logs and grants.error (never includes credentials). */
+export function describe(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`.slice(0, 500);
+  return String(err).slice(0, 500);
+}

@@ -1,0 +1,159 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DATABASES, testContext, type TestContext } from '../../test/helpers/context.js';
+import { FakeMailboxes } from '../../test/helpers/fake-provider.js';
+import { eventually, seedGrants } from '../../test/helpers/grants.js';
+import { ProviderError } from '../providers/provider.js';
+import { queueHint, requestSync } from './hints.js';
+import { startSync } from './index.js';
+import { grantLeaseName } from './leases.js';
+import { commitBatch, LeaseLostError } from './outbox.js';
+import type { SchedulerOptions, SyncScheduler } from './scheduler.js';
+
+const FAST: Partial<SchedulerOptions> = {
+  leaseTtlMs: 1500,
+  tickMs: 200,
+  hintPollMs: 100,
+  fallbackSyncMs: 60_000,
+  backoff: { baseMs: 50, maxMs: 200 },
+  startSpreadMs: 50,
+};
+
+describe.each(DATABASES)('sync engine on %s', (kind) => {
+  let t: TestContext;
+  let fake: FakeMailboxes;
+  const schedulers: SyncScheduler[] = [];
+  const start = async (holder: string, overrides: Partial<SchedulerOptions> = {}) => {
+    const s = await startSync(t, holder, { ...FAST, ...overrides }, (p) => (p === 'imap' ? fake.definition() : undefined));
+    schedulers.push(s);
+    return s;
+  };
+  const messageEvents = (grantId: string) =>
+    t.store.db.selectFrom('events').select(['id', 'type', 'object']).where('grant_id', '=', grantId).where('type', '=', 'message.created').orderBy('seq').execute();
+  const cursorOf = async (grantId: string) => ((await t.repos.grants.getById(grantId))!.sync_state as { cursor?: { seen: number } }).cursor;
+
+  beforeEach(async () => {
+    t = await testContext(kind);
+    fake = new FakeMailboxes();
+  });
+  afterEach(async () => {
+    for (const s of schedulers.splice(0)) await s.stop();
+    await t.close();
+  });
+
+  it('starts a fresh grant at "now", then announces new mail once and saves the cursor with it', async () => {
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    fake.add(g.id, 'old-1', 'old-2');
+    await start('w1');
+    expect(await eventually(() => cursorOf(g.id), 5000, 'baseline')).toEqual({ seen: 2 });
+    expect(await messageEvents(g.id)).toHaveLength(0);
+
+    fake.add(g.id, 'new-1', 'new-2', 'new-3');
+    fake.push(g.id);
+    const events = await eventually(async () => ((await messageEvents(g.id)).length === 3 ? messageEvents(g.id) : null), 5000, 'three events');
+    expect(events.map((e) => (e.object as { id: string }).id)).toEqual(['new-1', 'new-2', 'new-3']);
+    expect(await cursorOf(g.id)).toEqual({ seen: 5 });
+    const row = await t.repos.grants.getById(g.id);
+    expect(row!.last_sync_at).not.toBeNull();
+  });
+
+  it('wakes the lease holder within milliseconds through requestSync, in-process and through the hints table', async () => {
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    await start('w1');
+    await eventually(() => cursorOf(g.id), 5000, 'baseline');
+
+    fake.add(g.id, 'a');
+    const t0 = Date.now();
+    expect(await requestSync(t, g.id, 'inbound notification')).toBe('local');
+    await eventually(async () => (await messageEvents(g.id)).length === 1, 5000, 'local hint');
+    expect(Date.now() - t0).toBeLessThan(1000);
+
+    // The path another process takes: a row in sync_hints (+ NOTIFY on PostgreSQL).
+    fake.add(g.id, 'b');
+    await queueHint(t, g.id, 'graph notification');
+    await eventually(async () => (await messageEvents(g.id)).length === 2, 5000, 'queued hint');
+    await eventually(async () => (await t.store.db.selectFrom('sync_hints').select('grant_id').execute()).length === 0, 3000, 'hint consumed');
+  });
+
+  it('re-baselines without announcing when the provider loses the position', async () => {
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    await start('w1');
+    await eventually(() => cursorOf(g.id), 5000, 'baseline');
+    fake.add(g.id, 'x1', 'x2');
+    fake.resets.add(g.id);
+    fake.push(g.id);
+    await eventually(async () => (await cursorOf(g.id))?.seen === 2, 5000, 'new baseline');
+    fake.push(g.id);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await messageEvents(g.id)).toHaveLength(0);
+  });
+
+  it('expires a grant after repeated credential failures with exactly one grant.expired, and keeps others syncing', async () => {
+    const { grants } = await seedGrants(t, 2);
+    const [bad, good] = [grants[0]!, grants[1]!];
+    fake.failures.set(bad.id, new ProviderError('reauth', 'AUTHENTICATIONFAILED'));
+    await start('w1');
+    await eventually(async () => (await t.repos.grants.getById(bad.id))!.status === 'expired', 8000, 'expired');
+    await eventually(() => cursorOf(good.id), 5000, 'good baseline');
+    fake.add(good.id, 'g1');
+    fake.push(good.id);
+    await eventually(async () => (await messageEvents(good.id)).length === 1, 5000, 'good grant keeps syncing');
+    await new Promise((r) => setTimeout(r, 500));
+    const expired = await t.store.db.selectFrom('events').select('id').where('grant_id', '=', bad.id).where('type', '=', 'grant.expired').execute();
+    expect(expired).toHaveLength(1);
+    expect((await t.repos.grants.getById(bad.id))!.error).toContain('AUTHENTICATIONFAILED');
+  });
+
+  it('backs off a transiently failing grant and recovers when the provider does', async () => {
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    fake.failures.set(g.id, new Error('ECONNRESET'));
+    await start('w1');
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await t.repos.grants.getById(g.id))!.status).toBe('valid');
+    expect(t.logs.text).toContain('backing off');
+    fake.failures.delete(g.id);
+    await eventually(() => cursorOf(g.id), 5000, 'recovered');
+  });
+
+  it('refuses a commit from a holder whose lease moved (fencing token)', async () => {
+    const { grants, applicationId } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    const name = grantLeaseName(g.id);
+    const first = (await t.repos.leases.acquire(name, 'old', 1))!;
+    await new Promise((r) => setTimeout(r, 20));
+    const second = (await t.repos.leases.acquire(name, 'new', 10_000))!;
+    expect(second.token).not.toBe(first.token);
+    await expect(commitBatch(t.store.db, { name, holder: 'old', token: first.token }, { id: g.id, applicationId }, { events: [], cursor: { seen: 9 } })).rejects.toBeInstanceOf(LeaseLostError);
+    await commitBatch(t.store.db, { name, holder: 'new', token: second.token }, { id: g.id, applicationId }, { events: [], cursor: { seen: 1 } });
+    expect(await cursorOf(g.id)).toEqual({ seen: 1 });
+  });
+
+  it('spreads grants across workers, never syncs one grant twice at once, and moves a dead worker’s grants', async () => {
+    const { grants } = await seedGrants(t, 30);
+    fake.delayMs = 5;
+    const a = await start('wa');
+    const b = await start('wb');
+    await eventually(() => a.held().length === 15 && b.held().length === 15, 10_000, 'even split');
+    expect(new Set([...a.held(), ...b.held()]).size).toBe(30);
+    for (const g of grants) fake.add(g.id, `${g.id}-m`);
+    for (const g of grants) fake.push(g.id);
+    await eventually(async () => (await t.store.db.selectFrom('events').select('id').where('type', '=', 'message.created').execute()).length === 30, 10_000, 'all announced');
+
+    expect(fake.maxOpen).toBe(1);
+
+    // "Kill" worker a: its timers stop without giving leases back; b takes over after the TTL.
+    const orphaned = a.held();
+    (a as unknown as { stopped: boolean }).stopped = true;
+    clearTimeout((a as unknown as { timer: NodeJS.Timeout }).timer);
+    await eventually(() => b.held().length === 30, 10_000, 'take-over');
+    for (const id of orphaned) fake.add(id, `${id}-after`);
+    for (const id of orphaned) fake.push(id);
+    await eventually(async () => (await t.store.db.selectFrom('events').select('id').where('type', '=', 'message.created').execute()).length === 45, 10_000, 'announced after take-over');
+    // a's syncers still run (its "process" is frozen, not gone) but every commit of theirs is fenced.
+    await a.stop();
+    schedulers.splice(schedulers.indexOf(a), 1);
+  });
+});
