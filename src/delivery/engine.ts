@@ -1,0 +1,72 @@
+import { pruneDeliveryAttempts, pruneEvents } from '../event-log/prune.js';
+import { sleep, type EngineDeps } from './deps.js';
+import { StreamRunner } from './runner.js';
+import { streamLease, streamStore } from './stream-store.js';
+
+const PRUNE_LEASE = 'event-log:prune';
+
+/**
+ * The delivery side of a worker process: every `scanIntervalMs` it looks for runnable streams
+ * (active or failing) that no process is running and tries to take their lease; the process that
+ * gets it runs the stream until it is paused, failed or deleted, or until the process stops.
+ * Leases expire when a holder dies, so another process takes over within about one TTL plus
+ * one scan. One process at a time (also by lease) runs retention.
+ */
+export interface DeliveryEngine {
+  start(): void;
+  stop(): Promise<void>;
+  /** Runs one scan now (tests and the API's resume use it to avoid waiting for the timer). */
+  scan(): Promise<void>;
+  running(): string[];
+}
+
+export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
+  const runners = new Map<string, StreamRunner>();
+  const store = streamStore(deps.db);
+  const stopping = new AbortController();
+  const loops: Promise<void>[] = [];
+
+  async function scan(): Promise<void> {
+    for (const id of await store.runnableIds()) {
+      if (stopping.signal.aborted) return;
+      if (runners.has(id)) continue;
+      const lease = await deps.leases.acquire(streamLease(id), deps.workerId, deps.options.leaseTtlMs);
+      if (!lease) continue;
+      const runner = new StreamRunner(deps, id, lease);
+      runners.set(id, runner);
+      void runner.done.finally(() => runners.delete(id));
+      deps.logger.debug({ stream: id, token: lease.token }, 'stream runner started');
+    }
+  }
+
+  async function prune(): Promise<void> {
+    const lease = await deps.leases.acquire(PRUNE_LEASE, deps.workerId, deps.options.pruneIntervalMs);
+    if (!lease) return;
+    const opts = { retentionDays: deps.options.retentionDays, now: deps.now() };
+    const events = await pruneEvents(deps.db, opts);
+    const attempts = await pruneDeliveryAttempts(deps.db, opts);
+    if (events || attempts) deps.logger.info({ events, attempts }, 'retention removed old events and delivery attempts');
+  }
+
+  const every = (ms: number, what: string, fn: () => Promise<void>) =>
+    (async () => {
+      while (!stopping.signal.aborted) {
+        await fn().catch((err: unknown) => deps.logger.error({ err }, `${what} failed; retrying at the next interval`));
+        await sleep(ms, stopping.signal);
+      }
+    })();
+
+  return {
+    start() {
+      loops.push(every(deps.options.scanIntervalMs, 'stream scan', scan));
+      loops.push(every(deps.options.pruneIntervalMs, 'event retention', prune));
+    },
+    async stop() {
+      stopping.abort();
+      await Promise.all(loops);
+      await Promise.all([...runners.values()].map((r) => r.stop()));
+    },
+    scan,
+    running: () => [...runners.keys()],
+  };
+}

@@ -1,0 +1,317 @@
+import { FatalError, RetryableError, type DestinationDefinition, type DestinationWriter } from '../destinations/destination.js';
+import type { StoredEvent } from '../domain/event.js';
+import { comparePositions, lagAfter, readAfter, type EventFilter, type LogPosition } from '../event-log/read.js';
+import type { Lease } from '../store/repositories/leases.js';
+import { deliverLanes, type BatchOutcome } from './deliver.js';
+import { errorMessage, errorStatus, sleep, type EngineDeps } from './deps.js';
+import { openSecrets } from './destination-config.js';
+import { planLanes } from './lanes.js';
+import { retryDelay } from './retry.js';
+import { noDeltas, positionOf, RUNNABLE, streamFilter, streamLease, streamStore, type CounterDeltas, type NewAttempt, type StreamRow, type StreamStatus } from './stream-store.js';
+
+interface OpenWriter {
+  writer: DestinationWriter;
+  def: DestinationDefinition;
+  /** Identifies the destination settings the writer was created with. */
+  key: string;
+}
+
+const writerKey = (s: StreamRow) => `${s.destination_type}\u0000${JSON.stringify(s.destination_config)}\u0000${s.destination_secrets ?? ''}`;
+
+/** The events of one window that are written in one pass, with the bookkeeping of that pass. */
+class WindowTally {
+  readonly deltas: CounterDeltas = noDeltas();
+  readonly attempts: NewAttempt[] = [];
+  readonly dead: { event: StoredEvent; reason: string; status: number | null }[] = [];
+  readonly written: StoredEvent[] = [];
+  private okCount = 0;
+  private okFirst: string | null = null;
+  private okLast: string | null = null;
+
+  constructor(
+    private readonly streamId: string,
+    private readonly attempt: number,
+  ) {}
+
+  add(o: BatchOutcome<StoredEvent>): void {
+    const first = o.batch[0]?.seq ?? null;
+    const last = o.batch.at(-1)?.seq ?? null;
+    const base = { streamId: this.streamId, firstSeq: first, lastSeq: last, count: o.batch.length, attempt: this.attempt, durationMs: o.durationMs };
+    if (o.error !== null) {
+      this.deltas.failed += o.batch.length;
+      const outcome = o.error instanceof FatalError ? 'failed' : 'retry';
+      this.attempts.push({ ...base, outcome, statusCode: errorStatus(o.error), error: errorMessage(o.error) });
+      return;
+    }
+    this.written.push(...o.batch);
+    this.dead.push(...o.rejected);
+    const delivered = o.batch.length - o.rejected.length;
+    this.deltas.delivered += delivered;
+    if (o.rejected.length) {
+      const r = o.rejected[0]!;
+      this.attempts.push({ ...base, outcome: 'partial', statusCode: r.status, error: `${o.rejected.length} of ${o.batch.length} refused; first: ${r.reason}` });
+    } else {
+      // Successful batches are summarised in one row per window: a webhook writes one event per
+      // batch, and a row per event would make the attempts table as big as the log.
+      this.okCount += o.batch.length;
+      if (this.okFirst === null || (first !== null && BigInt(first) < BigInt(this.okFirst))) this.okFirst = first;
+      if (this.okLast === null || (last !== null && BigInt(last) > BigInt(this.okLast))) this.okLast = last;
+    }
+  }
+
+  summary(durationMs: number): NewAttempt[] {
+    if (this.okCount === 0) return this.attempts;
+    return [
+      ...this.attempts,
+      { streamId: this.streamId, firstSeq: this.okFirst, lastSeq: this.okLast, count: this.okCount, outcome: 'delivered', attempt: this.attempt, durationMs, statusCode: null, error: null },
+    ];
+  }
+}
+
+/**
+ * Delivers one stream while this process holds its lease: read a window after the offset,
+ * write it in per-grant lanes, then (and only then) move the offset, fenced by the lease token.
+ * Whole-batch failures follow the retry schedule; individually refused events become dead
+ * letters. The runner ends when the stream is paused, failed or deleted, or the lease is lost.
+ */
+export class StreamRunner {
+  private readonly abort = new AbortController();
+  private readonly store;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private lostLease = false;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    readonly streamId: string,
+    private lease: Lease,
+  ) {
+    this.store = streamStore(deps.db);
+    this.done = this.run();
+  }
+
+  private get fence() {
+    return { holder: this.lease.holder, token: this.lease.token };
+  }
+
+  private get log() {
+    return this.deps.logger;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.done;
+  }
+
+  private startRenewing(): void {
+    const every = Math.max(100, Math.floor(this.deps.options.leaseTtlMs / 3));
+    this.renewTimer = setInterval(() => {
+      this.deps.leases
+        .acquire(streamLease(this.streamId), this.lease.holder, this.deps.options.leaseTtlMs)
+        .then((l) => {
+          if (!l || l.token !== this.lease.token) this.loseLease();
+        })
+        .catch((err: unknown) => this.log.warn({ err, stream: this.streamId }, 'could not renew stream lease; will retry'));
+    }, every);
+    this.renewTimer.unref();
+  }
+
+  private loseLease(): void {
+    if (this.lostLease) return;
+    this.lostLease = true;
+    this.log.warn({ stream: this.streamId }, 'lost the stream lease to another process; stopping this runner');
+    this.abort.abort();
+  }
+
+  private async run(): Promise<void> {
+    await Promise.resolve(); // let the constructor return before the first query
+    this.startRenewing();
+    try {
+      await this.loop();
+    } catch (err) {
+      if (!this.abort.signal.aborted) this.log.error({ err, stream: this.streamId }, 'stream runner crashed; another scan restarts it');
+    } finally {
+      if (this.renewTimer) clearInterval(this.renewTimer);
+      if (!this.lostLease) await this.deps.leases.release(streamLease(this.streamId), this.lease.holder).catch(() => undefined);
+    }
+  }
+
+  /** The main loop; returns when the stream should no longer run here. */
+  private async loop(): Promise<void> {
+    const { options } = this.deps;
+    const signal = this.abort.signal;
+    let open: OpenWriter | null = null;
+    let handled = new Set<string>();
+    let handledAt = '';
+    let idle = options.idlePollMinMs;
+    let fillingSince: number | null = null;
+    let lastLag = 0;
+    let lastHorizonCommit = Date.now();
+    try {
+      while (!signal.aborted) {
+        const s = await this.store.get(this.streamId);
+        if (!s || !RUNNABLE.includes(s.status as StreamStatus)) return;
+        const wait = s.next_retry_at ? s.next_retry_at.getTime() - this.deps.now().getTime() : 0;
+        if (wait > 0) {
+          // Re-read the stream now and then: a resume, replay or pause must not wait for the retry.
+          await sleep(Math.min(wait, options.idlePollMaxMs), signal);
+          continue;
+        }
+        if (open?.key !== writerKey(s)) {
+          await open?.writer.close().catch(() => undefined);
+          open = null;
+          open = await this.openWriter(s);
+          if (!open) return;
+        }
+        const attempt = s.retry_attempt + 1;
+        const windowSize = Math.min(options.windowMax, Math.max(100, open.def.limits.maxBatch * open.def.limits.maxInFlight * 4));
+
+        const redrives = await this.store.queuedRedrives(s.id, windowSize);
+        if (redrives.length) {
+          await this.redrive(s, open, redrives.map((r) => r.event as unknown as StoredEvent), attempt);
+          continue;
+        }
+
+        const pos = positionOf(s);
+        const posKey = `${pos.txid}:${pos.seq}`;
+        if (posKey !== handledAt) {
+          handled = new Set();
+          handledAt = posKey;
+        }
+        const filter = streamFilter(s);
+        const read = await readAfter(this.deps.db, { after: pos, filter, limit: windowSize });
+        if (Date.now() - lastLag > options.lagIntervalMs) {
+          lastLag = Date.now();
+          await this.updateLag(pos, filter);
+        }
+        if (read.events.length === 0) {
+          fillingSince = null;
+          if (comparePositions(read.next, pos) > 0 && Date.now() - lastHorizonCommit > options.horizonCommitMs) {
+            lastHorizonCommit = Date.now();
+            await this.commit(pos, read.next, noDeltas(), false);
+          }
+          await sleep(idle, signal);
+          idle = Math.min(idle * 2, options.idlePollMaxMs);
+          continue;
+        }
+        idle = options.idlePollMinMs;
+        const { maxWaitMs, maxBatch } = open.def.limits;
+        if (maxWaitMs > 0 && read.events.length < maxBatch) {
+          // Let a small batch fill up for at most maxWaitMs (bulk sinks prefer fewer, larger writes).
+          fillingSince ??= Date.now();
+          const left = fillingSince + maxWaitMs - Date.now();
+          if (left > 0) {
+            await sleep(Math.min(left, options.idlePollMaxMs), signal);
+            continue;
+          }
+        }
+        fillingSince = null;
+        await this.deliverWindow(s, open, read.events.filter((e) => !handled.has(e.id)), handled, pos, read.next, attempt);
+      }
+    } finally {
+      await open?.writer.close().catch((err: unknown) => this.log.warn({ err, stream: this.streamId }, 'error closing destination writer'));
+    }
+  }
+
+  private async openWriter(s: StreamRow): Promise<OpenWriter | null> {
+    const def = this.deps.catalog.get(s.destination_type);
+    try {
+      if (!def) throw new FatalError(`destination type "${s.destination_type}" is not installed in this process`);
+      const config = { ...s.destination_config, ...openSecrets(this.deps.sealer, s.id, s.destination_secrets) };
+      const writer = def.create(config, {
+        logger: this.log.child({ stream: s.id, destination: def.type }),
+        now: this.deps.now,
+        allowPrivateAddresses: this.deps.allowPrivateAddresses,
+        streamId: s.id,
+        dataDir: this.deps.dataDir,
+      });
+      return { writer, def, key: writerKey(s) };
+    } catch (err) {
+      await this.onFailure(s, err instanceof FatalError || err instanceof RetryableError ? err : new FatalError(`cannot open the destination: ${errorMessage(err)}`), noDeltas());
+      return null;
+    }
+  }
+
+  private async deliverWindow(s: StreamRow, open: OpenWriter, events: StoredEvent[], handled: Set<string>, from: LogPosition, to: LogPosition, attempt: number): Promise<void> {
+    const started = performance.now();
+    const tally = await this.write(s, open, events, attempt);
+    for (const e of tally.written) handled.add(e.id);
+    const error = tally.error;
+    tally.deltas.deadLettered += await this.store.deadLetter(s.id, tally.dead);
+    await this.store.recordAttempts(tally.summary(performance.now() - started));
+    this.count(s.id, tally.deltas);
+    if (this.abort.signal.aborted) return; // stopping: whatever was not committed is read again later
+    if (error === null) await this.commit(from, to, tally.deltas, tally.deltas.delivered > 0);
+    else await this.onFailure(s, error, tally.deltas);
+  }
+
+  /** Writes dead letters queued for redrive; those written leave the table, refused ones stay dead. */
+  private async redrive(s: StreamRow, open: OpenWriter, events: StoredEvent[], attempt: number): Promise<void> {
+    const started = performance.now();
+    const tally = await this.write(s, open, events, attempt);
+    const refused = new Set(tally.dead.map((d) => d.event.id));
+    await this.store.removeDeadLetters(s.id, tally.written.filter((e) => !refused.has(e.id)).map((e) => e.id));
+    await this.store.deadLetter(s.id, tally.dead);
+    await this.store.recordAttempts(tally.summary(performance.now() - started));
+    this.count(s.id, tally.deltas);
+    if (this.abort.signal.aborted) return;
+    const pos = positionOf(s);
+    if (tally.error === null) await this.commit(pos, pos, tally.deltas, tally.deltas.delivered > 0);
+    else await this.onFailure(s, tally.error, tally.deltas);
+  }
+
+  private async write(s: StreamRow, open: OpenWriter, events: StoredEvent[], attempt: number): Promise<WindowTally & { error: unknown }> {
+    const tally = new WindowTally(s.id, attempt);
+    const m = this.deps.metrics;
+    const error = await deliverLanes(planLanes(events, open.def.limits), open.writer, {
+      maxInFlight: open.def.limits.maxInFlight,
+      signal: this.abort.signal,
+      attempt,
+      onBatch: (o) => {
+        m.batchSize.observe({ stream: s.id }, o.batch.length);
+        m.writeSeconds.observe({ stream: s.id }, o.durationMs / 1000);
+        tally.add(o);
+      },
+    });
+    return Object.assign(tally, { error });
+  }
+
+  private count(streamId: string, d: CounterDeltas): void {
+    const m = this.deps.metrics;
+    if (d.delivered) m.delivered.inc({ stream: streamId }, d.delivered);
+    if (d.failed) m.failed.inc({ stream: streamId }, d.failed);
+    if (d.deadLettered) m.deadLettered.inc({ stream: streamId }, d.deadLettered);
+  }
+
+  private async commit(from: LogPosition, to: LogPosition, d: CounterDeltas, succeeded: boolean): Promise<void> {
+    if (await this.store.commit(this.streamId, this.fence, from, to, d, succeeded)) return;
+    // Either a replay moved the offset (keep going from there) or the lease is gone (stop).
+    if (!(await this.deps.leases.holds(streamLease(this.streamId), this.lease.holder, this.lease.token))) {
+      this.loseLease();
+      return;
+    }
+    await this.store.addCounters(this.streamId, this.fence, d);
+  }
+
+  private async onFailure(s: StreamRow, err: unknown, d: CounterDeltas): Promise<void> {
+    const retry = s.retry_attempt + 1;
+    const fatal = err instanceof FatalError;
+    const retryAfter = err instanceof RetryableError ? err.retryAfterMs : undefined;
+    const delay = fatal ? null : retryDelay(this.deps.options.retrySchedule, retry, this.deps.random, retryAfter);
+    const next = delay === null ? null : new Date(this.deps.now().getTime() + delay);
+    const message = errorMessage(err);
+    const ok = await this.store.fail(s.id, this.fence, retry, next, message, d);
+    if (!ok) {
+      this.loseLease();
+      return;
+    }
+    if (next) this.log.warn({ stream: s.id, retry, retryInMs: delay, error: message }, 'delivery failed; will retry');
+    else this.log.error({ stream: s.id, retry, error: message }, fatal ? 'destination refused permanently; stream failed' : 'retries exhausted; stream failed');
+  }
+
+  private async updateLag(pos: LogPosition, filter: EventFilter): Promise<void> {
+    const lag = await lagAfter(this.deps.db, pos, filter, 100_000);
+    this.deps.metrics.lag.set({ stream: this.streamId }, lag.events);
+    this.deps.metrics.lagSeconds.set({ stream: this.streamId }, lag.oldest ? Math.max(0, (this.deps.now().getTime() - lag.oldest.getTime()) / 1000) : 0);
+  }
+}

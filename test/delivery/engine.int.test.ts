@@ -1,0 +1,223 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveryEngine } from '../../src/delivery/engine.js';
+import type { StreamService } from '../../src/delivery/streams.js';
+import { FatalError, RetryableError } from '../../src/destinations/destination.js';
+import { appendEvents } from '../../src/event-log/append.js';
+import { DATABASES, testContext, type TestContext } from '../helpers/context.js';
+import { catalogOf, FakeSink } from './fake-destination.js';
+import { message, services, startEngine, until } from './helpers.js';
+
+describe.each(DATABASES)('delivery engine on %s', (kind) => {
+  let t: TestContext;
+  let appId: string;
+  let engines: DeliveryEngine[] = [];
+  beforeAll(async () => {
+    t = await testContext(kind);
+  });
+  // Each test gets its own application, so streams left by earlier tests never see its events.
+  beforeEach(async () => {
+    appId = (await t.repos.applications.create({ name: 'engine', environment: 'test', region: 'local' })).id;
+  });
+  afterEach(async () => {
+    await Promise.all(engines.map((e) => e.stop()));
+    engines = [];
+    // Leave no runnable streams behind for the next test's engines.
+    await t.store.db.updateTable('streams').set({ status: 'pause' }).execute();
+  });
+  afterAll(() => t.close());
+
+  const setup = (sink: FakeSink) => {
+    const catalog = catalogOf(sink.definition());
+    return { svc: services(t, catalog), start: (opts = {}) => engines[engines.push(startEngine(t, catalog, opts)) - 1]! };
+  };
+  const createStream = (svc: StreamService, extra: { grantIds?: string[] } = {}) =>
+    svc.create(appId, { name: 's', dataTypes: ['message.created'], destination: { type: 'fake', config: { label: 'x', token: 'tok-secret' } }, ...extra });
+  const row = (svc: StreamService, id: string) => svc.get(appId, id);
+
+  it('delivers every event once, in order per grant, grants in parallel; the offset moves only after writes', async () => {
+    const sink = new FakeSink({ maxBatch: 3, maxWaitMs: 0, maxInFlight: 4, ordering: 'per-grant' });
+    sink.delayMs = () => Math.random() * 8;
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc);
+    const grants = Array.from({ length: 8 }, (_, i) => `g${i}-${kind}`);
+    const events = Array.from({ length: 160 }, (_, i) => message(`ord-${kind}-${i}`, grants[(i * 7) % grants.length]!));
+    for (let i = 0; i < events.length; i += 20) await appendEvents(t.store.db, appId, events.slice(i, i + 20));
+    start();
+    await until('all events', () => sink.received.length >= events.length);
+    expect(new Set(sink.ids()).size).toBe(events.length);
+    for (const g of grants) {
+      const got = sink.received.filter((e) => e.grantId === g).map((e) => Number(e.seq));
+      expect(got).toEqual([...got].sort((a, b) => a - b));
+    }
+    expect(sink.maxInFlightSeen).toBeGreaterThan(1);
+    expect(sink.maxInFlightSeen).toBeLessThanOrEqual(4);
+    expect(Math.max(...sink.batches.map((b) => b.ids.length))).toBeLessThanOrEqual(3);
+    expect(sink.configs[0]).toEqual({ label: 'x', token: 'tok-secret' });
+    const after = await until('offset committed', async () => {
+      const r = await row(svc, s.id);
+      return Number(r.delivered_count) === events.length ? r : null;
+    });
+    expect(after.status).toBe('active');
+    expect(after.last_success_at).not.toBeNull();
+    const status = await svc.status(appId, s.id);
+    expect(status.lagEvents).toBe(0);
+    const metrics = await t.metrics.registry.getSingleMetricAsString('tributary_stream_events_delivered_total');
+    expect(metrics).toContain(`stream="${s.id}"} ${events.length}`);
+    const attempts = await svc.attempts(appId, s.id, 100);
+    expect(attempts.reduce((n, a) => n + (a.outcome === 'delivered' ? a.count : 0), 0)).toBe(events.length);
+  });
+
+  it('retries whole-batch failures on the schedule, honours Retry-After, keeps the offset until a write succeeds', async () => {
+    const sink = new FakeSink();
+    let failures = 0;
+    sink.failWith = (_b, attempt) => (attempt <= 2 ? (failures++, new RetryableError('receiver answered 429', attempt === 2 ? 400 : undefined, 429)) : null);
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc);
+    await appendEvents(t.store.db, appId, [message(`r1-${kind}`, 'ga'), message(`r2-${kind}`, 'ga')]);
+    start();
+    const failing = await until('failing with Retry-After', async () => {
+      const r = await row(svc, s.id);
+      return r.retry_attempt === 2 ? r : null;
+    });
+    expect(failing.status).toBe('failing');
+    expect(failing.last_error).toMatch(/429/);
+    expect(failing.offset_seq).toBe(s.offset_seq);
+    // The second retry waits for Retry-After (400 ms) rather than the 60 ms of the schedule.
+    expect(failing.next_retry_at!.getTime() - failing.last_error_at!.getTime()).toBeGreaterThanOrEqual(350);
+    expect(sink.received).toHaveLength(0);
+    const ok = await until('recovered', async () => {
+      const r = await row(svc, s.id);
+      return r.status === 'active' && Number(r.delivered_count) === 2 ? r : null;
+    });
+    expect(ok.retry_attempt).toBe(0);
+    expect(sink.batches.map((b) => b.attempt)).toEqual([3]);
+    expect(failures).toBe(2);
+    const outcomes = (await svc.attempts(appId, s.id, 10)).map((a) => [a.outcome, a.status_code]);
+    expect(outcomes).toEqual([
+      ['delivered', null],
+      ['retry', 429],
+      ['retry', 429],
+    ]);
+  });
+
+  it('failing → failed when the schedule is exhausted; resume delivers the kept backlog', async () => {
+    const sink = new FakeSink();
+    let broken = true;
+    sink.failWith = () => (broken ? new Error('connection refused') : null);
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc);
+    await appendEvents(t.store.db, appId, [message(`f1-${kind}`, 'gf')]);
+    const engine = start();
+    const failed = await until('failed', async () => {
+      const r = await row(svc, s.id);
+      return r.status === 'failed' ? r : null;
+    });
+    expect(failed.retry_attempt).toBe(4); // first attempt + 3 retries of the test schedule
+    expect(failed.failed_count).toBe('4');
+    await until('runner stopped', () => !engine.running().includes(s.id));
+    broken = false;
+    await svc.resume(appId, s.id);
+    await until('delivered after resume', () => sink.received.length === 1);
+    expect(sink.ids()).toEqual([`f1-${kind}`]);
+  });
+
+  it('a FatalError (webhook 410) fails the stream at once', async () => {
+    const sink = new FakeSink();
+    sink.failWith = () => new FatalError('receiver answered 410 Gone', 410);
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc);
+    await appendEvents(t.store.db, appId, [message(`x1-${kind}`, 'gx')]);
+    start();
+    const failed = await until('failed', async () => {
+      const r = await row(svc, s.id);
+      return r.status === 'failed' ? r : null;
+    });
+    expect(failed.retry_attempt).toBe(1);
+    expect(failed.last_error).toMatch(/410/);
+    expect((await svc.attempts(appId, s.id, 1))[0]).toMatchObject({ outcome: 'failed', status_code: 410 });
+  });
+
+  it('dead-letters refused events, moves on, and redrives them', async () => {
+    const sink = new FakeSink();
+    let strict = true;
+    sink.refuse = (e) => (strict && e.object.bad ? 'payload rejected by receiver (422)' : null);
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc);
+    await appendEvents(t.store.db, appId, [message(`d1-${kind}`, 'gd'), message(`d2-${kind}`, 'gd', { bad: true }), message(`d3-${kind}`, 'gd')]);
+    start();
+    await until('good ones delivered', () => sink.received.length === 2);
+    expect(sink.ids()).toEqual([`d1-${kind}`, `d3-${kind}`]);
+    const st = await until('dead-lettered', async () => {
+      const r = await svc.status(appId, s.id);
+      return r.deadLetters === 1 && r.lagEvents === 0 ? r : null;
+    });
+    expect(st.stream.dead_lettered_count).toBe('1');
+    const dl = await svc.deadLetters(appId, s.id, { limit: 10 });
+    expect(dl.rows.map((r) => [r.event_id, r.reason, r.status_code])).toEqual([[`d2-${kind}`, 'payload rejected by receiver (422)', 422]]);
+    strict = false;
+    expect(await svc.redrive(appId, s.id)).toBe(1);
+    await until('redriven', () => sink.received.length === 3);
+    expect(sink.ids()[2]).toBe(`d2-${kind}`);
+    await until('dead letter removed', async () => (await svc.deadLetters(appId, s.id, { limit: 10 })).rows.length === 0);
+  });
+
+  it('pause holds delivery, resume continues; replay from an event or a time delivers again', async () => {
+    const sink = new FakeSink();
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc, { grantIds: [`gp-${kind}`] });
+    start();
+    await svc.pause(appId, s.id);
+    await appendEvents(t.store.db, appId, [message(`p1-${kind}`, `gp-${kind}`), message(`p2-${kind}`, `gp-${kind}`), message(`other-${kind}`, 'not-this-grant')]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.received).toHaveLength(0);
+    await svc.resume(appId, s.id);
+    await until('delivered after resume', () => sink.received.length === 2);
+    expect(sink.ids()).toEqual([`p1-${kind}`, `p2-${kind}`]);
+
+    await svc.replay(appId, s.id, { fromEventId: `p2-${kind}` });
+    await until('replayed from event', () => sink.received.length === 3);
+    expect(sink.ids()[2]).toBe(`p2-${kind}`);
+
+    await svc.replay(appId, s.id, { fromTime: Math.floor(Date.now() / 1000) - 60 });
+    await until('replayed from time', () => sink.received.length === 5);
+    expect(sink.ids().slice(3)).toEqual([`p1-${kind}`, `p2-${kind}`]);
+    await expect(svc.replay(appId, s.id, { fromEventId: 'missing' })).rejects.toThrow(/not an event in the log/);
+  });
+
+  it('a new stream starts at the end of the log unless asked for the earliest event', async () => {
+    await appendEvents(t.store.db, appId, [message(`old-${kind}`, `gs-${kind}`)]);
+    const sink = new FakeSink();
+    const { svc, start } = setup(sink);
+    await createStream(svc, { grantIds: [`gs-${kind}`] });
+    const earliest = await svc.create(appId, { name: 'e', dataTypes: ['message.created'], grantIds: [`gs-${kind}`], destination: { type: 'fake', config: { label: 'e' } }, start: 'earliest' });
+    await appendEvents(t.store.db, appId, [message(`new-${kind}`, `gs-${kind}`)]);
+    start();
+    await until('three deliveries', () => sink.received.length === 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sink.ids().sort()).toEqual([`new-${kind}`, `new-${kind}`, `old-${kind}`]);
+    expect((await svc.status(appId, earliest.id)).stream.delivered_count).toBe('2');
+  });
+
+  it('two engines share the streams: each stream has exactly one runner; the survivor takes over', async () => {
+    const sink = new FakeSink();
+    const catalog = catalogOf(sink.definition());
+    const svc = services(t, catalog);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await createStream(svc, { grantIds: [`gl-${kind}`] })).id);
+    const a = startEngine(t, catalog, {}, 'engine-a');
+    const b = startEngine(t, catalog, {}, 'engine-b');
+    engines.push(a, b);
+    const mine = (e: DeliveryEngine) => e.running().filter((id) => ids.includes(id));
+    await until('all streams running', () => mine(a).length + mine(b).length === 4);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(mine(a).filter((id) => mine(b).includes(id))).toEqual([]);
+    expect(mine(a).length + mine(b).length).toBe(4);
+    await appendEvents(t.store.db, appId, [message(`l1-${kind}`, `gl-${kind}`)]);
+    await until('each stream got it', () => sink.received.length === 4);
+    await a.stop();
+    await until('b runs everything', () => mine(b).length === 4);
+    await appendEvents(t.store.db, appId, [message(`l2-${kind}`, `gl-${kind}`)]);
+    await until('each stream got the second', () => sink.received.length === 8);
+    expect(ids.length).toBe(4);
+  });
+});
