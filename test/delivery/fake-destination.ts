@@ -39,7 +39,7 @@ function fakeDefinition(sink: FakeSink, type: string): DestinationDefinition {
       description: 'Test double',
       configSchema: Type.Object({ label: Type.String({ minLength: 1 }), token: Type.Optional(Type.String()) }, { additionalProperties: false }),
       secretFields: ['token'],
-      limits: this.limits,
+      limits: sink.limits,
       create(config) {
         sink.configs.push(config);
         return {

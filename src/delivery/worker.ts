@@ -1,0 +1,32 @@
+import { randomInt } from 'node:crypto';
+import type { WorkerModule } from '../context.js';
+import type { DestinationCatalog } from './catalog.js';
+import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './deps.js';
+import { createDeliveryEngine } from './engine.js';
+import { deliveryMetrics } from './metrics.js';
+import { registryCatalog } from './registry-catalog.js';
+
+/** The delivery engine as a part of the worker role (registered in src/workers.ts). */
+export function deliveryWorker(catalog: DestinationCatalog = registryCatalog, options: Partial<EngineOptions> = {}): WorkerModule {
+  return {
+    name: 'delivery',
+    async start(ctx) {
+      const engine = createDeliveryEngine({
+        db: ctx.store.db,
+        sealer: ctx.sealer,
+        catalog,
+        leases: ctx.repos.leases,
+        logger: ctx.logger,
+        metrics: deliveryMetrics(ctx.metrics.registry),
+        now: ctx.now,
+        random: () => randomInt(0, 1_000_000) / 1_000_000,
+        workerId: ctx.workerId,
+        allowPrivateAddresses: ctx.config.allowPrivateDestinations,
+        dataDir: ctx.config.dataDir,
+        options: { ...DEFAULT_ENGINE_OPTIONS, retentionDays: ctx.config.eventRetentionDays, ...options },
+      });
+      engine.start();
+      return () => engine.stop();
+    },
+  };
+}
