@@ -12,4 +12,5 @@ export interface SealedColumn {
 export const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'integrations', column: 'client_secret', aad: (id) => `integrations.client_secret:${id}` },
   { table: 'grants', column: 'credentials', aad: (id) => `grants.credentials:${id}` },
+  { table: 'streams', column: 'destination_secrets', aad: (id) => `streams.destination_secrets:${id}` },
 ];

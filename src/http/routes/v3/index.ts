@@ -4,6 +4,7 @@ import { registerApplications } from './applications/index.js';
 import { registerConnectors } from './connectors/index.js';
 import { registerEvents } from './events/index.js';
 import { registerGrants } from './grants/index.js';
+import { registerStreams } from './streams/index.js';
 
 /** The v3 management API. Each resource folder registers its own endpoints. */
 export async function registerV3(app: Api, ctx: AppContext): Promise<void> {
@@ -11,4 +12,5 @@ export async function registerV3(app: Api, ctx: AppContext): Promise<void> {
   await registerConnectors(app, ctx);
   await registerGrants(app, ctx);
   await registerEvents(app, ctx);
+  await registerStreams(app, ctx);
 }
