@@ -1,11 +1,18 @@
 import type { DestinationDefinition } from './destination.js';
 import { postgresDestination } from './postgres/definition.js';
+import { webhookDestination } from './webhook/definition.js';
 
 /**
  * The installed destination plug-ins. The delivery engine and the API reach plug-ins only
  * through these two functions (DESIGN.md import rules).
  */
-const DESTINATIONS: readonly DestinationDefinition[] = [postgresDestination as unknown as DestinationDefinition];
+/**
+ * Erases a definition's config type: the engine validates a config against `configSchema`
+ * before it calls `create`, which is what makes the untyped record safe to hand over.
+ */
+const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
+
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(postgresDestination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 

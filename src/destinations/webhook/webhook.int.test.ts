@@ -1,0 +1,285 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventRange, messageCreated } from '../conformance/events.js';
+import { runConformance, testContext, type Received } from '../conformance/suite.js';
+import { webhookDestination } from './definition.js';
+import { DEFAULT_TIMEOUT_MS, WebhookWriter, type WebhookConfig } from './writer.js';
+
+/**
+ * A real HTTP receiver that verifies every delivery with its own implementation of both
+ * signature schemes (written here from the specifications, not by importing signing.ts).
+ */
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+const safeEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+function verifyNylas(secret: string, req: IncomingMessage, body: Buffer): boolean {
+  const expected = createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest('hex');
+  return [req.headers['x-nylas-signature'], req.headers['x-nylas-signature-previous']].some((h) => typeof h === 'string' && safeEqual(h, expected));
+}
+
+function verifyStandard(secret: string, req: IncomingMessage, body: Buffer): boolean {
+  const id = String(req.headers['webhook-id'] ?? '');
+  const ts = Number(req.headers['webhook-timestamp']);
+  if (!id || !Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > 300) return false;
+  const key = secret.startsWith('whsec_') ? Buffer.from(secret.substring(6), 'base64') : Buffer.from(secret, 'utf8');
+  const expected = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${ts}.`), body])).digest('base64');
+  return String(req.headers['webhook-signature'] ?? '')
+    .split(' ')
+    .some((entry) => entry.startsWith('v1,') && safeEqual(entry.slice(3), expected));
+}
+
+class Receiver {
+  readonly received: (Received & { attempt: number; headers: IncomingMessage['headers']; path: string })[] = [];
+  readonly requests: string[] = [];
+  readonly unverified: string[] = [];
+  connections = 0;
+  reply: (id: string) => Reply = (id) => ({ status: id.includes('-reject') ? 422 : 200 });
+  private server: Server | null = null;
+  port = 0;
+
+  constructor(public secret: string) {}
+
+  async start(port = 0): Promise<this> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        this.requests.push(req.url ?? '');
+        const raw = Buffer.concat(chunks);
+        const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
+        if (!verifyNylas(this.secret, req, body) || !verifyStandard(this.secret, req, body)) {
+          this.unverified.push(String(req.headers['webhook-id']));
+          res.writeHead(401).end('bad signature');
+          return;
+        }
+        const event = JSON.parse(body.toString()) as { id: string; webhook_delivery_attempt: number; data: { grant_id?: string } };
+        const reply = this.reply(event.id);
+        const answer = () => {
+          if (reply.status >= 200 && reply.status < 300) {
+            this.received.push({ id: event.id, grantId: event.data.grant_id ?? null, content: JSON.stringify({ ...event, webhook_delivery_attempt: 0 }), attempt: event.webhook_delivery_attempt, headers: req.headers, path: req.url ?? '' });
+          }
+          res.writeHead(reply.status, reply.headers).end();
+        };
+        if (reply.delayMs) setTimeout(answer, reply.delayMs);
+        else answer();
+      });
+    });
+    server.on('connection', () => (this.connections += 1));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    return this;
+  }
+
+  url(path = '/hook') {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  async stop() {
+    const s = this.server;
+    this.server = null;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}
+
+const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+const shared = new Receiver(newSecret());
+runConformance<WebhookConfig>('webhook', {
+  definition: webhookDestination,
+  module: fileURLToPath(new URL('./definition.ts', import.meta.url)),
+  exportName: 'webhookDestination',
+  orderVisible: true,
+  async open() {
+    await shared.start();
+    return { config: { url: shared.url(), secret: shared.secret }, readBack: async (prefix) => shared.received.filter((r) => r.id.startsWith(prefix)) };
+  },
+  close: () => shared.stop(),
+  rejectable: (prefix) => ({ ...messageCreated(1, { prefix }), id: `${prefix}-evt-reject` }),
+  failingConfig: () => ({ url: 'http://127.0.0.1:1/hook', secret: newSecret(), previous_secret: newSecret(), previous_secret_expires_at: 4_000_000_000 }),
+});
+
+describe('webhook destination against a local receiver', () => {
+  const receivers: Receiver[] = [];
+  const writers: WebhookWriter[] = [];
+  const receiver = async () => {
+    const r = await new Receiver(newSecret()).start();
+    receivers.push(r);
+    return r;
+  };
+  const writer = (config: WebhookConfig, opts: ConstructorParameters<typeof WebhookWriter>[2] = {}, allowPrivate = true) => {
+    const w = new WebhookWriter(config, testContext({ allowPrivateAddresses: allowPrivate }), opts);
+    writers.push(w);
+    return w;
+  };
+  const signal = () => new AbortController().signal;
+  afterEach(async () => {
+    await Promise.all(writers.splice(0).map((w) => w.close()));
+    await Promise.all(receivers.splice(0).map((r) => r.stop()));
+  });
+
+  it('sends the CloudEvents envelope with webhook_delivery_attempt, signed, over one kept-alive connection', async () => {
+    const r = await receiver();
+    const events = eventRange(0, 30, { prefix: 'ka', grants: 1 });
+    await writer({ url: r.url(), secret: r.secret, headers: { 'X-Team': 'mail' } }).write(events, signal(), 3);
+    expect(r.unverified).toEqual([]);
+    expect(r.received.map((x) => x.id)).toEqual(events.map((e) => e.id));
+    const first = JSON.parse(r.received[0]!.content) as Record<string, unknown>;
+    expect(first).toMatchObject({ specversion: '1.0', type: 'message.created', source: '/imap/emails/realtime', id: events[0]!.id, data: { application_id: 'app_conformance', object: { id: 'ka-msg-0' } } });
+    expect(r.received.every((x) => x.attempt === 3)).toBe(true);
+    expect(r.received[0]!.headers['webhook-id']).toBe(events[0]!.id);
+    expect(r.received[0]!.headers['x-team']).toBe('mail');
+    // 30 sequential requests: connections are reused (undici may open a second while the first is being released).
+    expect(r.connections).toBeLessThanOrEqual(2);
+  });
+
+  it('a receiver that is down fails the batch as retryable; once it is back the backlog arrives in order', async () => {
+    const r = await receiver();
+    const port = r.port;
+    await r.stop();
+    const w = writer({ url: r.url(), secret: r.secret });
+    const events = eventRange(0, 40, { prefix: 'down', grants: 3 });
+    await expect(w.write(events, signal(), 1)).rejects.toMatchObject({ name: 'RetryableError', message: expect.stringContaining('ECONNREFUSED') });
+    await r.start(port);
+    await w.write(events, signal(), 2);
+    expect(r.received.map((x) => x.id)).toHaveLength(40);
+    for (let g = 0; g < 3; g += 1) {
+      const grant = `down-grant-${g}`;
+      expect(r.received.filter((x) => x.grantId === grant).map((x) => x.id)).toEqual(events.filter((e) => e.grantId === grant).map((e) => e.id));
+    }
+  });
+
+  it('500 fails the batch and stops sending further events of that grant', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 500 });
+    const events = eventRange(0, 50, { prefix: 'e500', grants: 5 });
+    await expect(writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1)).rejects.toMatchObject({ name: 'RetryableError', status: 500 });
+    expect(r.requests.length).toBeLessThanOrEqual(5);
+  });
+
+  it('429 with Retry-After in seconds or as a date is retryable after that delay', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 429, headers: { 'retry-after': '7' } });
+    const w = writer({ url: r.url(), secret: r.secret });
+    await expect(w.write(eventRange(0, 1, { prefix: 'r429' }), signal(), 1)).rejects.toMatchObject({ name: 'RetryableError', status: 429, retryAfterMs: 7000 });
+    r.reply = () => ({ status: 503, headers: { 'retry-after': new Date(Date.now() + 60_000).toUTCString() } });
+    const err = (await w.write(eventRange(0, 1, { prefix: 'r503' }), signal(), 1).catch((e: unknown) => e)) as { retryAfterMs: number };
+    expect(err.retryAfterMs).toBeGreaterThan(55_000);
+    expect(err.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('410 Gone is fatal', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 410 });
+    await expect(writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 3, { prefix: 'gone' }), signal(), 1)).rejects.toMatchObject({ name: 'FatalError', status: 410 });
+  });
+
+  it('another 4xx rejects only that event (with its status) and the batch continues', async () => {
+    const r = await receiver();
+    r.reply = (id) => ({ status: id.endsWith('-evt-2') ? 400 : 200 });
+    const events = eventRange(0, 5, { prefix: 'bad', grants: 1 });
+    const result = await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
+    expect(result.rejected).toEqual([{ id: 'bad-evt-2', status: 400, reason: expect.stringContaining('400') }]);
+    expect(r.received.map((x) => x.id)).toEqual(['bad-evt-0', 'bad-evt-1', 'bad-evt-3', 'bad-evt-4']);
+  });
+
+  it('an answer slower than the timeout fails the batch as retryable (default timeout 10 s)', async () => {
+    expect(DEFAULT_TIMEOUT_MS).toBe(10_000);
+    const r = await receiver();
+    r.reply = () => ({ status: 200, delayMs: 2_000 });
+    const started = Date.now();
+    await expect(writer({ url: r.url(), secret: r.secret }, { timeoutMs: 300 }).write(eventRange(0, 1, { prefix: 'slow' }), signal(), 1)).rejects.toMatchObject({
+      name: 'RetryableError',
+      message: expect.stringContaining('no answer within 0.3 s'),
+    });
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('does not follow redirects', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 307, headers: { location: r.url('/elsewhere') } });
+    await expect(writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 1, { prefix: 'redir' }), signal(), 1)).rejects.toMatchObject({
+      name: 'RetryableError',
+      message: expect.stringContaining('redirects are not followed'),
+    });
+    expect(r.requests).toEqual(['/hook']);
+  });
+
+  it('refuses loopback, private and metadata addresses without the allow switch, before any request', async () => {
+    const r = await receiver();
+    const events = eventRange(0, 1, { prefix: 'ssrf' });
+    await expect(writer({ url: `https://localhost:${r.port}/hook`, secret: r.secret }, {}, false).write(events, signal(), 1)).rejects.toMatchObject({
+      name: 'FatalError',
+      message: expect.stringContaining('TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS'),
+    });
+    await expect(writer({ url: 'https://169.254.169.254/latest', secret: r.secret }, {}, false).test()).rejects.toMatchObject({ name: 'FatalError' });
+    await expect(writer({ url: r.url(), secret: r.secret }, {}, false).write(events, signal(), 1)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('https') });
+    // A name whose DNS answer is private is refused too (resolution is checked, not just the URL).
+    const rebinding = async () => [{ address: '127.0.0.1', family: 4 }];
+    await expect(writer({ url: `https://hooks.customer.test:${r.port}/hook`, secret: r.secret }, { resolve: rebinding }, false).write(events, signal(), 1)).rejects.toMatchObject({ name: 'FatalError' });
+    expect(r.requests).toEqual([]);
+  });
+
+  it('connects to the address its own lookup checked (one resolution per connection, none by the socket itself)', async () => {
+    const r = await receiver();
+    let lookups = 0;
+    const pinned = async () => {
+      lookups += 1;
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    await writer({ url: `http://receiver.invalid:${r.port}/hook`, secret: r.secret }, { resolve: pinned }).write(eventRange(0, 5, { prefix: 'pin', grants: 1 }), signal(), 1);
+    // receiver.invalid cannot resolve in real DNS: arriving at all proves the socket used the pinned answer.
+    expect(r.received).toHaveLength(5);
+    expect(lookups).toBe(r.connections);
+  });
+
+  it('gzips the body when compressed_delivery is set; signatures cover the JSON', async () => {
+    const r = await receiver();
+    await writer({ url: r.url(), secret: r.secret, compressed_delivery: true }).write(eventRange(0, 3, { prefix: 'gz', bodyBytes: 5000 }), signal(), 1);
+    expect(r.unverified).toEqual([]);
+    expect(r.received).toHaveLength(3);
+    expect(r.received[0]!.headers['content-encoding']).toBe('gzip');
+    expect(Number(r.received[0]!.headers['content-length'])).toBeLessThan(2000);
+  });
+
+  it('during a secret rotation a receiver holding either secret verifies; after the grace period only the new one', async () => {
+    const r = await receiver();
+    const oldSecret = r.secret;
+    const newer = newSecret();
+    const inGrace = { url: r.url(), secret: newer, previous_secret: oldSecret, previous_secret_expires_at: Math.floor(Date.now() / 1000) + 3600 };
+    await writer(inGrace).write(eventRange(0, 2, { prefix: 'rot-old' }), signal(), 1);
+    r.secret = newer;
+    await writer(inGrace).write(eventRange(0, 2, { prefix: 'rot-new' }), signal(), 1);
+    expect(r.unverified).toEqual([]);
+    r.secret = oldSecret;
+    const expired = { ...inGrace, previous_secret_expires_at: Math.floor(Date.now() / 1000) - 1 };
+    const result = await writer(expired).write(eventRange(0, 1, { prefix: 'rot-exp' }), signal(), 1);
+    expect(result.rejected.map((x) => x.status)).toEqual([401]);
+    expect(r.unverified).toEqual(['rot-exp-evt-0']);
+  });
+
+  it('delivers different grants concurrently while each grant stays in order', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 200, delayMs: 150 });
+    const events = eventRange(0, 40, { prefix: 'conc', grants: 20 });
+    const started = Date.now();
+    await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
+    // Sequential delivery would take 40 × 150 ms = 6 s; two rounds of concurrent grants take ~0.3 s.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    for (let g = 0; g < 20; g += 1) {
+      const grant = `conc-grant-${g}`;
+      expect(r.received.filter((x) => x.grantId === grant).map((x) => x.id)).toEqual(events.filter((e) => e.grantId === grant).map((e) => e.id));
+    }
+  });
+});

@@ -1,0 +1,163 @@
+import { gzipSync } from 'node:zlib';
+import { Agent } from 'undici';
+import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
+import type { LookupAll } from '../../domain/net.js';
+import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { classifyStatus, type Outcome } from './classify.js';
+import { checkUrl, forbiddenMessage, isForbidden, pinnedLookup, systemLookupAll } from './guard.js';
+import { signatureHeaders } from './signing.js';
+
+export interface WebhookConfig {
+  url: string;
+  secret: string;
+  previous_secret?: string;
+  /** Unix seconds; after it the previous secret no longer signs. */
+  previous_secret_expires_at?: number;
+  compressed_delivery?: boolean;
+  headers?: Record<string, string>;
+}
+
+export interface WebhookOptions {
+  /** Per-request deadline (connect + headers + body). */
+  timeoutMs: number;
+  /** Requests in flight at once for one writer (across grants; one at a time within a grant). */
+  concurrency: number;
+  /** DNS resolution (injected by tests; the system resolver otherwise). */
+  resolve: LookupAll;
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_CONCURRENCY = 64;
+const USER_AGENT = 'Tributary-Webhooks/1.0';
+const SNIPPET_BYTES = 200;
+
+/**
+ * Delivers each event as its own signed POST. Events of one grant go one after another (the
+ * next waits for the previous answer); different grants go concurrently over a keep-alive pool.
+ * A whole-batch failure (down, 5xx, 429, timeout, redirect) stops new requests and throws
+ * RetryableError; 410 throws FatalError; another 4xx rejects just that event.
+ */
+export class WebhookWriter implements DestinationWriter {
+  private readonly agent: Agent;
+  private readonly opts: WebhookOptions;
+
+  constructor(
+    private readonly config: WebhookConfig,
+    private readonly ctx: DestinationContext,
+    opts: Partial<WebhookOptions> = {},
+  ) {
+    this.opts = { timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, resolve: systemLookupAll, ...opts };
+    this.agent = new Agent({
+      connections: this.opts.concurrency,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      connect: { timeout: this.opts.timeoutMs, lookup: pinnedLookup(this.opts.resolve, ctx.allowPrivateAddresses) },
+    });
+  }
+
+  /** The URL after the pre-connection checks; a refused URL is a fatal configuration problem. */
+  private target(): URL {
+    try {
+      return checkUrl(this.config.url, this.ctx.allowPrivateAddresses);
+    } catch (err) {
+      throw new FatalError(forbiddenMessage(err));
+    }
+  }
+
+  /** One POST; never throws for HTTP or network outcomes, it classifies them. */
+  private async post(url: URL, id: string, payload: object, signal: AbortSignal): Promise<Outcome & { status?: number }> {
+    const json = Buffer.from(JSON.stringify(payload));
+    const headers: Record<string, string> = {
+      ...this.config.headers,
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      ...signatureHeaders(
+        { secret: this.config.secret, previousSecret: this.config.previous_secret, previousExpiresAt: this.config.previous_secret_expires_at },
+        id,
+        this.ctx.now(),
+        json,
+      ),
+    };
+    let body = json;
+    if (this.config.compressed_delivery) {
+      body = gzipSync(json);
+      headers['content-encoding'] = 'gzip';
+    }
+    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
+    try {
+      const res = await this.agent.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.any([signal, deadline]),
+      });
+      const text = await res.body.text().catch(() => '');
+      const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text.slice(0, SNIPPET_BYTES));
+      return { ...outcome, status: res.statusCode };
+    } catch (err) {
+      if (isForbidden(err)) return { kind: 'fatal', reason: forbiddenMessage(err) };
+      if (deadline.aborted) return { kind: 'retry', reason: `no answer within ${this.opts.timeoutMs / 1000} s` };
+      if (signal.aborted) return { kind: 'retry', reason: 'delivery aborted' };
+      const code = (err as { code?: string }).code;
+      return { kind: 'retry', reason: `could not reach ${url.host}: ${(err as Error).message}${code ? ` (${code})` : ''}` };
+    }
+  }
+
+  async test(): Promise<void> {
+    const url = this.target();
+    const now = this.ctx.now();
+    const id = `test_${now.getTime()}`;
+    const payload = { specversion: '1.0', type: 'tributary.test', source: '/tributary/test', id, time: Math.floor(now.getTime() / 1000), data: { stream_id: this.ctx.streamId } };
+    const outcome = await this.post(url, id, payload, new AbortController().signal);
+    if (outcome.kind === 'ok') return;
+    if (outcome.kind === 'fatal') throw new FatalError(outcome.reason, outcome.status);
+    throw new RetryableError(`test delivery failed: ${outcome.reason}`, outcome.kind === 'retry' ? outcome.retryAfterMs : undefined, outcome.status);
+  }
+
+  async write(batch: StoredEvent[], signal: AbortSignal, attempt: number): Promise<WriteResult> {
+    const url = this.target();
+    const lanes = new Map<string, StoredEvent[]>();
+    for (const e of batch) {
+      const key = e.grantId ?? '';
+      const lane = lanes.get(key);
+      if (lane) lane.push(e);
+      else lanes.set(key, [e]);
+    }
+    const rejected: WriteResult['rejected'] = [];
+    let stop: (Outcome & { status?: number }) | null = null;
+    const queue = [...lanes.values()];
+
+    const runLane = async (lane: StoredEvent[]) => {
+      for (const e of lane) {
+        if (stop) return;
+        const outcome = await this.post(url, e.id, toCloudEvent(e, attempt), signal);
+        if (outcome.kind === 'reject') {
+          rejected.push(outcome.status === undefined ? { id: e.id, reason: outcome.reason } : { id: e.id, reason: outcome.reason, status: outcome.status });
+        } else if (outcome.kind !== 'ok') {
+          // Keep the most severe outcome: a 410 anywhere outranks a retryable failure.
+          if (!stop || outcome.kind === 'fatal') stop = outcome;
+          return;
+        }
+      }
+    };
+    const worker = async () => {
+      for (let lane = queue.shift(); lane && !stop; lane = queue.shift()) await runLane(lane);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, queue.length) }, worker));
+
+    const failure = stop as (Outcome & { status?: number }) | null;
+    if (failure?.kind === 'fatal') throw new FatalError(failure.reason, failure.status);
+    if (failure?.kind === 'retry') {
+      this.ctx.logger.warn({ stream_id: this.ctx.streamId, host: url.host, status: failure.status, reason: failure.reason }, 'webhook delivery failed; the batch will be retried');
+      throw new RetryableError(failure.reason, failure.retryAfterMs, failure.status);
+    }
+    return { rejected };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
