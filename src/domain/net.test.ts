@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ForbiddenDestinationError, isForbiddenAddress, resolveAllowed } from './net.js';
+import { checkOutboundUrl, ForbiddenDestinationError, isForbiddenAddress, pinnedLookup, resolveAllowed } from './net.js';
 
 describe('isForbiddenAddress', () => {
   it.each([
@@ -53,5 +53,27 @@ describe('resolveAllowed', () => {
 
   it('refuses names that do not resolve', async () => {
     await expect(resolveAllowed('nowhere.test', lookup({}), true)).rejects.toThrow(/did not resolve/);
+  });
+});
+
+describe('checkOutboundUrl and pinnedLookup', () => {
+  it('requires https unless private destinations are allowed, and checks IP literals', () => {
+    expect(checkOutboundUrl('https://example.com/hook', false).hostname).toBe('example.com');
+    expect(() => checkOutboundUrl('http://example.com/hook', false)).toThrow(/must use https/);
+    expect(checkOutboundUrl('http://127.0.0.1:9/hook', true).port).toBe('9');
+    expect(() => checkOutboundUrl('https://169.254.169.254/latest', false)).toThrow(/metadata/);
+    expect(() => checkOutboundUrl('https://[::1]/x', false)).toThrow(ForbiddenDestinationError);
+    expect(() => checkOutboundUrl('https://u:p@example.com/', false)).toThrow(/credentials/);
+    expect(() => checkOutboundUrl('nope', false)).toThrow(/not an absolute URL/);
+  });
+
+  it('hands the socket the checked address, or the refusal', async () => {
+    const dns = async (h: string) => (h === 'public.test' ? [{ address: '93.184.216.34', family: 4 }] : [{ address: '10.0.0.1', family: 4 }]);
+    const call = (host: string) =>
+      new Promise<{ err: Error | null; address: unknown }>((resolve) =>
+        pinnedLookup(dns, false)(host, { family: 0 }, (err, address) => resolve({ err, address })),
+      );
+    expect(await call('public.test')).toEqual({ err: null, address: '93.184.216.34' });
+    expect((await call('private.test')).err).toBeInstanceOf(ForbiddenDestinationError);
   });
 });

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 
 /**
  * Outbound-address rules shared by everything that calls a URL a user gave us (webhook
@@ -115,4 +115,49 @@ export async function resolveAllowed(hostname: string, lookup: LookupAll, allowP
     }
   }
   return addresses;
+}
+
+/**
+ * A `lookup` for sockets (undici `connect.lookup`, `net.connect`): resolves once through
+ * `resolveAllowed` and hands the socket the checked address, so the connection goes exactly
+ * where the check looked (no second resolution for a DNS-rebinding answer to slip into).
+ */
+export function pinnedLookup(lookup: LookupAll, allowPrivate: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    resolveAllowed(hostname, lookup, allowPrivate).then(
+      (addresses) => {
+        const family = options.family === 4 || options.family === 'IPv4' ? 4 : options.family === 6 || options.family === 'IPv6' ? 6 : 0;
+        const preferred = family ? addresses.filter((a) => a.family === family) : addresses;
+        const usable = preferred.length ? preferred : addresses;
+        if (options.all) callback(null, usable.map((a) => ({ address: a.address, family: a.family })));
+        else callback(null, usable[0]!.address, usable[0]!.family);
+      },
+      (err: Error) => callback(err as NodeJS.ErrnoException, '', 0),
+    );
+  };
+}
+
+/**
+ * What can be checked before connecting to a user's URL: https (plain http only when private
+ * destinations are allowed: tests and the demo), and an IP-literal host, for which sockets skip
+ * the lookup. Returns the parsed URL.
+ */
+export function checkOutboundUrl(raw: string, allowPrivate: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ForbiddenDestinationError(`"${raw}" is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && !(allowPrivate && url.protocol === 'http:')) {
+    throw new ForbiddenDestinationError(`the URL must use https (got ${url.protocol}); plain http is accepted only when TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS is set`);
+  }
+  if (url.username || url.password) throw new ForbiddenDestinationError('the URL must not contain credentials');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !allowPrivate && isForbiddenAddress(host)) {
+    throw new ForbiddenDestinationError(
+      `${host} is a private, loopback, link-local or metadata address; such destinations are refused unless the operator sets TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS`,
+    );
+  }
+  return url;
 }
