@@ -31,6 +31,17 @@ describe.each(DATABASES)('management API on %s', (kind) => {
       const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
       expect(metrics.body).toContain('tributary_http_requests_total');
     });
+
+    it('serves the OpenAPI document and a script-free reference page built from it', async () => {
+      const spec = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+      expect(JSON.parse(spec.body).paths['/v3/grants/{grant_id}']).toBeDefined();
+      const page = await t.app.inject({ method: 'GET', url: '/docs' });
+      expect(page.headers['content-type']).toContain('text/html');
+      expect(page.body).toContain('/v3/grants/{grant_id}');
+      expect(page.body).not.toContain('<script');
+      expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+      expect((await t.app.inject({ method: 'GET', url: '/docs.css' })).headers['content-type']).toContain('text/css');
+    });
   });
 
   describe('applications', () => {

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../context.js';
 import { pendingMigrations } from '../../store/migrate.js';
-import { renderApiReference } from '../api-reference.js';
+import { API_REFERENCE_CSS, renderApiReference } from '../api-reference.js';
 import type { Api } from '../types.js';
 
 /** Process and database health, Prometheus metrics, the OpenAPI document and its reference page. */
@@ -32,4 +32,6 @@ export async function registerSystemRoutes(app: Api, ctx: AppContext): Promise<v
     reply.type('text/html; charset=utf-8');
     return renderApiReference(app.swagger() as unknown as Parameters<typeof renderApiReference>[0]);
   });
+
+  app.get('/docs.css', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(API_REFERENCE_CSS));
 }
