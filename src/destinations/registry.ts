@@ -1,4 +1,5 @@
 import type { DestinationDefinition } from './destination.js';
+import { fileDestination } from './file/definition.js';
 import { postgresDestination } from './postgres/definition.js';
 import { webhookDestination } from './webhook/definition.js';
 
@@ -12,7 +13,7 @@ import { webhookDestination } from './webhook/definition.js';
  */
 const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
 
-const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(postgresDestination)];
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 

@@ -1,0 +1,26 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { DestinationDefinition } from '../destination.js';
+import { FILE_DEFAULTS, FileWriter, type FileConfig } from './writer.js';
+
+export const fileConfigSchema = Type.Object(
+  {
+    root: Type.Optional(Type.String({ pattern: '^/', maxLength: 1024, description: 'Absolute directory; default <data dir>/streams/<stream id>' })),
+    format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('parquet'), Type.Literal('both')], { default: FILE_DEFAULTS.format })),
+    roll_max_bytes: Type.Optional(Type.Integer({ minimum: 1024, default: FILE_DEFAULTS.roll_max_bytes, description: 'Start a new file past this size' })),
+    roll_max_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400, default: FILE_DEFAULTS.roll_max_seconds, description: 'Publish a file at the latest this long after it was started' })),
+  },
+  { additionalProperties: false },
+);
+
+const _shape: FileConfig = {} as Static<typeof fileConfigSchema>;
+void _shape;
+
+export const fileDestination: DestinationDefinition<FileConfig> = {
+  type: 'file',
+  title: 'Files (NDJSON / Parquet)',
+  description: 'NDJSON files per event type and hour and/or Parquet files in the message/participant/grant_event layout, published atomically.',
+  configSchema: fileConfigSchema,
+  secretFields: [],
+  limits: { maxBatch: 1000, maxWaitMs: 1000, maxInFlight: 1, ordering: 'per-grant' },
+  create: (config, ctx) => new FileWriter(config, ctx),
+};
