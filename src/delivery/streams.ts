@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { AppContext } from '../context.js';
 import type { Sealer } from '../crypto/sealing.js';
 import { badRequest, conflict, notFound } from '../domain/errors.js';
 import type { EventType } from '../domain/event.js';
@@ -51,6 +52,19 @@ export interface ServiceDeps {
   dataDir: string;
 }
 
+/** The service dependencies of a running process. */
+export function serviceDepsFrom(ctx: AppContext, catalog: DestinationCatalog): ServiceDeps {
+  return {
+    db: ctx.store.db,
+    sealer: ctx.sealer,
+    catalog,
+    now: ctx.now,
+    logger: ctx.logger,
+    allowPrivateAddresses: ctx.config.allowPrivateDestinations,
+    dataDir: ctx.config.dataDir,
+  };
+}
+
 const json = (v: unknown) => JSON.stringify(v);
 const list = (v: readonly string[] | null | undefined) => (v && v.length ? json([...new Set(v)]) : null);
 
@@ -94,9 +108,9 @@ export function streamService(deps: ServiceDeps) {
     fullConfig,
     get: mustGet,
 
-    async list(applicationId: string, q: { limit: number; offset: number; kind?: 'stream' | 'webhook' }): Promise<StreamRow[]> {
+    async list(applicationId: string, q: { limit: number; offset: number; destinationType?: string }): Promise<StreamRow[]> {
       let query = db.selectFrom('streams').selectAll().where('application_id', '=', applicationId);
-      if (q.kind) query = query.where('kind', '=', q.kind);
+      if (q.destinationType) query = query.where('destination_type', '=', q.destinationType);
       return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).offset(q.offset).execute();
     },
 

@@ -1,7 +1,7 @@
 import type { AppContext } from '../../../../context.js';
 import type { DestinationCatalog } from '../../../../delivery/catalog.js';
 import { registryCatalog } from '../../../../delivery/registry-catalog.js';
-import { streamService } from '../../../../delivery/streams.js';
+import { serviceDepsFrom, streamService } from '../../../../delivery/streams.js';
 import type { Api } from '../../../types.js';
 import { registerStreamActions } from './actions.js';
 import { registerStreamCrud } from './crud.js';
@@ -11,15 +11,7 @@ import { registerStreamStatus } from './status.js';
 
 /** /v3/streams (+ actions, status, dead letters, deliveries) and /v3/destinations. */
 export async function registerStreams(app: Api, ctx: AppContext, catalog: DestinationCatalog = registryCatalog): Promise<void> {
-  const svc = streamService({
-    db: ctx.store.db,
-    sealer: ctx.sealer,
-    catalog,
-    now: ctx.now,
-    logger: ctx.logger,
-    allowPrivateAddresses: ctx.config.allowPrivateDestinations,
-    dataDir: ctx.config.dataDir,
-  });
+  const svc = streamService(serviceDepsFrom(ctx, catalog));
   registerStreamCrud(app, svc, catalog, ctx.sealer);
   registerStreamActions(app, svc, catalog, ctx.sealer);
   registerStreamStatus(app, svc);

@@ -1,0 +1,173 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChallenge } from '../../src/delivery/challenge.js';
+import type { DeliveryEngine } from '../../src/delivery/engine.js';
+import { registryCatalog } from '../../src/delivery/registry-catalog.js';
+import { serviceDepsFrom, streamService } from '../../src/delivery/streams.js';
+import { EVENT_TYPES } from '../../src/domain/event.js';
+import { appendEvents } from '../../src/event-log/append.js';
+import { testApi, type TestApi } from '../helpers/api.js';
+import { DATABASES } from '../helpers/context.js';
+import { freePort } from '../helpers/postgres-server.js';
+import { message, startEngine, until } from './helpers.js';
+import { Receiver } from './receiver.js';
+
+const nylasSignature = (secret: string, body: string) => createHmac('sha256', secret).update(body).digest('hex');
+
+describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
+  let api: TestApi;
+  let rx: Receiver;
+  let engine: DeliveryEngine | null = null;
+  beforeAll(async () => {
+    api = await testApi(kind);
+  });
+  afterEach(async () => {
+    await engine?.stop();
+    engine = null;
+    await rx?.stop();
+  });
+  afterAll(() => api.close());
+
+  const fresh = async () => {
+    rx = await new Receiver().start();
+    return rx;
+  };
+  const create = (url: string, extra: Record<string, unknown> = {}) =>
+    api.call('POST', '/v3/webhooks', { trigger_types: ['message.created'], webhook_url: url, description: 'Orders', notification_email_addresses: ['ops@example.com'], ...extra });
+
+  it('verifies the endpoint with a challenge, returns the secret once, and shows the webhook in both APIs', async () => {
+    await fresh();
+    const r = await create(rx.url);
+    expect(r.status).toBe(200);
+    const w = r.body.data;
+    expect(w).toMatchObject({ description: 'Orders', trigger_types: ['message.created'], webhook_url: rx.url, status: 'active', notification_email_addresses: ['ops@example.com'] });
+    expect(w.webhook_secret).toMatch(/^whsec_/);
+    const challenge = rx.requests.find((q) => q.method === 'GET')!;
+    expect(new URL(challenge.url, 'http://x').searchParams.get('challenge')).toMatch(/^[0-9a-f]{32}$/);
+
+    const got = await api.call('GET', `/v3/webhooks/${w.id}`);
+    expect(got.body.data.webhook_secret).toBeUndefined();
+    expect(JSON.stringify((await api.call('GET', '/v3/webhooks')).body)).not.toContain(w.webhook_secret);
+    const asStream = await api.call('GET', `/v3/streams/${w.id}`);
+    expect(asStream.body.data).toMatchObject({ kind: 'webhook', destination: { type: 'webhook', config: { url: rx.url, secret: '********' } } });
+    const raw = await api.ctx.store.db.selectFrom('streams').selectAll().where('id', '=', w.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(raw)).not.toContain(w.webhook_secret);
+    expect(api.ctx.logs.text).not.toContain(w.webhook_secret);
+    expect((await create(rx.url)).status).toBe(409);
+  });
+
+  it('refuses to save when the challenge is not echoed, with a message that says why', async () => {
+    await fresh();
+    rx.onChallenge = () => ({ status: 200, body: 'hello' });
+    const wrong = await create(rx.url);
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error.message).toMatch(/did not echo the challenge/);
+    rx.onChallenge = () => ({ status: 500, body: 'oops' });
+    const error = await create(rx.url);
+    expect(error.body.error.message).toMatch(/HTTP 500/);
+    rx.onChallenge = () => ({ status: 302, headers: { location: 'http://127.0.0.1:1/elsewhere' } });
+    expect((await create(rx.url)).body.error.message).toMatch(/HTTP 302.*redirects are not followed/);
+    const down = await create(`http://127.0.0.1:${await freePort()}/hook`);
+    expect(down.status).toBe(400);
+    expect(down.body.error.message).toMatch(/could not be reached/);
+    expect((await api.call('GET', '/v3/webhooks')).body.data.filter((x: { webhook_url: string }) => x.webhook_url === rx.url)).toEqual([]);
+  });
+
+  it('updates, re-verifying a new URL, and deletes', async () => {
+    await fresh();
+    const w = (await create(rx.url)).body.data;
+    const put = await api.call('PUT', `/v3/webhooks/${w.id}`, { trigger_types: ['grant.created', 'grant.deleted'], description: 'Grants', status: 'pause' });
+    expect(put.body.data).toMatchObject({ trigger_types: ['grant.created', 'grant.deleted'], description: 'Grants', status: 'pause' });
+    const other = await new Receiver().start();
+    try {
+      other.onChallenge = () => ({ status: 404 });
+      expect((await api.call('PUT', `/v3/webhooks/${w.id}`, { webhook_url: other.url + '?x=1' })).status).toBe(400);
+      other.onChallenge = (c) => ({ status: 200, body: c });
+      const moved = await api.call('PUT', `/v3/webhooks/${w.id}`, { webhook_url: other.url });
+      expect(moved.body.data.webhook_url).toBe(other.url);
+      expect(other.requests.filter((q) => q.method === 'GET')).toHaveLength(2);
+    } finally {
+      await other.stop();
+    }
+    expect((await api.call('PUT', `/v3/webhooks/${w.id}`, { colour: 'red' })).status).toBe(400);
+    expect((await api.call('DELETE', `/v3/webhooks/${w.id}`)).body.data).toEqual({ status: 'success' });
+    expect((await api.call('GET', `/v3/webhooks/${w.id}`)).status).toBe(404);
+  });
+
+  it('delivers signed notifications; after rotation both secrets sign during the grace period', async () => {
+    await fresh();
+    const w = (await create(rx.url)).body.data;
+    engine = startEngine(api.ctx, registryCatalog);
+    await appendEvents(api.ctx.store.db, api.applicationId, [message(`wh-${kind}-1`, 'g1')]);
+    const first = await until('first delivery', () => rx.posts()[0]);
+    expect(first.headers['x-nylas-signature']).toBe(nylasSignature(w.webhook_secret, first.body));
+    expect(JSON.parse(first.body)).toMatchObject({ specversion: '1.0', type: 'message.created', id: `wh-${kind}-1`, data: { application_id: api.applicationId } });
+
+    const rotated = await api.call('POST', `/v3/webhooks/rotate-secret/${w.id}`);
+    expect(rotated.status).toBe(200);
+    const secret2 = rotated.body.data.webhook_secret as string;
+    expect(secret2).toMatch(/^whsec_/);
+    expect(secret2).not.toBe(w.webhook_secret);
+    const cfg = streamService(serviceDepsFrom(api.ctx, registryCatalog)).fullConfig(await api.ctx.store.db.selectFrom('streams').selectAll().where('id', '=', w.id).executeTakeFirstOrThrow());
+    expect(cfg).toMatchObject({ url: rx.url, secret: secret2, previous_secret: w.webhook_secret });
+    expect(Number(cfg.previous_secret_expires_at) - Date.now() / 1000).toBeGreaterThan(24 * 3600 - 60);
+
+    await appendEvents(api.ctx.store.db, api.applicationId, [message(`wh-${kind}-2`, 'g1')]);
+    const second = await until('second delivery', () => rx.posts()[1]);
+    expect(second.headers['x-nylas-signature']).toBe(nylasSignature(secret2, second.body));
+    // Standard Webhooks carries one signature per active secret.
+    expect(String(second.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    expect((await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.webhook_secret).toBeUndefined();
+  });
+
+  it('mock payloads for every trigger type and test events to a URL', async () => {
+    for (const type of EVENT_TYPES) {
+      const r = await api.call('POST', '/v3/webhooks/mock-payload', { trigger_type: type });
+      expect(r.status).toBe(200);
+      expect(r.body.data).toMatchObject({ specversion: '1.0', type, data: { application_id: api.applicationId } });
+      expect(typeof r.body.data.data.object).toBe('object');
+    }
+    expect((await api.call('POST', '/v3/webhooks/mock-payload', { trigger_type: 'message.deleted' })).status).toBe(400);
+
+    await fresh();
+    const sent = await api.call('POST', '/v3/webhooks/send-test-event', { trigger_type: 'grant.created', webhook_url: rx.url });
+    expect(sent.body.data).toEqual({ success: true, error: null, status_code: null });
+    expect(JSON.parse(rx.posts()[0]!.body)).toMatchObject({ type: 'grant.created', data: { object: { code: 25012 } } });
+    rx.onPost = () => ({ status: 400, body: 'bad' });
+    const refused = await api.call('POST', '/v3/webhooks/send-test-event', { trigger_type: 'grant.created', webhook_url: rx.url });
+    expect(refused.body.data.success).toBe(false);
+    expect(refused.body.data.status_code).toBe(400);
+  });
+});
+
+describe('webhook endpoint verification: outbound rules', () => {
+  it('refuses private addresses after resolution and plain http unless private destinations are allowed', async () => {
+    const toLoopback = async () => [{ address: '127.0.0.1', family: 4 }];
+    await expect(verifyChallenge('https://innocent.example/hook', { allowPrivate: false, lookup: toLoopback })).rejects.toThrow(/127\.0\.0\.1.*TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS/);
+    await expect(verifyChallenge('https://169.254.169.254/latest/meta-data', { allowPrivate: false })).rejects.toThrow(/metadata/);
+    await expect(verifyChallenge('http://example.com/hook', { allowPrivate: false })).rejects.toThrow(/must use https/);
+  });
+
+  it('gives up after the timeout with a clear message', async () => {
+    const rx = await new Receiver().start();
+    rx.onChallenge = (c) => ({ status: 200, body: c, delayMs: 2000 });
+    try {
+      const started = Date.now();
+      await expect(verifyChallenge(rx.url, { allowPrivate: true, timeoutMs: 300 })).rejects.toThrow(/did not answer the verification request within/);
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      await rx.stop();
+    }
+  });
+
+  it('the API refuses a loopback URL when private destinations are not allowed', async () => {
+    const api = await testApi('pglite', { TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'false' });
+    try {
+      const r = await api.call('POST', '/v3/webhooks', { trigger_types: ['message.created'], webhook_url: 'https://127.0.0.1:9/hook' });
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toMatch(/private, loopback/);
+    } finally {
+      await api.close();
+    }
+  });
+});
