@@ -58,6 +58,8 @@ export interface ProviderDefinition {
   id: ProviderId;
   classifyTokenError(error: unknown): TokenErrorClass;
   open(grant: GrantHandle, ctx: ProviderContext): Promise<ProviderSession>;
+  /** Password providers (IMAP): log in with user settings over integration defaults before a grant exists; throws ProviderError. */
+  verifyPassword?(settings: Record<string, unknown>, defaults: Record<string, unknown>, ctx: Pick<ProviderContext, 'logger'>): Promise<{ email: string; providerUserId: string; credentials: Record<string, unknown>; settings: Record<string, unknown> }>;
 }
 
 /** Thrown by plug-ins for failures the engine should classify (auth vs transient vs throttled). */

@@ -8,7 +8,7 @@ import type { GrantRow } from '../../../../store/database.js';
 import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
 import type { Api } from '../../../types.js';
 
-const Grant = Type.Object({
+export const Grant = Type.Object({
   id: Type.String(),
   grant_status: Type.String(),
   provider: Type.String(),

@@ -1,0 +1,237 @@
+/**
+ * The lean MIME layer of the IMAP source. The server already parsed each message for us
+ * (ENVELOPE, BODYSTRUCTURE), so all that is left is: pick the one text part worth fetching,
+ * undo its transfer encoding, decode its charset, and derive HTML + snippet. Everything here is
+ * total: malformed input yields the best text we can get, never an exception.
+ */
+
+/** The subset of imapflow's BODYSTRUCTURE node we read (kept local: plug-ins depend on their own types). */
+export interface StructureNode {
+  part?: string | undefined;
+  type: string;
+  parameters?: Record<string, string> | undefined;
+  id?: string | undefined;
+  encoding?: string | undefined;
+  size?: number | undefined;
+  disposition?: string | undefined;
+  dispositionParameters?: Record<string, string> | undefined;
+  childNodes?: StructureNode[] | undefined;
+}
+
+export interface BodyPartChoice {
+  /** IMAP section to fetch, e.g. "1", "1.2". */
+  section: string;
+  html: boolean;
+  encoding: string;
+  charset: string;
+  size: number;
+}
+
+export interface AttachmentNode {
+  part: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  inline: boolean;
+  contentId?: string;
+}
+
+const isMultipart = (n: StructureNode) => n.type.toLowerCase().startsWith('multipart/');
+const sectionOf = (n: StructureNode) => n.part ?? '1';
+const filenameOf = (n: StructureNode) => n.dispositionParameters?.filename ?? n.parameters?.name;
+const isAttachmentDisposition = (n: StructureNode) => n.disposition?.toLowerCase() === 'attachment';
+
+/**
+ * The body to show: the first text/html outside attachments, else the first text/plain.
+ * In multipart/alternative the richest alternative wins; elsewhere the first text part.
+ */
+export function pickBodyPart(root: StructureNode | undefined): BodyPartChoice | null {
+  if (!root) return null;
+  let html: StructureNode | null = null;
+  let text: StructureNode | null = null;
+  const walk = (n: StructureNode, depth: number) => {
+    if (depth > 20) return;
+    if (isMultipart(n)) {
+      for (const c of n.childNodes ?? []) walk(c, depth + 1);
+      return;
+    }
+    if (isAttachmentDisposition(n) || (filenameOf(n) !== undefined && n.disposition?.toLowerCase() !== 'inline')) return;
+    const type = n.type.toLowerCase();
+    if (type === 'text/html' && !html) html = n;
+    else if (type === 'text/plain' && !text) text = n;
+  };
+  walk(root, 0);
+  const chosen: StructureNode | null = html ?? text;
+  if (!chosen) return null;
+  const c: StructureNode = chosen;
+  return {
+    section: sectionOf(c),
+    html: c === html,
+    encoding: (c.encoding ?? '7bit').toLowerCase(),
+    charset: c.parameters?.charset ?? 'utf-8',
+    size: c.size ?? 0,
+  };
+}
+
+/** Leaves that are attachments (named, non-text, or marked attachment), except the chosen body. */
+export function attachmentsOf(root: StructureNode | undefined, body: BodyPartChoice | null): AttachmentNode[] {
+  const out: AttachmentNode[] = [];
+  if (!root) return out;
+  const walk = (n: StructureNode, depth: number) => {
+    if (depth > 20) return;
+    if (isMultipart(n)) {
+      for (const c of n.childNodes ?? []) walk(c, depth + 1);
+      return;
+    }
+    const section = sectionOf(n);
+    if (body && section === body.section) return;
+    const type = n.type.toLowerCase();
+    const name = filenameOf(n);
+    const textual = type === 'text/plain' || type === 'text/html';
+    if (textual && name === undefined && !isAttachmentDisposition(n)) return;
+    const encoded = n.size ?? 0;
+    const a: AttachmentNode = {
+      part: section,
+      filename: name ?? (type === 'message/rfc822' ? 'message.eml' : ''),
+      contentType: type,
+      // BODYSTRUCTURE gives the encoded size; base64 carries 3 bytes in every 4 characters.
+      size: (n.encoding ?? '').toLowerCase() === 'base64' ? Math.floor((encoded * 3) / 4) : encoded,
+      inline: n.disposition?.toLowerCase() === 'inline' || (!n.disposition && n.id !== undefined),
+    };
+    if (n.id) a.contentId = n.id.replace(/^<|>$/g, '');
+    out.push(a);
+  };
+  walk(root, 0);
+  return out;
+}
+
+const HEX = (c: number) => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+
+/** Quoted-printable → bytes. Soft line breaks vanish; a broken escape is kept as written. */
+export function decodeQuotedPrintable(input: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(input.length);
+  let o = 0;
+  for (let i = 0; i < input.length; i++) {
+    const c = input[i]!;
+    if (c !== 61 /* = */) {
+      out[o++] = c;
+      continue;
+    }
+    const a = input[i + 1];
+    const b = input[i + 2];
+    if (a === 13 && b === 10) {
+      i += 2;
+      continue;
+    }
+    if (a === 10) {
+      i += 1;
+      continue;
+    }
+    const hi = a === undefined ? -1 : HEX(a);
+    const lo = b === undefined ? -1 : HEX(b);
+    if (hi >= 0 && lo >= 0) {
+      out[o++] = (hi << 4) | lo;
+      i += 2;
+    } else {
+      out[o++] = c;
+    }
+  }
+  return out.subarray(0, o);
+}
+
+export function decodeTransfer(raw: Buffer, encoding: string): Buffer {
+  switch (encoding.toLowerCase()) {
+    case 'base64':
+      // Node's decoder skips whitespace and stops at garbage instead of throwing.
+      return Buffer.from(raw.toString('latin1'), 'base64');
+    case 'quoted-printable':
+      return decodeQuotedPrintable(raw);
+    default:
+      return raw;
+  }
+}
+
+const decoders = new Map<string, TextDecoder | null>();
+
+function decoderFor(charset: string): TextDecoder | null {
+  const key = charset.trim().toLowerCase().replace(/^"|"$/g, '');
+  let d = decoders.get(key);
+  if (d === undefined) {
+    try {
+      d = new TextDecoder(key);
+    } catch {
+      d = null;
+    }
+    if (decoders.size < 200) decoders.set(key, d);
+  }
+  return d;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+const lenientUtf8 = new TextDecoder('utf-8');
+
+/** Bytes → string in the declared charset; an unknown charset falls back to UTF-8, then Latin-1. */
+export function decodeCharset(bytes: Buffer, charset: string): string {
+  const d = decoderFor(charset || 'utf-8');
+  if (d) return d.decode(bytes);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+/** Header bytes that may be raw 8-bit: UTF-8 when valid, else Latin-1 (never mojibake-by-exception). */
+export function decodeHeaderBytes(bytes: Buffer): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return lenientUtf8.decode(bytes).includes('\ufffd') ? bytes.toString('latin1') : lenientUtf8.decode(bytes);
+  }
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
+
+/** Plain text shown as HTML: escaped, line breaks kept. */
+export function textToHtml(text: string): string {
+  return `<div>${text.trimEnd().replace(/[&<>"]/g, (c) => ESCAPES[c]!).replace(/\r?\n/g, '<br>')}</div>`;
+}
+
+const ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** The first `max` characters of visible text of an HTML body. */
+export function htmlToSnippet(html: string, max = 190): string {
+  // Only the head of the document matters for a snippet; bounding the input bounds the work.
+  const head = html.length > 64 * 1024 ? html.slice(0, 64 * 1024) : html;
+  const text = head
+    .replace(/<(style|script|head|title)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+      if (e[0] === '#') {
+        const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : ' ';
+      }
+      return ENTITIES[e.toLowerCase()] ?? m;
+    });
+  return textToSnippet(text, max);
+}
+
+export function textToSnippet(text: string, max = 190): string {
+  const flat = (text.length > 16 * 1024 ? text.slice(0, 16 * 1024) : text).replace(/\s+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max) : flat;
+}
+
+/** Message-ids in a References / In-Reply-To value, in order. */
+export function messageIds(value: string | undefined): string[] {
+  if (!value) return [];
+  return [...value.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!);
+}
+
+/** The value of one header in a raw header block (unfolded), or undefined. */
+export function headerValue(block: Buffer | undefined, name: string): string | undefined {
+  if (!block || block.length === 0) return undefined;
+  const text = decodeHeaderBytes(block).replace(/\r?\n[ \t]+/g, ' ');
+  const re = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im');
+  return re.exec(text)?.[1]?.trim();
+}

@@ -1,0 +1,268 @@
+import type { FetchMessageObject, FetchQueryObject, ImapFlow } from 'imapflow';
+import type { NewEvent } from '../../domain/event.js';
+import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderContext, type ProviderSession } from '../provider.js';
+import { classifyImapError } from './client.js';
+import { pickBodyPart, type BodyPartChoice } from './mime.js';
+import type { ImapSettings } from './settings.js';
+import { BODY_FETCH_CAP, SNIPPET_FETCH_BYTES, toMessageEvent, type FetchedMessage, type MessageContext } from './to-events.js';
+import { watchInbox } from './watch.js';
+
+/** Per tracked folder: the position after which mail is new. */
+export interface FolderCursor {
+  uidValidity: string;
+  uidNext: number;
+  highestModseq?: string;
+}
+
+/** Backfill of the last `backfill_days`: UIDs [nextUid, endUid) of INBOX dated on or after `since`. */
+export interface BackfillCursor {
+  folder: string;
+  uidValidity: string;
+  since: number;
+  nextUid: number;
+  endUid: number;
+  done: number;
+  total: number;
+}
+
+export interface ImapCursor {
+  folders: Record<string, FolderCursor>;
+  backfill?: BackfillCursor;
+}
+
+/** Messages per fetch and per committed batch. */
+export const CHUNK = 500;
+const INBOX = 'INBOX';
+
+const FETCH_META: FetchQueryObject = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true, headers: ['references'] };
+
+/** A UID list as compact IMAP sequence-set syntax ("1:4,7,9:10"). */
+export function uidSet(uids: readonly number[]): string {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/**
+ * One grant's IMAP session: one connection, INBOX kept selected for IDLE, other tracked folders
+ * checked with STATUS on every pass. New mail = UIDs at or above the saved UIDNEXT; a changed
+ * UIDVALIDITY re-baselines that folder without announcing anything.
+ */
+export class ImapSession implements ProviderSession {
+  private readonly folders: string[];
+
+  constructor(
+    private readonly client: ImapFlow,
+    private readonly settings: ImapSettings,
+    private readonly grant: GrantHandle,
+    private readonly ctx: ProviderContext,
+  ) {
+    const tracked = grant.settings.tracked_folders;
+    this.folders = Array.isArray(tracked) && tracked.length > 0 ? tracked.filter((f): f is string => typeof f === 'string') : [INBOX];
+    if (!this.folders.includes(INBOX)) this.folders.unshift(INBOX);
+  }
+
+  private usable(): void {
+    if (!this.client.usable) throw new ProviderError('transient', `the connection to ${this.settings.host}:${this.settings.port} was closed`);
+  }
+
+  private async folderStatus(path: string): Promise<FolderCursor> {
+    const st = await this.client.status(path, { uidValidity: true, uidNext: true, highestModseq: true });
+    if (!st) throw new ProviderError('transient', `STATUS ${path} failed on ${this.settings.host}`);
+    const c: FolderCursor = { uidValidity: String(st.uidValidity ?? '0'), uidNext: st.uidNext ?? 1 };
+    if (st.highestModseq !== undefined) c.highestModseq = String(st.highestModseq);
+    return c;
+  }
+
+  async baseline(): Promise<Cursor> {
+    try {
+      this.usable();
+      const cursor: ImapCursor = { folders: {} };
+      for (const f of this.folders) cursor.folders[f] = await this.folderStatus(f);
+      const days = Number(this.grant.settings.backfill_days ?? 0);
+      const inbox = cursor.folders[INBOX]!;
+      if (days > 0 && inbox.uidNext > 1) {
+        const since = new Date(this.ctx.now().getTime() - days * 86_400_000);
+        const lock = await this.client.getMailboxLock(INBOX);
+        try {
+          const uids = (await this.client.search({ since }, { uid: true })) || [];
+          const inRange = uids.filter((u) => u < inbox.uidNext);
+          if (inRange.length > 0) {
+            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: Math.min(...inRange), endUid: inbox.uidNext, done: 0, total: inRange.length };
+          }
+        } finally {
+          lock.release();
+        }
+      }
+      return cursor as unknown as Cursor;
+    } catch (err) {
+      throw classifyImapError(err, this.settings);
+    }
+  }
+
+  async *changes(raw: Cursor, signal: AbortSignal): AsyncIterable<ChangeBatch> {
+    try {
+      this.usable();
+      const cursor = structuredClone(raw) as unknown as ImapCursor;
+      cursor.folders ??= {};
+      for (const folder of this.folders) {
+        if (signal.aborted) return;
+        const now = await this.folderStatus(folder);
+        const saved = cursor.folders[folder];
+        if (!saved || saved.uidValidity !== now.uidValidity) {
+          if (saved) this.ctx.logger.warn({ folder, was: saved.uidValidity, now: now.uidValidity }, 'UIDVALIDITY changed: re-baselining the folder without announcing its mail');
+          cursor.folders[folder] = now;
+          if (cursor.backfill?.folder === folder) delete cursor.backfill;
+          yield { events: [], cursor: structuredClone(cursor) as unknown as Cursor };
+          continue;
+        }
+        if (now.uidNext <= saved.uidNext) {
+          if (now.highestModseq !== saved.highestModseq) {
+            cursor.folders[folder] = { ...saved, ...(now.highestModseq !== undefined ? { highestModseq: now.highestModseq } : {}) };
+          }
+          continue;
+        }
+        const lock = await this.client.getMailboxLock(folder);
+        try {
+          for (let from = saved.uidNext; from < now.uidNext && !signal.aborted; from += CHUNK) {
+            const to = Math.min(from + CHUNK - 1, now.uidNext - 1);
+            const events = await this.fetchRange(folder, now.uidValidity, `${from}:${to}`, false, null);
+            cursor.folders[folder] = { ...now, uidNext: to + 1 };
+            yield { events, cursor: structuredClone(cursor) as unknown as Cursor };
+          }
+        } finally {
+          lock.release();
+        }
+      }
+      yield* this.backfill(cursor, signal);
+      // IDLE watches the selected mailbox: leave INBOX selected.
+      if (this.client.mailbox && this.client.mailbox.path !== INBOX) await this.client.mailboxOpen(INBOX);
+    } catch (err) {
+      throw classifyImapError(err, this.settings);
+    }
+  }
+
+  private async *backfill(cursor: ImapCursor, signal: AbortSignal): AsyncIterable<ChangeBatch> {
+    const b = cursor.backfill;
+    if (!b || b.nextUid >= b.endUid) return;
+    const lock = await this.client.getMailboxLock(b.folder);
+    try {
+      while (b.nextUid < b.endUid && !signal.aborted) {
+        const to = Math.min(b.nextUid + CHUNK - 1, b.endUid - 1);
+        const events = await this.fetchRange(b.folder, b.uidValidity, `${b.nextUid}:${to}`, true, b.since);
+        b.nextUid = to + 1;
+        b.done = Math.min(b.total, b.done + events.length);
+        const complete = b.nextUid >= b.endUid;
+        if (complete) b.done = b.total;
+        yield {
+          events,
+          cursor: structuredClone(cursor) as unknown as Cursor,
+          progress: { backfill: { status: complete ? 'done' : 'running', done: b.done, total: b.total, since: b.since } },
+        };
+      }
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Fetches a UID range: ENVELOPE, BODYSTRUCTURE, FLAGS and the References header in one command,
+   * then only the chosen text part of each message (grouped by section, so a few commands per
+   * chunk), capped in size. Attachments are never downloaded.
+   */
+  private async fetchRange(folder: string, uidValidity: string, range: string, historic: boolean, since: number | null): Promise<NewEvent[]> {
+    let metas = await this.fetchMeta(range);
+    if (since !== null) metas = metas.filter((m) => !(m.internalDate instanceof Date) || m.internalDate.getTime() / 1000 >= since);
+    const choices = new Map<number, BodyPartChoice | null>();
+    const groups = new Map<string, { section: string; cap: number | null; uids: number[] }>();
+    for (const m of metas) {
+      let choice: BodyPartChoice | null = null;
+      try {
+        choice = pickBodyPart(m.bodyStructure);
+      } catch {
+        choice = null;
+      }
+      choices.set(m.uid, choice);
+      if (!choice) continue;
+      const cap = choice.size > BODY_FETCH_CAP ? SNIPPET_FETCH_BYTES : null;
+      const key = `${choice.section}|${cap ?? ''}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { section: choice.section, cap, uids: [] }));
+      g.uids.push(m.uid);
+    }
+    const bodies = new Map<number, Buffer>();
+    for (const g of groups.values()) {
+      const part = g.cap === null ? g.section : { key: g.section, start: 0, maxLength: g.cap };
+      try {
+        for (const row of await this.client.fetchAll(uidSet(g.uids), { uid: true, bodyParts: [part] }, { uid: true })) {
+          const buf = row.bodyParts?.values().next().value;
+          if (buf) bodies.set(row.uid, buf);
+        }
+      } catch (err) {
+        this.usable();
+        // The server refused the part (broken MIME): announce those messages without a body.
+        this.ctx.logger.warn({ folder, section: g.section, count: g.uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
+      }
+    }
+    const mctx: MessageContext = { applicationId: this.grant.applicationId, grantId: this.grant.id, folder, uidValidity, historic, now: this.ctx.now };
+    const events: NewEvent[] = [];
+    for (const m of metas) {
+      const choice = choices.get(m.uid) ?? null;
+      try {
+        events.push(toMessageEvent(m, choice, bodies.get(m.uid), mctx));
+      } catch (err) {
+        this.ctx.logger.warn({ folder, uid: m.uid, err: (err as Error).message }, 'could not build the message fully; announcing headers only');
+        events.push(toMessageEvent({ uid: m.uid, flags: m.flags, internalDate: m.internalDate }, null, undefined, mctx));
+      }
+    }
+    return events;
+  }
+
+  /** Metadata of a range; when the server or parser chokes on one message, fall back to one at a time. */
+  private async fetchMeta(range: string): Promise<FetchedMessage[]> {
+    try {
+      return (await this.client.fetchAll(range, FETCH_META, { uid: true })).map(asFetched);
+    } catch (err) {
+      this.usable();
+      this.ctx.logger.warn({ range, err: (err as Error).message }, 'metadata fetch failed; retrying message by message');
+    }
+    const uids = ((await this.client.search({ uid: range }, { uid: true })) || []).sort((a, b) => a - b);
+    const out: FetchedMessage[] = [];
+    for (const uid of uids) {
+      try {
+        const rows = await this.client.fetchAll(String(uid), FETCH_META, { uid: true });
+        out.push(...rows.map(asFetched));
+      } catch (err) {
+        this.usable();
+        this.ctx.logger.warn({ uid, err: (err as Error).message }, 'message metadata unreadable; announcing what is known');
+        const flags = await this.client.fetchAll(String(uid), { uid: true, flags: true, internalDate: true }, { uid: true }).catch(() => []);
+        out.push(flags[0] ? asFetched(flags[0]) : { uid });
+      }
+    }
+    return out;
+  }
+
+  watch(onHint: (reason: string) => void): Promise<() => Promise<void>> {
+    return watchInbox(this.client, onHint);
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.client.usable) await this.client.logout();
+    } catch {
+      /* already gone */
+    } finally {
+      this.client.close();
+    }
+  }
+}
+
+function asFetched(m: FetchMessageObject): FetchedMessage {
+  return { uid: m.uid, flags: m.flags, envelope: m.envelope, bodyStructure: m.bodyStructure, internalDate: m.internalDate, headers: m.headers };
+}

@@ -1,0 +1,259 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+
+/**
+ * A real Dovecot (Debian's dovecot-imapd) on a free loopback port, with its own config, runtime
+ * and state directories, log and passwd-file users under a temp directory (PROVIDERS.md §5).
+ * Fixtures go straight into Maildir; "new mail arrives" goes through IMAP APPEND.
+ */
+export interface DovecotOptions {
+  /** Dovecot refuses more concurrent logins than this per user and client address. */
+  maxUserIpConnections?: number;
+  /** Max processes of the imap service (each serves many connections when client_limit > 1). */
+  imapProcessLimit?: number;
+}
+
+const INSTALL_HINT = 'Dovecot is required for the IMAP tests: apt-get install -y dovecot-imapd dovecot-lmtpd (and create a "vmail" system user: useradd --system --no-create-home vmail)';
+
+function which(bin: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0 || existsSync(`/usr/sbin/${bin}`);
+}
+
+function userIds(name: string): { uid: number; gid: number } {
+  const r = spawnSync('id', ['-u', name]);
+  const g = spawnSync('id', ['-g', name]);
+  if (r.status !== 0 || g.status !== 0) throw new Error(`${INSTALL_HINT} — the "${name}" user is missing`);
+  return { uid: Number(r.stdout.toString().trim()), gid: Number(g.stdout.toString().trim()) };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number, log: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = netConnect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Dovecot did not listen on ${port} within ${timeoutMs} ms; log:\n${log()}`);
+}
+
+export class Dovecot {
+  readonly dir: string;
+  readonly port: number;
+  readonly host = '127.0.0.1';
+  private child: ChildProcess | null = null;
+  private readonly vmail: { uid: number; gid: number };
+  private seq = 0;
+
+  private constructor(dir: string, port: number, vmail: { uid: number; gid: number }) {
+    this.dir = dir;
+    this.port = port;
+    this.vmail = vmail;
+  }
+
+  static async start(opts: DovecotOptions = {}): Promise<Dovecot> {
+    if (!which('dovecot')) throw new Error(INSTALL_HINT);
+    const vmail = userIds('vmail');
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-dovecot-'));
+    // Dovecot's auth and mail processes run as other users and must traverse the directory.
+    chmodSync(dir, 0o755);
+    const port = await freePort();
+    const d = new Dovecot(dir, port, vmail);
+    d.writeConfig(opts);
+    await d.run();
+    return d;
+  }
+
+  private get conf() {
+    return join(this.dir, 'dovecot.conf');
+  }
+  private get passwd() {
+    return join(this.dir, 'passwd');
+  }
+  get logFile() {
+    return join(this.dir, 'dovecot.log');
+  }
+  home(user: string) {
+    return join(this.dir, 'home', user);
+  }
+  maildir(user: string, folder = 'INBOX') {
+    return folder === 'INBOX' ? join(this.home(user), 'Maildir') : join(this.home(user), 'Maildir', `.${folder}`);
+  }
+
+  private writeConfig(opts: DovecotOptions) {
+    for (const sub of ['run', 'state', 'home']) mkdirSync(join(this.dir, sub), { recursive: true });
+    chownSync(join(this.dir, 'home'), this.vmail.uid, this.vmail.gid);
+    writeFileSync(this.passwd, '');
+    writeFileSync(
+      this.conf,
+      `
+protocols = imap
+listen = 127.0.0.1
+base_dir = ${this.dir}/run
+state_dir = ${this.dir}/state
+log_path = ${this.logFile}
+info_log_path = ${this.logFile}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+mail_fsync = never
+mail_uid = ${this.vmail.uid}
+mail_gid = ${this.vmail.gid}
+first_valid_uid = 1
+mail_max_userip_connections = ${opts.maxUserIpConnections ?? 100}
+default_client_limit = 20000
+default_vsz_limit = 1G
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u ${this.passwd}
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u ${this.passwd}
+  default_fields = uid=${this.vmail.uid} gid=${this.vmail.gid} home=${this.dir}/home/%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${this.port}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+  service_count = 0
+  process_min_avail = 1
+  client_limit = 5000
+}
+service imap {
+  process_limit = ${opts.imapProcessLimit ?? 2000}
+}
+service anvil {
+  client_limit = 12000
+}
+service auth {
+  client_limit = 12000
+}
+protocol imap {
+  mail_max_userip_connections = ${opts.maxUserIpConnections ?? 100}
+}
+`,
+    );
+  }
+
+  private async run() {
+    const child = spawn('dovecot', ['-F', '-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    this.child = child;
+    // Never leave a Dovecot behind if the test process dies without stopping it.
+    const reap = () => child.kill('SIGKILL');
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
+    await waitForPort(this.port, 15_000, () => `${out}\n${this.log()}`);
+  }
+
+  log(): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8') : '';
+  }
+
+  /** Adds a user (Dovecot re-reads the passwd file when it changes). */
+  addUser(user: string, password: string): void {
+    appendFileSync(this.passwd, `${user}:{PLAIN}${password}::::::\n`);
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(this.maildir(user), sub), { recursive: true });
+    spawnSync('chown', ['-R', `${this.vmail.uid}:${this.vmail.gid}`, this.home(user)]);
+  }
+
+  /** Writes messages straight into a Maildir folder (fast fixtures); UIDs are assigned by Dovecot on next scan. */
+  writeMessages(user: string, messages: (string | Buffer)[], opts: { folder?: string; seen?: boolean } = {}): void {
+    const dir = this.maildir(user, opts.folder ?? 'INBOX');
+    for (const sub of ['cur', 'new', 'tmp']) mkdirSync(join(dir, sub), { recursive: true });
+    const base = Math.floor(Date.now() / 1000);
+    for (const m of messages) {
+      const name = `${base}.M${++this.seq}P${process.pid}.${randomBytes(3).toString('hex')}`;
+      writeFileSync(join(dir, 'cur', `${name}:2,${opts.seen ? 'S' : ''}`), m);
+    }
+    spawnSync('chown', ['-R', `${this.vmail.uid}:${this.vmail.gid}`, this.home(user)]);
+  }
+
+  /** A client connection as the user (for APPEND and checks). */
+  async client(user: string, password: string): Promise<ImapFlow> {
+    const c = new ImapFlow({ host: this.host, port: this.port, secure: false, doSTARTTLS: false, auth: { user, pass: password }, logger: false });
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  }
+
+  /** "New mail arrives": IMAP APPEND of a raw message. */
+  async append(user: string, password: string, raw: string | Buffer, folder = 'INBOX', flags: string[] = []): Promise<void> {
+    const c = await this.client(user, password);
+    try {
+      await c.append(folder, raw, flags);
+    } finally {
+      await c.logout().catch(() => undefined);
+    }
+  }
+
+  /** Gives a folder a new UIDVALIDITY (what a server does after rebuilding its index). */
+  setUidValidity(user: string, uidValidity: number, folder = 'INBOX'): void {
+    const r = spawnSync('doveadm', ['-c', this.conf, 'mailbox', 'update', '-u', user, '--uid-validity', String(uidValidity), folder]);
+    if (r.status !== 0) throw new Error(`doveadm mailbox update failed: ${r.stderr.toString()}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+    // Children (imap, auth…) exit with the master; wait for the port to be free again.
+    for (let i = 0; i < 100; i++) {
+      const busy = await new Promise<boolean>((resolve) => {
+        const s = netConnect(this.port, '127.0.0.1');
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+      });
+      if (!busy) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.run();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Number of files in a user's Maildir (a sanity check for fixtures). */
+  count(user: string, folder = 'INBOX'): number {
+    const d = this.maildir(user, folder);
+    return ['cur', 'new'].reduce((n, sub) => n + (existsSync(join(d, sub)) ? readdirSync(join(d, sub)).length : 0), 0);
+  }
+}
