@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseKeyRing } from '../../src/crypto/keyring.js';
 import { createSealer } from '../../src/crypto/sealing.js';
 import { registryCatalog } from '../../src/delivery/registry-catalog.js';
-import { streamLease } from '../../src/delivery/stream-store.js';
+import { streamLease, type StreamRow } from '../../src/delivery/stream-store.js';
 import { streamService } from '../../src/delivery/streams.js';
 import { appendEvents } from '../../src/event-log/append.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -25,7 +25,7 @@ describe('stream runner takeover between two worker processes (PostgreSQL)', () 
     const { app } = await repos.applications.ensureDefault('local');
     const rx = await new Receiver().start();
     const svc = streamService({ db: store.db, sealer, catalog: registryCatalog, now: () => new Date(), logger: createLogger('silent'), allowPrivateAddresses: true, dataDir: '/nonexistent' });
-    const streams = [];
+    const streams: StreamRow[] = [];
     for (let i = 0; i < 3; i++) {
       streams.push(await svc.create(app.id, { name: `s${i}`, dataTypes: ['message.created'], destination: { type: 'webhook', config: { url: rx.url, secret: `secret-${i}-0123456789abcdef` } } }));
     }
