@@ -77,7 +77,9 @@ export class DeltaEngine {
   page(mailbox: Mailbox, token: string, pageSize: number, immutableIds: boolean): DeltaPage {
     const state = this.states.get(token);
     if (!state || state.userId !== mailbox.userId) throw syncStateNotFound();
+    // A deltaLink starts a new round: it covers the log up to now, and so will the next deltaLink.
     const pending = state.pending ?? this.changesSince(mailbox, state);
+    const watermark = state.pending ? state.watermark : mailbox.currentSeq;
     const batch = pending.slice(0, pageSize);
     const rest = pending.slice(pageSize);
     const value = batch.map((p) => {
@@ -88,7 +90,7 @@ export class DeltaEngine {
       const id = immutableIds ? p.immutableId : restItemId(p.immutableId, p.folderId);
       return { '@odata.type': '#microsoft.graph.message', id, '@removed': { reason: 'deleted' } };
     });
-    const base = { userId: state.userId, folderId: state.folderId, watermark: state.watermark, createdAt: this.now(), ...(state.select ? { select: state.select } : {}) };
+    const base = { userId: state.userId, folderId: state.folderId, watermark, createdAt: this.now(), ...(state.select ? { select: state.select } : {}) };
     // A round that is not finished hands out a nextLink even when this page is short (Graph does the same).
     if (rest.length > 0) return { value, nextToken: this.save({ ...base, pending: rest }) };
     return { value, deltaToken: this.save(base) };
