@@ -21,6 +21,9 @@ export function classifyPgError(err: unknown): PgFailure {
   return 'retry';
 }
 
+/** 23505: the batch holds rows that are already there (a redelivery). */
+export const isUniqueViolation = (err: unknown): boolean => codeOf(err) === '23505';
+
 /** A readable error for the engine; never includes the connection string. */
 export function toDestinationError(err: unknown): Error {
   const code = codeOf(err);

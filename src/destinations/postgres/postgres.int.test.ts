@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/context.js';
-import { messageCreated } from '../conformance/events.js';
+import { eventRange, messageCreated } from '../conformance/events.js';
 import { runConformance, testContext, type ConformanceReceiver } from '../conformance/suite.js';
 import { postgresDestination } from './definition.js';
 import type { PostgresConfig } from './writer.js';
@@ -80,6 +80,18 @@ describe('postgres destination specifics', () => {
     expect(msg!.from).toEqual([{ name: 'Sender 1', email: 'sender1@example.com' }]);
     expect(msg!.folders).toEqual(['INBOX']);
     expect(msg!.received_at.getTime()).toBe((1_764_000_000 + 1) * 1000);
+  });
+
+  it('a batch that partly overlaps rows already written (a redelivery) adds only the new rows', async () => {
+    const url = await createTestDatabase();
+    const w = postgresDestination.create({ connection_string: url }, testContext());
+    const events = eventRange(0, 15, { prefix: 'overlap' });
+    await w.write(events.slice(0, 10), new AbortController().signal, 1);
+    expect(await w.write(events.slice(5), new AbortController().signal, 1)).toEqual({ rejected: [] });
+    await w.close();
+    const [m] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM tributary.message');
+    const [g] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM tributary.grant_event');
+    expect(m!.n + g!.n).toBe(15);
   });
 
   it('a missing database is a fatal error naming it, not a retry', async () => {
