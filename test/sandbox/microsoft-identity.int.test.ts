@@ -101,6 +101,30 @@ describe('Microsoft sandbox: identity platform v2', () => {
     expect(ok.searchParams.get('state')).toBe('xyz');
   });
 
+  it('re-shows the page for an unknown account, and prompt=none needs a signed-in session that consented', async () => {
+    const params = { client_id: app.clientId, response_type: 'code', redirect_uri: REDIRECT, scope: SCOPES, state: 'p' };
+    const html = await (await fetch(authorizeUrl(sb, 'common', params))).text();
+    const ctx = /name="ctx" value="([^"]+)"/.exec(html)?.[1] ?? '';
+    const login = `${sb.loginUrl}/common/login`;
+    const form = (username: string) => ({ method: 'POST', redirect: 'manual' as const, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ctx, username, action: 'accept' }) });
+    const unknown = await fetch(login, form('nobody@contoso.com'));
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain('AADSTS50034');
+    const accepted = await fetch(login, form(user.mail));
+    expect(accepted.status).toBe(302);
+    const cookie = (accepted.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+
+    const silent = authorizeUrl(sb, 'common', { ...params, prompt: 'none' });
+    const noSession = await fetch(silent, { redirect: 'manual' });
+    expect(new URL(noSession.headers.get('location') ?? '').searchParams.get('error')).toBe('login_required');
+    const withSession = await fetch(silent, { redirect: 'manual', headers: { cookie } });
+    expect(new URL(withSession.headers.get('location') ?? '').searchParams.get('code')).toBeTruthy();
+    const moreScopes = await fetch(authorizeUrl(sb, 'common', { ...params, prompt: 'none', scope: `${SCOPES} Mail.ReadWrite` }), { redirect: 'manual', headers: { cookie } });
+    const denied = new URL(moreScopes.headers.get('location') ?? '');
+    expect(denied.searchParams.get('error')).toBe('consent_required');
+    expect(denied.searchParams.get('error_description')).toMatch(/^AADSTS65001/);
+  });
+
   it('refuses an unregistered redirect URI with an error page and no redirect (AADSTS50011)', async () => {
     const res = await fetch(authorizeUrl(sb, 'common', { client_id: app.clientId, response_type: 'code', redirect_uri: 'https://evil.example/cb', scope: SCOPES }), { redirect: 'manual' });
     expect(res.status).toBe(400);
