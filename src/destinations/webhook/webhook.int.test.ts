@@ -132,7 +132,7 @@ describe('webhook destination against a local receiver', () => {
   it('sends the CloudEvents envelope with webhook_delivery_attempt, signed, over one kept-alive connection', async () => {
     const r = await receiver();
     const events = eventRange(0, 30, { prefix: 'ka', grants: 1 });
-    await writer({ url: r.url(), secret: r.secret, headers: { 'X-Team': 'mail' } }).write(events, signal(), 3);
+    await writer({ url: r.url(), secret: r.secret, headers: { 'X-Team': 'mail', 'Content-Type': 'text/plain' } }).write(events, signal(), 3);
     expect(r.unverified).toEqual([]);
     expect(r.received.map((x) => x.id)).toEqual(events.map((e) => e.id));
     const first = JSON.parse(r.received[0]!.content) as Record<string, unknown>;
@@ -140,6 +140,7 @@ describe('webhook destination against a local receiver', () => {
     expect(r.received.every((x) => x.attempt === 3)).toBe(true);
     expect(r.received[0]!.headers['webhook-id']).toBe(events[0]!.id);
     expect(r.received[0]!.headers['x-team']).toBe('mail');
+    expect(r.received[0]!.headers['content-type']).toBe('application/json');
     // 30 sequential requests: connections are reused (undici may open a second while the first is being released).
     expect(r.connections).toBeLessThanOrEqual(2);
   });

@@ -40,12 +40,15 @@ const SNIPPET_BYTES = 200;
 export class WebhookWriter implements DestinationWriter {
   private readonly agent: Agent;
   private readonly opts: WebhookOptions;
+  /** The user's headers, lower-cased so that ours replace any of them whatever its case. */
+  private readonly extraHeaders: Record<string, string>;
 
   constructor(
     private readonly config: WebhookConfig,
     private readonly ctx: DestinationContext,
     opts: Partial<WebhookOptions> = {},
   ) {
+    this.extraHeaders = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.opts = { timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, resolve: systemLookupAll, ...opts };
     this.agent = new Agent({
       connections: this.opts.concurrency,
@@ -69,7 +72,7 @@ export class WebhookWriter implements DestinationWriter {
   private async post(url: URL, id: string, payload: object, signal: AbortSignal): Promise<Outcome & { status?: number }> {
     const json = Buffer.from(JSON.stringify(payload));
     const headers: Record<string, string> = {
-      ...this.config.headers,
+      ...this.extraHeaders,
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
       ...signatureHeaders(
