@@ -7,7 +7,7 @@ import { errorMessage, errorStatus, sleep, type EngineDeps } from './deps.js';
 import { openSecrets } from './destination-config.js';
 import { planLanes } from './lanes.js';
 import { retryDelay } from './retry.js';
-import { noDeltas, positionOf, RUNNABLE, streamFilter, streamLease, streamStore, type CounterDeltas, type NewAttempt, type StreamRow, type StreamStatus } from './stream-store.js';
+import { deadLetterEvent, noDeltas, positionOf, RUNNABLE, streamFilter, streamLease, streamStore, type CounterDeltas, type NewAttempt, type StreamRow, type StreamStatus } from './stream-store.js';
 
 interface OpenWriter {
   writer: DestinationWriter;
@@ -149,7 +149,7 @@ export class StreamRunner {
     let lastHorizonCommit = Date.now();
     try {
       while (!signal.aborted) {
-        const s = await this.store.get(this.streamId);
+        const s = await this.store.forRunner(this.streamId);
         if (!s || !RUNNABLE.includes(s.status as StreamStatus)) return;
         const wait = s.next_retry_at ? s.next_retry_at.getTime() - this.deps.now().getTime() : 0;
         if (wait > 0) {
@@ -166,9 +166,9 @@ export class StreamRunner {
         const attempt = s.retry_attempt + 1;
         const windowSize = Math.min(options.windowMax, Math.max(100, open.def.limits.maxBatch * open.def.limits.maxInFlight * 4));
 
-        const redrives = await this.store.queuedRedrives(s.id, windowSize);
-        if (redrives.length) {
-          await this.redrive(s, open, redrives.map((r) => r.event as unknown as StoredEvent), attempt);
+        if (s.redrive_pending) {
+          const redrives = await this.store.queuedRedrives(s.id, windowSize);
+          await this.redrive(s, open, redrives.map(deadLetterEvent), attempt);
           continue;
         }
 

@@ -28,6 +28,14 @@ export interface CounterDeltas {
 }
 export const noDeltas = (): CounterDeltas => ({ delivered: 0, failed: 0, deadLettered: 0 });
 
+/** Exactly the StoredEvent fields (readers add log bookkeeping such as txid that a dead letter does not keep). */
+function storedEvent(e: StoredEvent): StoredEvent {
+  return { seq: e.seq, id: e.id, applicationId: e.applicationId, type: e.type, source: e.source, time: e.time, grantId: e.grantId, provider: e.provider, object: e.object };
+}
+
+/** A dead letter's copy of its event. */
+export const deadLetterEvent = (row: DeadLetterRow): StoredEvent => row.event as unknown as StoredEvent;
+
 export interface Fence {
   holder: string;
   token: string;
@@ -58,6 +66,15 @@ export interface NewAttempt {
 export function streamStore(db: Kysely<Database>) {
   return {
     get: (id: string) => db.selectFrom('streams').selectAll().where('id', '=', id).executeTakeFirst(),
+
+    /** The stream as its runner needs it each loop: the row plus whether dead letters wait for redrive (one query). */
+    forRunner: (id: string) =>
+      db
+        .selectFrom('streams as s')
+        .selectAll('s')
+        .select(sql<boolean>`exists (select 1 from dead_letters d where d.stream_id = s.id and d.state = 'redrive')`.as('redrive_pending'))
+        .where('s.id', '=', id)
+        .executeTakeFirst(),
 
     runnableIds: async () => (await db.selectFrom('streams').select('id').where('status', 'in', [...RUNNABLE]).execute()).map((r) => r.id),
 
@@ -121,7 +138,7 @@ export function streamStore(db: Kysely<Database>) {
             stream_id: streamId,
             event_id: i.event.id,
             event_seq: i.event.seq,
-            event: JSON.stringify(i.event),
+            event: JSON.stringify(storedEvent(i.event)),
             reason: i.reason.slice(0, 2000),
             status_code: i.status,
           })),

@@ -198,6 +198,23 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     expect((await svc.status(appId, earliest.id)).stream.delivered_count).toBe('2');
   });
 
+  it('retention runs in the engine: delivered events past the window are pruned, a paused stream keeps its backlog', async () => {
+    const sink = new FakeSink();
+    const { svc, start } = setup(sink);
+    const live = await createStream(svc);
+    const paused = await createStream(svc);
+    await svc.pause(appId, paused.id);
+    await appendEvents(t.store.db, appId, [message(`ret1-${kind}`, 'gr'), message(`ret2-${kind}`, 'gr')]);
+    start({ pruneIntervalMs: 100, retentionDays: 0 });
+    await until('delivered', () => sink.received.length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const count = async () => Number((await t.store.db.selectFrom('events').select((eb) => eb.fn.countAll().as('n')).where('application_id', '=', appId).executeTakeFirstOrThrow()).n);
+    expect(await count()).toBe(2); // the paused stream has not read them
+    await svc.remove(appId, paused.id);
+    await until('pruned', async () => (await count()) === 0);
+    expect((await svc.status(appId, live.id)).stream.delivered_count).toBe('2');
+  });
+
   it('two engines share the streams: each stream has exactly one runner; the survivor takes over', async () => {
     const sink = new FakeSink();
     const catalog = catalogOf(sink.definition());
