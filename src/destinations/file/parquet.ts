@@ -63,7 +63,9 @@ export class ParquetSink {
   private async connection(): Promise<DuckDBConnection> {
     if (this.conn) return this.conn;
     await mkdir(this.stagingDir, { recursive: true });
-    this.db = await DuckDBInstance.create(join(this.stagingDir, 'parquet.duckdb'), { threads: '2' });
+    // Staged rows live only until the next roll, which checkpoints: automatic checkpoints in
+    // between would write every row a second time (measured: twice the commit cost).
+    this.db = await DuckDBInstance.create(join(this.stagingDir, 'parquet.duckdb'), { threads: '2', checkpoint_threshold: '1GB' });
     const conn = await this.db.connect();
     for (const name of TABLE_NAMES) {
       const cols = TABLES[name].columns.map((c) => `${q(c.name)} ${DUCK_TYPES[c.type]}`);
@@ -124,6 +126,7 @@ export class ParquetSink {
       await conn.run(`INSERT INTO _rolls VALUES (${lit(name)}, ${lit(table)}, ${r.upto})`);
       await this.finishRoll(conn, name, table, r.upto);
     }
+    await conn.run('CHECKPOINT');
     this.stagedBytes = 0;
     this.oldestStagedAt = null;
   }
