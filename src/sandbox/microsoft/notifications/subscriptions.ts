@@ -199,7 +199,8 @@ export class Subscriptions {
       throw invalid(`'${name}' must be an absolute URL.`);
     }
     if (u.protocol !== 'https:' && (u.protocol !== 'http:' || this.options.requireHttps)) throw invalid(`Subscription '${name}' must use the https scheme.`);
-    return u.toString();
+    // Kept as given: Graph echoes the URL back verbatim and POSTs to exactly that string.
+    return String(v);
   }
 
   private expiration(v: unknown): number {
