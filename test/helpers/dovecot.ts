@@ -115,6 +115,9 @@ info_log_path = ${this.logFile}
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Tests fail logins on purpose: no 2 s reply delay, and no per-address penalty for loopback.
+auth_failure_delay = 0
+login_trusted_networks = 127.0.0.0/8
 mail_location = maildir:~/Maildir
 mail_fsync = never
 mail_uid = ${this.vmail.uid}
@@ -149,6 +152,9 @@ service imap {
 }
 service anvil {
   client_limit = 12000
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 service auth {
   client_limit = 12000
