@@ -17,6 +17,7 @@ interface Reply {
   status: number;
   headers?: Record<string, string>;
   delayMs?: number;
+  body?: string;
 }
 
 const safeEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
@@ -67,7 +68,7 @@ class Receiver {
           if (reply.status >= 200 && reply.status < 300) {
             this.received.push({ id: event.id, grantId: event.data.grant_id ?? null, content: JSON.stringify({ ...event, webhook_delivery_attempt: 0 }), attempt: event.webhook_delivery_attempt, headers: req.headers, path: req.url ?? '' });
           }
-          res.writeHead(reply.status, reply.headers).end();
+          res.writeHead(reply.status, reply.headers).end(reply.body);
         };
         if (reply.delayMs) setTimeout(answer, reply.delayMs);
         else answer();
@@ -193,6 +194,15 @@ describe('webhook destination against a local receiver', () => {
     const result = await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
     expect(result.rejected).toEqual([{ id: 'bad-evt-2', status: 400, reason: expect.stringContaining('400') }]);
     expect(r.received.map((x) => x.id)).toEqual(['bad-evt-0', 'bad-evt-1', 'bad-evt-3', 'bad-evt-4']);
+  });
+
+  it('the rejection reason quotes the start of the answer; a huge answer body is cut off', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 422, body: `missing field subject${'.'.repeat(2_000_000)}` });
+    const result = await writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 2, { prefix: 'big', grants: 1 }), signal(), 1);
+    expect(result.rejected).toHaveLength(2);
+    expect(result.rejected[0]!.reason).toContain('422: missing field subject');
+    expect(result.rejected[0]!.reason.length).toBeLessThan(300);
   });
 
   it('an answer slower than the timeout fails the batch as retryable (default timeout 10 s)', async () => {

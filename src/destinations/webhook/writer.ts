@@ -30,6 +30,29 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONCURRENCY = 64;
 const USER_AGENT = 'Tributary-Webhooks/1.0';
 const SNIPPET_BYTES = 200;
+const MAX_DRAIN_BYTES = 64 * 1024;
+
+/**
+ * The start of a response body, for error messages. The rest is read and dropped up to a cap,
+ * which keeps the connection reusable; a receiver answering with more is cut off.
+ */
+async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const kept: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      if (size < SNIPPET_BYTES) kept.push(chunk);
+      size += chunk.length;
+      if (size > MAX_DRAIN_BYTES) {
+        body.destroy();
+        break;
+      }
+    }
+  } catch {
+    /* the answer's status is what counts */
+  }
+  return Buffer.concat(kept).toString('utf8', 0, SNIPPET_BYTES);
+}
 
 /**
  * Delivers each event as its own signed POST. Events of one grant go one after another (the
@@ -97,8 +120,8 @@ export class WebhookWriter implements DestinationWriter {
         body,
         signal: AbortSignal.any([signal, deadline]),
       });
-      const text = await res.body.text().catch(() => '');
-      const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text.slice(0, SNIPPET_BYTES));
+      const text = await readSnippet(res.body);
+      const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text);
       return { ...outcome, status: res.statusCode };
     } catch (err) {
       if (isForbidden(err)) return { kind: 'fatal', reason: forbiddenMessage(err) };
