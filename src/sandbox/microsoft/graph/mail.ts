@@ -1,7 +1,7 @@
 import { DEFAULT_DELTA_PAGE, type DeltaEngine } from './delta.js';
 import { accessDenied, badRequest, GraphError, notFound } from './errors.js';
-import type { Folder, Mailbox } from './mailbox.js';
-import { attachmentJson, folderJson, messageJson } from './message-json.js';
+import type { Folder, Mailbox, Message } from './mailbox.js';
+import { attachmentJson, folderJson, messageJson, type RenderOptions } from './message-json.js';
 import { ok, parseSelect, type GraphRequest, type GraphResponse } from './request.js';
 
 const MAIL_SCOPES = ['mail.read', 'mail.readbasic', 'mail.readwrite'];
@@ -25,7 +25,8 @@ export function handleMail(req: GraphRequest, mailbox: Mailbox, prefix: string, 
   requireAnyScope(req, MAIL_SCOPES);
   const [first, second, third, fourth, fifth] = req.segments.map((s, i) => (i % 2 === 0 ? s.toLowerCase() : s));
   const base = `${d.graphUrl()}/${prefix}`;
-  const opts = (expand?: boolean) => ({ immutableIds: req.immutableIds, ...(parseSelect(req.query.$select) ? { select: parseSelect(req.query.$select) ?? [] } : {}), ...(expand ? { expandAttachments: true } : {}) });
+  const select = parseSelect(req.query.$select);
+  const opts = (expandAttachments = false): RenderOptions => ({ immutableIds: req.immutableIds, expandAttachments, ...(select ? { select } : {}) });
   const idHeaders: Record<string, string> = req.immutableIds ? { 'preference-applied': 'IdType="ImmutableId"' } : {};
   const expand = (req.query.$expand ?? '').toLowerCase().startsWith('attachments');
 
@@ -75,7 +76,7 @@ export function handleMail(req: GraphRequest, mailbox: Mailbox, prefix: string, 
 
 const isDelta = (s: string) => ['delta', 'delta()', 'microsoft.graph.delta', 'microsoft.graph.delta()'].includes(s.toLowerCase());
 
-function list(req: GraphRequest, mailbox: Mailbox, pick: (m: import('./mailbox.js').Message) => boolean, url: string, o: Parameters<typeof messageJson>[2]): GraphResponse {
+function list(req: GraphRequest, mailbox: Mailbox, pick: (m: Message) => boolean, url: string, o: RenderOptions): GraphResponse {
   const top = Math.min(1000, Math.max(1, Number(req.query.$top ?? 10) || 10));
   const skip = Math.max(0, Number(req.query.$skip ?? 0) || 0);
   const all = [...mailbox.messages.values()].filter(pick).sort((a, b) => b.receivedDateTime.localeCompare(a.receivedDateTime));
