@@ -120,6 +120,47 @@ describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
     expect((await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.webhook_secret).toBeUndefined();
   });
 
+  it('a receiver that is down for a while gets the backlog in order; 429 Retry-After is honoured; 410 fails the webhook', async () => {
+    await fresh();
+    const w = (await create(rx.url)).body.data;
+    let down = true;
+    rx.onPost = () => (down ? { status: 503, body: 'maintenance' } : { status: 200 });
+    engine = startEngine(api.ctx, registryCatalog, { retrySchedule: [0, 50, 50, 50, 50, 50, 50, 50, 50, 50] });
+    const ids = Array.from({ length: 12 }, (_, i) => `down-${kind}-${i}`);
+    await appendEvents(api.ctx.store.db, api.applicationId, ids.map((id, i) => message(id, `gd${i % 3}`)));
+    const failing = await until('failing', async () => {
+      const st = (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data;
+      return st.status === 'failing' && st.retry_attempt >= 2 ? st : null;
+    });
+    expect(failing.last_error).toMatch(/503/);
+    expect((await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.status).toBe('failing');
+    down = false;
+    await until('backlog delivered', () => new Set(rx.posts().filter((p) => p.headers['x-nylas-signature'] && JSON.parse(p.body).id.startsWith('down-')).map((p) => JSON.parse(p.body).id)).size === 12);
+    const ok = rx.posts().filter((p) => JSON.parse(p.body).id.startsWith('down-'));
+    const firstSeen = [...new Set(ok.map((p) => JSON.parse(p.body).id as string))];
+    for (let g = 0; g < 3; g++) {
+      const mine = firstSeen.filter((id) => Number(id.split('-').at(-1)) % 3 === g);
+      expect(mine).toEqual(ids.filter((_, i) => i % 3 === g));
+    }
+    await until('active again', async () => (await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.status === 'active');
+
+    // 429 with Retry-After: 2 → the next retry waits at least two seconds, not the 50 ms of the schedule.
+    rx.onPost = () => ({ status: 429, headers: { 'retry-after': '2' } });
+    await appendEvents(api.ctx.store.db, api.applicationId, [message(`ra-${kind}`, 'gra')]);
+    const limited = await until('rate limited', async () => {
+      const row = await api.ctx.store.db.selectFrom('streams').selectAll().where('id', '=', w.id).executeTakeFirstOrThrow();
+      return row.status === 'failing' && row.next_retry_at ? row : null;
+    });
+    expect(limited.next_retry_at!.getTime() - limited.last_error_at!.getTime()).toBeGreaterThanOrEqual(1900);
+
+    rx.onPost = () => ({ status: 410, body: 'gone' });
+    await api.call('POST', `/v3/streams/${w.id}/resume`);
+    await until('failed on 410', async () => (await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.status === 'failed', 20_000);
+    const status = (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data;
+    expect(status.last_error).toMatch(/410/);
+    expect(status.lag_events).toBe(1); // still in the log for a resume or replay
+  });
+
   it('mock payloads for every trigger type and test events to a URL', async () => {
     for (const type of EVENT_TYPES) {
       const r = await api.call('POST', '/v3/webhooks/mock-payload', { trigger_type: type });
