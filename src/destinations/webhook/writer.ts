@@ -1,10 +1,10 @@
 import { gzipSync } from 'node:zlib';
 import { Agent } from 'undici';
 import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
-import type { LookupAll } from '../../domain/net.js';
+import { checkOutboundUrl, pinnedLookup, type LookupAll } from '../../domain/net.js';
 import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { classifyStatus, type Outcome } from './classify.js';
-import { checkUrl, forbiddenMessage, isForbidden, pinnedLookup, systemLookupAll } from './guard.js';
+import { forbiddenCause, systemLookupAll } from './guard.js';
 import { signatureHeaders } from './signing.js';
 
 export interface WebhookConfig {
@@ -85,9 +85,9 @@ export class WebhookWriter implements DestinationWriter {
   /** The URL after the pre-connection checks; a refused URL is a fatal configuration problem. */
   private target(): URL {
     try {
-      return checkUrl(this.config.url, this.ctx.allowPrivateAddresses);
+      return checkOutboundUrl(this.config.url, this.ctx.allowPrivateAddresses);
     } catch (err) {
-      throw new FatalError(forbiddenMessage(err));
+      throw new FatalError(`webhook URL refused: ${(err as Error).message}`);
     }
   }
 
@@ -124,7 +124,8 @@ export class WebhookWriter implements DestinationWriter {
       const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text);
       return { ...outcome, status: res.statusCode };
     } catch (err) {
-      if (isForbidden(err)) return { kind: 'fatal', reason: forbiddenMessage(err) };
+      const refused = forbiddenCause(err);
+      if (refused) return { kind: 'fatal', reason: refused.message };
       if (deadline.aborted) return { kind: 'retry', reason: `no answer within ${this.opts.timeoutMs / 1000} s` };
       if (signal.aborted) return { kind: 'retry', reason: 'delivery aborted' };
       const code = (err as { code?: string }).code;
