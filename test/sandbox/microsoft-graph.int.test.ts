@@ -310,6 +310,35 @@ describe('Microsoft sandbox: Graph mail', () => {
     }
   });
 
+  it('runs JSON batches of at most 20 requests, each answered (and throttled) on its own', async () => {
+    const { user, call } = await account();
+    const msg = sb.control.deliverMail(user.mail, { from: 'a@example.com', subject: 'batched', attachments: [{ name: 'a.txt' }] });
+    sb.control.injectThrottling({ count: 1, retryAfterSeconds: 3, user: user.mail });
+    const r = await call('POST', '/$batch', {
+      prefer: IMMUTABLE,
+      body: {
+        requests: [
+          { id: '1', method: 'GET', url: '/me' },
+          { id: '2', method: 'GET', url: `/me/messages/${msg.id}/attachments` },
+          { id: '3', method: 'GET', url: `/me/messages/${msg.id}?$select=subject` },
+          { id: '4', method: 'GET', url: '/me/messages/AAMkAGI2nothere' },
+        ],
+      },
+    });
+    expect(r.status).toBe(200);
+    const byId = Object.fromEntries((r.body.responses as Json[]).map((x) => [x.id, x]));
+    const statuses = ['1', '2', '3', '4'].map((id) => byId[id]?.status);
+    // One of the first four hit the injected 429; the unknown id is a 404 in any case.
+    expect(statuses.filter((s) => s === 429)).toHaveLength(1);
+    expect(byId['4']?.status === 404 || byId['4']?.status === 429).toBe(true);
+    const ok = ['1', '2', '3'].map((id) => byId[id]).filter((x) => x?.status === 200);
+    expect(ok.length).toBeGreaterThanOrEqual(2);
+    const tooMany = await call('POST', '/$batch', { body: { requests: Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: 'GET', url: '/me' })) } });
+    expect(tooMany.status).toBe(400);
+    const again = await call('POST', '/$batch', { body: { requests: [{ id: 'a', method: 'GET', url: `/me/messages/${msg.id}?$select=subject` }] }, prefer: IMMUTABLE });
+    expect((again.body.responses as Json[])[0]).toMatchObject({ id: 'a', status: 200, body: { id: msg.id, subject: 'batched' } });
+  });
+
   it('throttles: injected 429s with Retry-After, and a fifth concurrent call per mailbox gets MailboxConcurrency', async () => {
     const { user, call } = await account();
     sb.control.injectThrottling({ count: 2, retryAfterSeconds: 7, user: user.mail });

@@ -29,29 +29,16 @@ export function registerGraphRoutes(app: FastifyInstance, d: GraphDeps): void {
     const requestId = guid();
     const clientRequestId = typeof req.headers['client-request-id'] === 'string' ? req.headers['client-request-id'] : undefined;
     reply.header('request-id', requestId).header('client-request-id', clientRequestId ?? requestId);
-    let release: (() => void) | undefined;
     try {
       const token = authenticate(req, d);
       const user = d.directory.users.get(token.userId);
       if (!user) throw invalidToken('Access token validation failure.');
       const url = new URL(req.url, 'http://sandbox');
-      const segments = splitPath(url.pathname.replace(/^\/v1\.0\/?/, ''));
-      const target = resolveTarget(segments, user, d.directory);
-      release = d.throttle.enter(token.clientId, target.mailboxUser.id);
-      const latency = d.latencyMs();
-      if (latency > 0) await new Promise((r) => setTimeout(r, latency));
-      const prefer = parsePrefer(req.headers.prefer);
-      const greq: GraphRequest = {
-        method: req.method,
-        segments: target.rest,
-        query: Object.fromEntries(url.searchParams),
-        body: req.body,
-        user: target.mailboxUser,
-        token,
-        immutableIds: prefer.immutableIds,
-        ...(prefer.maxPageSize !== undefined ? { maxPageSize: prefer.maxPageSize } : {}),
-      };
-      const res = target.kind === 'subscriptions' ? await d.subscriptions(greq) : dispatch(greq, target.prefix, d);
+      const path = url.pathname.replace(/^\/v1\.0\/?/, '');
+      const res =
+        path === '$batch' && req.method === 'POST'
+          ? await batch(req.body, req.headers.prefer, token, user, d, requestId)
+          : await execute({ method: req.method, url, prefer: req.headers.prefer, body: req.body }, token, user, d);
       for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
       reply.code(res.status);
       return res.body === undefined ? reply.send() : reply.send(res.body);
@@ -59,11 +46,73 @@ export function registerGraphRoutes(app: FastifyInstance, d: GraphDeps): void {
       if (!(e instanceof GraphError)) throw e;
       for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
       return reply.code(e.status).send(graphErrorBody(e, d.clock.now(), requestId, clientRequestId));
-    } finally {
-      release?.();
     }
   };
   app.all('/v1.0/*', handler);
+}
+
+interface Call {
+  method: string;
+  url: URL;
+  prefer: string | string[] | undefined;
+  body: unknown;
+}
+
+/** One Graph call: it takes a slot of the mailbox's throttling budget for as long as it runs. */
+async function execute(call: Call, token: AccessToken, caller: User, d: GraphDeps): Promise<GraphResponse> {
+  const segments = splitPath(call.url.pathname.replace(/^\/v1\.0\/?/, ''));
+  const target = resolveTarget(segments, caller, d.directory);
+  const release = d.throttle.enter(token.clientId, target.mailboxUser.id);
+  try {
+    const latency = d.latencyMs();
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    const prefer = parsePrefer(call.prefer);
+    const greq: GraphRequest = {
+      method: call.method,
+      segments: target.rest,
+      query: Object.fromEntries(call.url.searchParams),
+      body: call.body,
+      user: target.mailboxUser,
+      token,
+      immutableIds: prefer.immutableIds,
+      ...(prefer.maxPageSize !== undefined ? { maxPageSize: prefer.maxPageSize } : {}),
+    };
+    return target.kind === 'subscriptions' ? await d.subscriptions(greq) : dispatch(greq, target.prefix, d);
+  } finally {
+    release();
+  }
+}
+
+/** Graph runs at most four requests of a batch at a time; each is throttled on its own. */
+const BATCH_LIMIT = 20;
+const BATCH_PARALLEL = 4;
+
+/**
+ * JSON batching: `POST /$batch { requests: [{ id, method, url, headers?, body? }] }` →
+ * `{ responses: [{ id, status, headers, body }] }`. The batch answers 200 even when parts fail.
+ */
+async function batch(raw: unknown, outerPrefer: string | string[] | undefined, token: AccessToken, caller: User, d: GraphDeps, requestId: string): Promise<GraphResponse> {
+  const requests = (raw as { requests?: unknown } | undefined)?.requests;
+  if (!Array.isArray(requests) || requests.length === 0) throw new GraphError(400, 'BadRequest', 'Invalid batch payload format.');
+  if (requests.length > BATCH_LIMIT) throw new GraphError(400, 'BadRequest', `Number of requests in a batch exceeds the limit of ${BATCH_LIMIT}.`);
+  const responses: Record<string, unknown>[] = [];
+  const runOne = async (r: { id?: unknown; method?: unknown; url?: unknown; headers?: Record<string, string>; body?: unknown }): Promise<Record<string, unknown>> => {
+    const id = String(r.id ?? '');
+    try {
+      if (typeof r.method !== 'string' || typeof r.url !== 'string') throw new GraphError(400, 'BadRequest', "Each request needs 'id', 'method' and 'url'.");
+      const headers = Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const url = new URL(`/v1.0/${r.url.replace(/^\//, '')}`, 'http://sandbox');
+      const res = await execute({ method: r.method.toUpperCase(), url, prefer: headers.prefer ?? outerPrefer, body: r.body }, token, caller, d);
+      return { id, status: res.status, headers: res.headers ?? {}, ...(res.body !== undefined ? { body: res.body } : {}) };
+    } catch (e) {
+      if (!(e instanceof GraphError)) throw e;
+      return { id, status: e.status, headers: e.headers, body: graphErrorBody(e, d.clock.now(), requestId) };
+    }
+  };
+  for (let i = 0; i < requests.length; i += BATCH_PARALLEL) {
+    responses.push(...(await Promise.all(requests.slice(i, i + BATCH_PARALLEL).map(runOne))));
+  }
+  return { status: 200, body: { responses } };
 }
 
 function dispatch(req: GraphRequest, prefix: string, d: GraphDeps): GraphResponse {
