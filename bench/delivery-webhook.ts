@@ -168,7 +168,7 @@ async function run(kind: 'postgres' | 'pglite', store: Store, rx: Awaited<Return
   await e.stop();
   await svc.remove(app.id, s.id);
   const lat = [...st.latencies].sort((a, b) => a - b);
-  return { rate: median(rates), p50: percentile(lat, 50), p99: percentile(lat, 99), received: st.count, total };
+  return { rate: median(rates), p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN, received: st.count, total };
 }
 
 async function main() {
@@ -193,9 +193,9 @@ async function main() {
     pg.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('\n                      events/s   p50 ms   p99 ms   delivered');
+  console.log('\n                      events/s   p50 ms   p90 ms   p99 ms   max ms   delivered');
   for (const [kind, r] of Object.entries(results)) {
-    console.log(`  ${kind.padEnd(18)} ${fmt(r.rate).padStart(9)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)}   ${fmt(r.received)}/${fmt(r.total)}`);
+    console.log(`  ${kind.padEnd(18)} ${fmt(r.rate).padStart(9)} ${String(r.p50).padStart(8)} ${String(r.p90).padStart(8)} ${String(r.p99).padStart(8)} ${String(r.max).padStart(8)}   ${fmt(r.received)}/${fmt(r.total)}`);
   }
   const pgR = results.postgres!;
   const liteR = results.pglite!;

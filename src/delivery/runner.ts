@@ -145,6 +145,7 @@ export class StreamRunner {
     let handledAt = '';
     let idle = options.idlePollMinMs;
     let fillingSince: number | null = null;
+    let previousRead = Date.now();
     let lastLag = 0;
     let lastHorizonCommit = Date.now();
     try {
@@ -179,7 +180,11 @@ export class StreamRunner {
           handledAt = posKey;
         }
         const filter = streamFilter(s);
+        const readAt = Date.now();
         const read = await readAfter(this.deps.db, { after: pos, filter, limit: windowSize });
+        // These events were not there at the previous read, so they have waited at most since then.
+        const notBefore = previousRead;
+        previousRead = readAt;
         if (Date.now() - lastLag > options.lagIntervalMs) {
           lastLag = Date.now();
           await this.updateLag(pos, filter);
@@ -197,8 +202,9 @@ export class StreamRunner {
         idle = options.idlePollMinMs;
         const { maxWaitMs, maxBatch } = open.def.limits;
         if (maxWaitMs > 0 && read.events.length < maxBatch) {
-          // Let a small batch fill up for at most maxWaitMs (bulk sinks prefer fewer, larger writes).
-          fillingSince ??= Date.now();
+          // Let a small batch fill up for at most maxWaitMs counted from when its first events could
+          // have appeared (bulk sinks prefer fewer, larger writes; latency stays bounded by it).
+          fillingSince ??= notBefore;
           const left = fillingSince + maxWaitMs - Date.now();
           if (left > 0) {
             await sleep(Math.min(left, options.idlePollMaxMs), signal);

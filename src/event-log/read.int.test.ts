@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES, testContext, type TestContext } from '../../test/helpers/context.js';
 import type { NewEvent } from '../domain/event.js';
 import { appendEvents } from './append.js';
-import { pruneEvents } from './prune.js';
+import { pruneDeliveryAttempts, pruneEvents } from './prune.js';
 import { LOG_START, lagAfter, logEnd, positionAtTime, positionBeforeEvent, readAfter, type EventFilter, type LogPosition } from './read.js';
 
 const ev = (id: string, grantId = 'g1', type: NewEvent['type'] = 'message.created', provider: NewEvent['provider'] = 'imap'): NewEvent => ({
@@ -107,6 +107,13 @@ describe.each(DATABASES)('event-log readers on %s', (kind) => {
     expect(await pruneEvents(t.store.db, { retentionDays: 7, now: new Date(), batchSize: 4 })).toBe(15);
     const remaining = await t.store.db.selectFrom('events').select('id').where('application_id', '=', app2).execute();
     expect(remaining.map((r) => r.id)).toEqual(['young']);
+
+    // Delivery attempts follow the same window.
+    const attempt = (days: number) => ({ stream_id: `s_prune_${kind}`, first_seq: null, last_seq: null, count: 1, outcome: 'delivered', duration_ms: 1, status_code: null, error: null, created_at: new Date(Date.now() - days * 86_400_000) });
+    await t.store.db.insertInto('delivery_attempts').values([attempt(8), attempt(9), attempt(1)]).execute();
+    expect(await pruneDeliveryAttempts(t.store.db, { retentionDays: 7, now: new Date(), batchSize: 1 })).toBe(2);
+    const attemptsLeft = await t.store.db.selectFrom('delivery_attempts').select('id').where('stream_id', '=', `s_prune_${kind}`).execute();
+    expect(attemptsLeft).toHaveLength(1);
   });
 });
 
