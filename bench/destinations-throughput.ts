@@ -1,11 +1,13 @@
 /**
  * `npm run bench:destinations` — 200,000 `message.created` events of ~5 KB written through the
  * `postgres` destination (a real PostgreSQL started here) and through the `file` destination
- * (Parquet), one process, driving each writer directly in batches of its declared maxBatch.
+ * (Parquet), one process, driving each writer directly at its declared maxBatch and maxInFlight.
  * In the same run, the same rows go into PostgreSQL with a plain `COPY … FROM STDIN`, the
  * ceiling a bulk loader can reach, and the ratio is printed. Each measurement runs ROUNDS
  * times; medians are quoted. Rates are over the wall clock: generating the events, mapping
  * them to rows, serializing and writing are all inside.
+ * Knobs: BENCH_EVENTS (default 200000), BENCH_ROUNDS (default 3), BENCH_LZ4=1 (lz4 TOAST
+ * compression on the bench database, for both paths).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
