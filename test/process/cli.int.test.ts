@@ -43,7 +43,7 @@ describe('CLI data commands against a running API', () => {
     expect((await cli('grants', 'delete', g!.id)).stdout).toContain('deleted');
     expect((await cli('applications', 'show')).stdout).toMatch(/callback_url\s+http/);
     await cli('redirect-uris', 'remove', uri.id);
-  });
+  }, 180_000); // ten process starts; slow on a loaded 2-core machine
 
   it('prints the API error and exits non-zero', async () => {
     const failure = await cli('integrations', 'create', 'microsoft', '--tenant', 'not valid!').catch((e: { code: number; stderr: string }) => e);
@@ -51,5 +51,5 @@ describe('CLI data commands against a running API', () => {
     expect((failure as { stderr: string }).stderr).toMatch(/error: settings.client_id and settings.client_secret are required/);
     const noKey = await run(process.execPath, [BIN, 'grants', 'list'], { env: { PATH: env.PATH! } }).catch((e: { code: number; stderr: string }) => e);
     expect((noKey as { stderr: string }).stderr).toContain('TRIBUTARY_API_KEY');
-  });
+  }, 60_000);
 });
