@@ -59,10 +59,12 @@ class WindowTally {
     }
   }
 
-  summary(durationMs: number): NewAttempt[] {
-    if (this.okCount === 0) return this.attempts;
+  /** Rows for delivery_attempts; failures caused by our own shutdown (aborted requests) are not the destination's and are left out. */
+  summary(durationMs: number, stopping: boolean): NewAttempt[] {
+    const failures = stopping ? this.attempts.filter((a) => a.outcome === 'partial') : this.attempts;
+    if (this.okCount === 0) return failures;
     return [
-      ...this.attempts,
+      ...failures,
       { streamId: this.streamId, firstSeq: this.okFirst, lastSeq: this.okLast, count: this.okCount, outcome: 'delivered', attempt: this.attempt, durationMs, statusCode: null, error: null },
     ];
   }
@@ -244,7 +246,7 @@ export class StreamRunner {
     for (const e of tally.written) handled.add(e.id);
     const error = tally.error;
     tally.deltas.deadLettered += await this.store.deadLetter(s.id, tally.dead);
-    await this.store.recordAttempts(tally.summary(performance.now() - started));
+    await this.store.recordAttempts(tally.summary(performance.now() - started, this.abort.signal.aborted));
     this.count(s.id, tally.deltas);
     if (this.abort.signal.aborted) return; // stopping: whatever was not committed is read again later
     if (error === null) await this.commit(from, to, tally.deltas, tally.deltas.delivered > 0);
@@ -258,7 +260,7 @@ export class StreamRunner {
     const refused = new Set(tally.dead.map((d) => d.event.id));
     await this.store.removeDeadLetters(s.id, tally.written.filter((e) => !refused.has(e.id)).map((e) => e.id));
     await this.store.deadLetter(s.id, tally.dead);
-    await this.store.recordAttempts(tally.summary(performance.now() - started));
+    await this.store.recordAttempts(tally.summary(performance.now() - started, this.abort.signal.aborted));
     this.count(s.id, tally.deltas);
     if (this.abort.signal.aborted) return;
     const pos = positionOf(s);
