@@ -33,6 +33,13 @@ describe('the shared table layout', () => {
     ]);
   });
 
+  it('maps a Zoom transcript, keeping the whole object as JSON', () => {
+    const e = { ...grantEvent(2, { prefix: 't' }), type: 'conference.zoom.transcript' as const, source: '/zoom/recordings/realtime', object: { meeting_id: 12345, topic: 'Weekly', transcript: 'WEBVTT…' } };
+    expect(toRows(e, at)).toEqual([
+      { table: 'zoom_transcript', rows: [expect.objectContaining({ event_id: 't-evt-2', meeting_id: '12345', topic: 'Weekly', transcript: 'WEBVTT…', object: JSON.stringify(e.object) })] },
+    ]);
+  });
+
   it('an event missing a required value is refused with the column named', () => {
     const e = messageCreated(1, { prefix: 't' });
     delete e.object.id;

@@ -144,6 +144,24 @@ describe('file destination layout and recovery', () => {
     db.closeSync();
   });
 
+  it('publishes files by age even when no further events arrive', async () => {
+    const root = tempDir();
+    let now = new Date('2026-03-01T10:00:00Z');
+    const w = fileDestination.create({ root, format: 'both', roll_max_seconds: 1 }, testContext({ now: () => now }));
+    await w.write(eventRange(0, 7, { prefix: 'age' }), signal(), 1); // two types: message.created, grant.updated
+    expect(listFiles(join(root, 'ndjson'), '.ndjson')).toEqual([]);
+    expect(listFiles(join(root, 'parquet'), '.parquet')).toEqual([]);
+    now = new Date('2026-03-01T10:00:02Z');
+    // The writer's own timer (every roll_max_seconds) publishes both formats.
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && (listFiles(join(root, 'ndjson'), '.ndjson').length === 0 || listFiles(join(root, 'parquet', 'message'), '.parquet').length === 0)) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(listFiles(join(root, 'ndjson'), '.ndjson')).toHaveLength(2);
+    expect(listFiles(join(root, 'parquet', 'message'), '.parquet')).toHaveLength(1);
+    await w.close();
+  });
+
   it('test() publishes a _tributary_test record in each format', async () => {
     const root = tempDir();
     const w = fileDestination.create({ root, format: 'both' }, testContext());
