@@ -27,7 +27,7 @@ export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
   const loops: Promise<void>[] = [];
 
   async function scan(): Promise<void> {
-    for (const id of await store.runnableIds()) {
+    for (const id of await store.claimableIds(deps.workerId)) {
       if (stopping.signal.aborted) return;
       if (runners.has(id)) continue;
       const lease = await deps.leases.acquire(streamLease(id), deps.workerId, deps.options.leaseTtlMs);

@@ -16,7 +16,8 @@ export type StreamStatus = (typeof STREAM_STATUSES)[number];
 /** Statuses in which a runner delivers. */
 export const RUNNABLE: readonly StreamStatus[] = ['active', 'failing'];
 
-export const streamLease = (streamId: string) => `stream:${streamId}`;
+const STREAM_LEASE_PREFIX = 'stream:';
+export const streamLease = (streamId: string) => `${STREAM_LEASE_PREFIX}${streamId}`;
 export const positionOf = (s: StreamRow): LogPosition => ({ txid: String(s.offset_txid), seq: String(s.offset_seq) });
 export const streamFilter = (s: StreamRow): EventFilter => ({ applicationId: s.application_id, types: s.data_types, grantIds: s.grant_ids, providers: s.providers });
 
@@ -76,7 +77,17 @@ export function streamStore(db: Kysely<Database>) {
         .where('s.id', '=', id)
         .executeTakeFirst(),
 
-    runnableIds: async () => (await db.selectFrom('streams').select('id').where('status', 'in', [...RUNNABLE]).execute()).map((r) => r.id),
+    /** Runnable streams whose lease is free, expired or already ours (others' live leases are not worth an upsert). */
+    async claimableIds(holder: string): Promise<string[]> {
+      const rows = await db
+        .selectFrom('streams as s')
+        .leftJoin('leases as l', (j) => j.on(sql<boolean>`l.name = ${STREAM_LEASE_PREFIX} || s.id`))
+        .select('s.id')
+        .where('s.status', 'in', [...RUNNABLE])
+        .where((eb) => eb.or([eb('l.name', 'is', null), eb('l.expires_at', '<', sql<Date>`now()`), eb('l.holder', '=', holder)]))
+        .execute();
+      return rows.map((r) => r.id);
+    },
 
     /**
      * Moves the offset from `from` to `to` after a successful window. Compare-and-set on the old
