@@ -19,7 +19,7 @@ export interface BatchOutcome<E extends StoredEvent> {
 export async function deliverLanes<E extends StoredEvent>(
   lanes: Lane<E>[],
   writer: DestinationWriter,
-  opts: { maxInFlight: number; signal: AbortSignal; attempt: number; onBatch: (o: BatchOutcome<E>) => void; now?: () => number },
+  opts: { maxInFlight: number; signal: AbortSignal; attempt: number; writeTimeoutMs: number; onBatch: (o: BatchOutcome<E>) => void; now?: () => number },
 ): Promise<unknown> {
   const now = opts.now ?? (() => performance.now());
   let worst: unknown = null;
@@ -31,7 +31,7 @@ export async function deliverLanes<E extends StoredEvent>(
       let result: WriteResult | null = null;
       let error: unknown = null;
       try {
-        result = await writer.write(batch, opts.signal, opts.attempt);
+        result = await writeWithDeadline(writer, batch, opts.signal, opts.attempt, opts.writeTimeoutMs);
       } catch (err) {
         error = err;
       }
@@ -52,6 +52,26 @@ export async function deliverLanes<E extends StoredEvent>(
   };
   await Promise.all(Array.from({ length: Math.min(Math.max(1, opts.maxInFlight), lanes.length) }, worker));
   return worst;
+}
+
+/**
+ * A plug-in that never answers must not stall its stream for ever: after the deadline the write
+ * is aborted and counted as a retryable failure even if the plug-in ignores the signal.
+ */
+async function writeWithDeadline<E extends StoredEvent>(writer: DestinationWriter, batch: E[], signal: AbortSignal, attempt: number, ms: number): Promise<WriteResult> {
+  const deadline = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.abort();
+      reject(new RetryableError(`the destination did not finish writing ${batch.length} event(s) within ${Math.round(ms / 1000)} s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([writer.write(batch, AbortSignal.any([signal, deadline.signal]), attempt), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Fatal beats retryable; among retryable errors the one asking for the longest wait wins. */

@@ -20,6 +20,8 @@ export interface EngineOptions {
   idlePollMaxMs: number;
   /** Upper bound on events read per window. */
   windowMax: number;
+  /** A batch write that takes longer is abandoned and retried (plug-ins have their own, shorter timeouts). */
+  writeTimeoutMs: number;
   /** How often the lag gauges are refreshed. */
   lagIntervalMs: number;
   /** How often an idle stream records that it has moved past events its filter skips. */
@@ -36,6 +38,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   idlePollMinMs: 20,
   idlePollMaxMs: 500,
   windowMax: 2000,
+  writeTimeoutMs: 5 * 60_000,
   lagIntervalMs: 5000,
   horizonCommitMs: 5000,
   pruneIntervalMs: 10 * 60_000,

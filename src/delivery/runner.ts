@@ -134,6 +134,9 @@ export class StreamRunner {
       if (!this.abort.signal.aborted) this.log.error({ err, stream: this.streamId }, 'stream runner crashed; another scan restarts it');
     } finally {
       if (this.renewTimer) clearInterval(this.renewTimer);
+      // This process no longer knows the lag (another one may run the stream now).
+      this.deps.metrics.lag.remove({ stream: this.streamId });
+      this.deps.metrics.lagSeconds.remove({ stream: this.streamId });
       if (!this.lostLease) await this.deps.leases.release(streamLease(this.streamId), this.lease.holder).catch(() => undefined);
     }
   }
@@ -273,6 +276,7 @@ export class StreamRunner {
     const m = this.deps.metrics;
     const error = await deliverLanes(planLanes(events, open.def.limits), open.writer, {
       maxInFlight: open.def.limits.maxInFlight,
+      writeTimeoutMs: this.deps.options.writeTimeoutMs,
       signal: this.abort.signal,
       attempt,
       onBatch: (o) => {
