@@ -6,8 +6,8 @@
  * ceiling a bulk loader can reach, and the ratio is printed. Each measurement runs ROUNDS
  * times; medians are quoted. Rates are over the wall clock: generating the events, mapping
  * them to rows, serializing and writing are all inside.
- * Knobs: BENCH_EVENTS (default 200000), BENCH_ROUNDS (default 3), BENCH_LZ4=1 (lz4 TOAST
- * compression on the bench database, for both paths).
+ * Knobs: BENCH_EVENTS (default 200000), BENCH_ROUNDS (default 3). The COPY baseline's tables
+ * get exactly the destination's DDL (same column types, keys and compression).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { CaptureLogger } from '../src/destinations/conformance/capture-logger.js
 import type { DestinationContext, DestinationDefinition } from '../src/destinations/destination.js';
 import { getDestination } from '../src/destinations/registry.js';
 import { copyRows } from '../src/destinations/postgres/copy.js';
-import { qualified, schemaSql } from '../src/destinations/postgres/ddl.js';
+import { LZ4_SUPPORTED_SQL, qualified, schemaSql } from '../src/destinations/postgres/ddl.js';
 import { TABLES, rowsByTable, toRows } from '../src/destinations/tables.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
 import { machineLine } from './machine.js';
@@ -101,12 +101,12 @@ async function main() {
     const admin = new pg.Client({ connectionString: pgServer.url() });
     await admin.connect();
     await admin.query('CREATE DATABASE bench');
-    if (process.env.BENCH_LZ4) await admin.query("ALTER DATABASE bench SET default_toast_compression = 'lz4'");
     await admin.end();
     const url = pgServer.url('bench');
     const db = new pg.Client({ connectionString: url });
     await db.connect();
-    for (const stmt of schemaSql('copy_baseline')) await db.query(stmt);
+    const lz4 = (await db.query<{ lz4: boolean }>(LZ4_SUPPORTED_SQL)).rows[0]?.lz4 === true;
+    for (const stmt of schemaSql('copy_baseline', { lz4 })) await db.query(stmt);
 
     const postgres = getDestination('postgres')!;
     const file = getDestination('file')!;

@@ -71,6 +71,9 @@ describe('postgres destination specifics', () => {
       { table_name: 'participant', cols: 'message_id,type,email' },
       { table_name: 'zoom_transcript', cols: 'event_id' },
     ]);
+    // This server supports lz4 (PostgreSQL 15, Debian build): bodies use it.
+    const [compression] = await query<{ c: string }>(url, `SELECT attcompression AS c FROM pg_attribute WHERE attrelid = 'custom_schema.message'::regclass AND attname = 'body'`);
+    expect(compression!.c).toBe('l');
     const parts = await query<{ type: string; email: string }>(url, 'SELECT type, email FROM custom_schema.participant ORDER BY type, email');
     expect(parts).toEqual([
       { type: 'from', email: 'sender1@example.com' },

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { StoredEvent } from '../../domain/event.js';
 import type { DestinationContext, DestinationWriter, WriteResult } from '../destination.js';
 import { RowMappingError, TABLES, rowsByTable, testRow, toRows, type Row, type TableName, type TableRows } from '../tables.js';
-import { schemaSql } from './ddl.js';
+import { LZ4_SUPPORTED_SQL, schemaSql } from './ddl.js';
 import { copyRows } from './copy.js';
 import { classifyPgError, isUniqueViolation, toDestinationError } from './errors.js';
 import { insertSql, rowsJson } from './insert.js';
@@ -48,7 +48,8 @@ export class PostgresWriter implements DestinationWriter {
   private ensureSchema(): Promise<void> {
     this.ready ??= this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary-destination:${this.schema}`]);
-      for (const stmt of schemaSql(this.schema)) await c.query(stmt);
+      const { rows } = await c.query<{ lz4: boolean }>(LZ4_SUPPORTED_SQL);
+      for (const stmt of schemaSql(this.schema, { lz4: rows[0]?.lz4 === true })) await c.query(stmt);
     }).catch((err: unknown) => {
       this.ready = null;
       throw err;
