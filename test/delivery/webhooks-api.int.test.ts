@@ -161,6 +161,32 @@ describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
     expect(status.lag_events).toBe(1); // still in the log for a resume or replay
   });
 
+  it('an event the receiver refuses (422) is dead-lettered, the rest flow, and a redrive delivers it once accepted', async () => {
+    await fresh();
+    const w = (await create(rx.url)).body.data;
+    let picky = true;
+    rx.onPost = (r) => (picky && JSON.parse(r.body).id === `dl-${kind}-1` ? { status: 422, body: 'unprocessable' } : { status: 200 });
+    engine = startEngine(api.ctx, registryCatalog);
+    await appendEvents(api.ctx.store.db, api.applicationId, [0, 1, 2].map((i) => message(`dl-${kind}-${i}`, 'gdl')));
+    const dead = await until('dead-lettered', async () => {
+      const r = (await api.call('GET', `/v3/streams/${w.id}/dead-letters`)).body;
+      return r.data.length === 1 ? r.data[0] : null;
+    });
+    expect(dead).toMatchObject({ event_id: `dl-${kind}-1`, status_code: 422, state: 'dead', event_type: 'message.created', grant_id: 'gdl' });
+    const delivered = () => rx.posts().filter((p) => p.headers['x-nylas-signature'] && (JSON.parse(p.body).id as string).startsWith(`dl-${kind}`)).map((p) => ({ id: JSON.parse(p.body).id as string, status: 0 }));
+    await until('others delivered', () => delivered().some((d) => d.id === `dl-${kind}-2`));
+    // The offset moves once the window is committed, just after the receiver saw the last event.
+    const st = await until('window committed', async () => {
+      const d = (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data;
+      return d.lag_events === 0 ? d : null;
+    });
+    expect(st).toMatchObject({ status: 'active', dead_lettered: 1, dead_letters_pending: 1, delivered: 2 });
+    picky = false;
+    expect((await api.call('POST', `/v3/streams/${w.id}/dead-letters/redrive`, { event_ids: [`dl-${kind}-1`] })).body.data).toEqual({ queued: 1 });
+    await until('redriven', async () => (await api.call('GET', `/v3/streams/${w.id}/dead-letters`)).body.data.length === 0);
+    expect(delivered().filter((d) => d.id === `dl-${kind}-1`)).toHaveLength(2); // refused once, accepted on redrive
+  });
+
   it('mock payloads for every trigger type and test events to a URL', async () => {
     for (const type of EVENT_TYPES) {
       const r = await api.call('POST', '/v3/webhooks/mock-payload', { trigger_type: type });
