@@ -1,10 +1,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
+import { freePort } from './postgres-server.js';
+
+export { freePort };
 
 /**
  * A real Dovecot (Debian's dovecot-imapd) on a free loopback port, with its own config, runtime
@@ -14,8 +17,10 @@ import { ImapFlow } from 'imapflow';
 export interface DovecotOptions {
   /** Dovecot refuses more concurrent logins than this per user and client address. */
   maxUserIpConnections?: number;
-  /** Max processes of the imap service (each serves many connections when client_limit > 1). */
+  /** Max processes of the imap service. */
   imapProcessLimit?: number;
+  /** Connections one imap process serves (>1 keeps 1,000 idle connections to a few processes). */
+  imapClientLimit?: number;
 }
 
 const INSTALL_HINT = 'Dovecot is required for the IMAP tests: apt-get install -y dovecot-imapd dovecot-lmtpd (and create a "vmail" system user: useradd --system --no-create-home vmail)';
@@ -29,17 +34,6 @@ function userIds(name: string): { uid: number; gid: number } {
   const g = spawnSync('id', ['-g', name]);
   if (r.status !== 0 || g.status !== 0) throw new Error(`${INSTALL_HINT} — the "${name}" user is missing`);
   return { uid: Number(r.stdout.toString().trim()), gid: Number(g.stdout.toString().trim()) };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, timeoutMs: number, log: () => string): Promise<void> {
@@ -149,6 +143,7 @@ service imap-login {
 }
 service imap {
   process_limit = ${opts.imapProcessLimit ?? 2000}
+  client_limit = ${opts.imapClientLimit ?? 1}
 }
 service anvil {
   client_limit = 12000

@@ -199,11 +199,21 @@ export function textToHtml(text: string): string {
 
 const ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-/** The first `max` characters of visible text of an HTML body. */
+/**
+ * The first `max` characters of visible text of an HTML body. Works on a growing prefix (8 KB,
+ * then 64 KB): a snippet needs the start of the text, and regexes over whole bodies were the
+ * largest cost of the backfill after IMAP itself.
+ */
 export function htmlToSnippet(html: string, max = 190): string {
-  // Only the head of the document matters for a snippet; bounding the input bounds the work.
-  const head = html.length > 64 * 1024 ? html.slice(0, 64 * 1024) : html;
-  const text = head
+  for (const size of [8 * 1024, 64 * 1024]) {
+    const snippet = textToSnippet(visibleText(html.length > size ? html.slice(0, size) : html), max);
+    if (snippet.length >= max || html.length <= size) return snippet;
+  }
+  return textToSnippet(visibleText(html.slice(0, 64 * 1024)), max);
+}
+
+function visibleText(html: string): string {
+  return html
     .replace(/<(style|script|head|title)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
     .replace(/<!--[\s\S]*?-->/g, ' ')
     .replace(/<[^>]*>/g, ' ')
@@ -214,12 +224,15 @@ export function htmlToSnippet(html: string, max = 190): string {
       }
       return ENTITIES[e.toLowerCase()] ?? m;
     });
-  return textToSnippet(text, max);
 }
 
+/** Whitespace-collapsed start of a text, on a growing prefix for the same reason. */
 export function textToSnippet(text: string, max = 190): string {
-  const flat = (text.length > 16 * 1024 ? text.slice(0, 16 * 1024) : text).replace(/\s+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max) : flat;
+  for (const size of [1024, 16 * 1024]) {
+    const flat = (text.length > size ? text.slice(0, size) : text).replace(/\s+/g, ' ').trim();
+    if (flat.length >= max || text.length <= size) return flat.length > max ? flat.slice(0, max) : flat;
+  }
+  return text.slice(0, 16 * 1024).replace(/\s+/g, ' ').trim().slice(0, max);
 }
 
 /** Message-ids in a References / In-Reply-To value, in order. */

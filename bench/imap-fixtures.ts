@@ -1,0 +1,32 @@
+import { randomBytes } from 'node:crypto';
+import { rfc822 } from '../test/imap/messages.js';
+
+const WORDS = 'the quick brown fox jumps over lazy dog mail stream event grant folder inbox report quarterly meeting notes draft review'.split(' ');
+const words = (n: number) => Array.from({ length: n }, (_, i) => WORDS[(i * 7 + n) % WORDS.length]).join(' ');
+
+/**
+ * The bench mailbox: `count` messages averaging about 12 KB, 15 % of them with an attachment
+ * (text + HTML alternatives, like real mail; attachment sizes 20–60 KB).
+ */
+export function benchMailbox(count: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const paragraphs = 3 + (i % 8);
+    const text = Array.from({ length: paragraphs }, (_, p) => words(60 + ((i + p) % 40))).join('\n\n');
+    const html = `<html><body>${text.split('\n\n').map((p) => `<p style="margin:0 0 12px 0;font-family:Arial">${p}</p>`).join('')}</body></html>`;
+    const withAttachment = i % 20 < 3;
+    out.push(
+      rfc822({
+        subject: `Bench message ${i}`,
+        messageId: `bench-${i}-${randomBytes(4).toString('hex')}@bench.test`,
+        date: new Date(Date.now() - (count - i) * 60_000),
+        from: `"Sender ${i % 50}" <sender${i % 50}@bench.test>`,
+        to: `"Recipient" <rcpt@bench.test>, other${i % 7}@bench.test`,
+        text,
+        html,
+        ...(withAttachment ? { attachments: [{ filename: `file-${i}.pdf`, contentType: 'application/pdf', content: randomBytes(20_000 + (i % 5) * 10_000) }] } : {}),
+      }),
+    );
+  }
+  return out;
+}
