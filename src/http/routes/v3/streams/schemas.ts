@@ -45,7 +45,14 @@ export const StreamView = Type.Object({
 
 /** Response allow-list: secret fields of the destination appear only as the mask. */
 export function streamView(s: StreamRow, catalog: DestinationCatalog, sealer: Sealer) {
-  const secrets = openSecrets(sealer, s.id, s.destination_secrets);
+  const def = catalog.get(s.destination_type);
+  let secrets: Record<string, unknown>;
+  try {
+    secrets = openSecrets(sealer, s.id, s.destination_secrets);
+  } catch {
+    // Unreadable with the current key ring: still list the stream, showing every secret field as set.
+    secrets = s.destination_secrets ? Object.fromEntries((def?.secretFields ?? []).map((f) => [f, true])) : {};
+  }
   return {
     id: s.id,
     name: s.name,
@@ -53,7 +60,7 @@ export function streamView(s: StreamRow, catalog: DestinationCatalog, sealer: Se
     kind: s.kind,
     data_types: s.data_types,
     filters: { grant_ids: s.grant_ids, providers: s.providers },
-    destination: { type: s.destination_type, config: maskedConfig(catalog.get(s.destination_type), s.destination_config, secrets) },
+    destination: { type: s.destination_type, config: maskedConfig(def, s.destination_config, secrets) },
     status: s.status as StreamStatus,
     created_at: unix(s.created_at)!,
     updated_at: unix(s.updated_at)!,
