@@ -6,6 +6,7 @@ import type { AppContext, WorkerContext } from './context.js';
 import { loadKeyRing } from './crypto/keyring.js';
 import { createSealer } from './crypto/sealing.js';
 import { buildHttpApp, type HttpOptions } from './http/app.js';
+import { dashboardHttpOptions } from './http/routes/dashboard/index.js';
 import type { Api } from './http/types.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -54,7 +55,7 @@ export interface RunningRoles {
 export async function startRoles(
   ctx: AppContext,
   roles: { api: boolean; worker: boolean },
-  http: HttpOptions = {},
+  http: HttpOptions = dashboardHttpOptions(ctx),
 ): Promise<RunningRoles> {
   const stops: (() => Promise<void>)[] = [];
   let app: Api | null = null;

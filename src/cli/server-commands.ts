@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { generateKey, loadKeyRing, saveKeyRing } from '../crypto/keyring.js';
 import { createSealer } from '../crypto/sealing.js';
 import { createLogger } from '../observability/logger.js';
+import { createSetupLink } from '../dashboard/accounts.js';
 import { createContext, ensureDefaultApplication, startRoles } from '../main.js';
 import { openStore } from '../store/index.js';
 import { migrate } from '../store/migrate.js';
@@ -99,6 +100,7 @@ async function start(roles: { api: boolean; worker: boolean }): Promise<void> {
   const started = Date.now();
   const ctx = await createContext(config, logger);
   const { printKey } = await ensureDefaultApplication(ctx);
+  const setupLink = roles.api ? await createSetupLink(ctx.store.db, config.publicUrl, ctx.now()) : null;
   const running = await startRoles(ctx, roles);
   const where = config.databaseUrl ? `PostgreSQL (${new URL(config.databaseUrl).host})` : `embedded database in ${config.dataDir}`;
   const lines = [
@@ -107,6 +109,7 @@ async function start(roles: { api: boolean; worker: boolean }): Promise<void> {
     ...(roles.api ? [`  Dashboard   ${config.publicUrl}/`, `  API docs    ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`] : []),
     `  Data        ${where}`,
     ...(printKey ? ['', '  API key (shown once; store it now):', `    ${printKey}`] : []),
+    ...(setupLink ? ['', '  Dashboard setup (one-time link, valid 24 h; creates the admin account):', `    ${setupLink}`] : []),
     '',
   ];
   console.log(lines.join('\n'));
