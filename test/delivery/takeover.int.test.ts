@@ -77,6 +77,13 @@ describe('stream runner takeover between two worker processes (PostgreSQL)', () 
       victim.child.kill('SIGKILL');
       const killedAt = Date.now();
       await victim.exited;
+      // The survivor holds every stream's lease within one lease TTL (6 s) plus a scan (1 s).
+      await until('survivor holds every lease', async () => {
+        const held = await repos.leases.list('stream:');
+        return held.length === streams.length && held.every((l) => l.holder.includes(`:${survivor.child.pid}:`) && l.expires_at.getTime() > Date.now());
+      }, 20_000);
+      const leaseTakeoverMs = Date.now() - killedAt;
+      expect(leaseTakeoverMs).toBeLessThan(10_000);
       await appending;
       await append(10);
       const total = n;
