@@ -2,12 +2,13 @@ import { FatalError, RetryableError, type DestinationDefinition, type Destinatio
 import type { StoredEvent } from '../domain/event.js';
 import { comparePositions, lagAfter, readAfter, type EventFilter, type LogPosition } from '../event-log/read.js';
 import type { Lease } from '../store/repositories/leases.js';
-import { deliverLanes, type BatchOutcome } from './deliver.js';
-import { errorMessage, errorStatus, sleep, type EngineDeps } from './deps.js';
+import { deliverLanes } from './deliver.js';
+import { errorMessage, sleep, type EngineDeps } from './deps.js';
 import { openSecrets } from './destination-config.js';
 import { planLanes } from './lanes.js';
 import { retryDelay } from './retry.js';
-import { deadLetterEvent, noDeltas, positionOf, RUNNABLE, streamFilter, streamLease, streamStore, type CounterDeltas, type NewAttempt, type StreamRow, type StreamStatus } from './stream-store.js';
+import { deadLetterEvent, noDeltas, positionOf, RUNNABLE, streamFilter, streamLease, streamStore, type CounterDeltas, type StreamRow, type StreamStatus } from './stream-store.js';
+import { WindowTally } from './tally.js';
 
 interface OpenWriter {
   writer: DestinationWriter;
@@ -17,58 +18,6 @@ interface OpenWriter {
 }
 
 const writerKey = (s: StreamRow) => `${s.destination_type}\u0000${JSON.stringify(s.destination_config)}\u0000${s.destination_secrets ?? ''}`;
-
-/** The events of one window that are written in one pass, with the bookkeeping of that pass. */
-class WindowTally {
-  readonly deltas: CounterDeltas = noDeltas();
-  readonly attempts: NewAttempt[] = [];
-  readonly dead: { event: StoredEvent; reason: string; status: number | null }[] = [];
-  readonly written: StoredEvent[] = [];
-  private okCount = 0;
-  private okFirst: string | null = null;
-  private okLast: string | null = null;
-
-  constructor(
-    private readonly streamId: string,
-    private readonly attempt: number,
-  ) {}
-
-  add(o: BatchOutcome<StoredEvent>): void {
-    const first = o.batch[0]?.seq ?? null;
-    const last = o.batch.at(-1)?.seq ?? null;
-    const base = { streamId: this.streamId, firstSeq: first, lastSeq: last, count: o.batch.length, attempt: this.attempt, durationMs: o.durationMs };
-    if (o.error !== null) {
-      this.deltas.failed += o.batch.length;
-      const outcome = o.error instanceof FatalError ? 'failed' : 'retry';
-      this.attempts.push({ ...base, outcome, statusCode: errorStatus(o.error), error: errorMessage(o.error) });
-      return;
-    }
-    this.written.push(...o.batch);
-    this.dead.push(...o.rejected);
-    const delivered = o.batch.length - o.rejected.length;
-    this.deltas.delivered += delivered;
-    if (o.rejected.length) {
-      const r = o.rejected[0]!;
-      this.attempts.push({ ...base, outcome: 'partial', statusCode: r.status, error: `${o.rejected.length} of ${o.batch.length} refused; first: ${r.reason}` });
-    } else {
-      // Successful batches are summarised in one row per window: a webhook writes one event per
-      // batch, and a row per event would make the attempts table as big as the log.
-      this.okCount += o.batch.length;
-      if (this.okFirst === null || (first !== null && BigInt(first) < BigInt(this.okFirst))) this.okFirst = first;
-      if (this.okLast === null || (last !== null && BigInt(last) > BigInt(this.okLast))) this.okLast = last;
-    }
-  }
-
-  /** Rows for delivery_attempts; failures caused by our own shutdown (aborted requests) are not the destination's and are left out. */
-  summary(durationMs: number, stopping: boolean): NewAttempt[] {
-    const failures = stopping ? this.attempts.filter((a) => a.outcome === 'partial') : this.attempts;
-    if (this.okCount === 0) return failures;
-    return [
-      ...failures,
-      { streamId: this.streamId, firstSeq: this.okFirst, lastSeq: this.okLast, count: this.okCount, outcome: 'delivered', attempt: this.attempt, durationMs, statusCode: null, error: null },
-    ];
-  }
-}
 
 /**
  * Delivers one stream while this process holds its lease: read a window after the offset,
@@ -271,10 +220,10 @@ export class StreamRunner {
     else await this.onFailure(s, tally.error, tally.deltas);
   }
 
-  private async write(s: StreamRow, open: OpenWriter, events: StoredEvent[], attempt: number): Promise<WindowTally & { error: unknown }> {
+  private async write(s: StreamRow, open: OpenWriter, events: StoredEvent[], attempt: number): Promise<WindowTally> {
     const tally = new WindowTally(s.id, attempt);
     const m = this.deps.metrics;
-    const error = await deliverLanes(planLanes(events, open.def.limits), open.writer, {
+    tally.error = await deliverLanes(planLanes(events, open.def.limits), open.writer, {
       maxInFlight: open.def.limits.maxInFlight,
       writeTimeoutMs: this.deps.options.writeTimeoutMs,
       signal: this.abort.signal,
@@ -285,7 +234,7 @@ export class StreamRunner {
         tally.add(o);
       },
     });
-    return Object.assign(tally, { error });
+    return tally;
   }
 
   private count(streamId: string, d: CounterDeltas): void {
