@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,6 +144,8 @@ service imap-login {
 service imap {
   process_limit = ${opts.imapProcessLimit ?? 2000}
   client_limit = ${opts.imapClientLimit ?? 1}
+  # A process serves many connections only if it is not restricted to one client in its life.
+  service_count = ${(opts.imapClientLimit ?? 1) > 1 ? 0 : 1}
 }
 service anvil {
   client_limit = 12000
@@ -195,6 +197,18 @@ protocol imap {
       writeFileSync(join(dir, 'cur', `${name}:2,${opts.seen ? 'S' : ''}`), m);
     }
     spawnSync('chown', ['-R', `${this.vmail.uid}:${this.vmail.gid}`, this.home(user)]);
+  }
+
+  /**
+   * "New mail arrives" the way a local delivery agent does it: written to Maildir/tmp, renamed
+   * into new/ (Dovecot's IDLE sees it through inotify). Needs no IMAP connection of its own.
+   */
+  deliver(user: string, raw: string | Buffer): void {
+    const dir = this.maildir(user);
+    const name = `${Date.now()}.D${++this.seq}P${process.pid}.${randomBytes(3).toString('hex')}`;
+    writeFileSync(join(dir, 'tmp', name), raw);
+    chownSync(join(dir, 'tmp', name), this.vmail.uid, this.vmail.gid);
+    renameSync(join(dir, 'tmp', name), join(dir, 'new', name));
   }
 
   /** A client connection as the user (for APPEND and checks). */
