@@ -27,6 +27,8 @@ export interface Config {
   providers: {
     microsoftLogin: string;
     microsoftGraph: string;
+    /** Where Graph posts change notifications (defaults to PUBLIC_URL + /v3/providers/microsoft/notifications). */
+    microsoftNotifications: string;
     googleAuth: string;
     googleToken: string;
     gmail: string;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     providers: {
       microsoftLogin: urlVar(env, 'TRIBUTARY_MICROSOFT_LOGIN_URL', 'https://login.microsoftonline.com'),
       microsoftGraph: urlVar(env, 'TRIBUTARY_MICROSOFT_GRAPH_URL', 'https://graph.microsoft.com/v1.0'),
+      microsoftNotifications: urlVar(env, 'TRIBUTARY_MICROSOFT_NOTIFICATION_URL', `${urlVar(env, 'PUBLIC_URL', `http://${displayHost}:${port}`)}/v3/providers/microsoft/notifications`),
       googleAuth: urlVar(env, 'TRIBUTARY_GOOGLE_AUTH_URL', 'https://accounts.google.com/o/oauth2/v2/auth'),
       googleToken: urlVar(env, 'TRIBUTARY_GOOGLE_TOKEN_URL', 'https://oauth2.googleapis.com/token'),
       gmail: urlVar(env, 'TRIBUTARY_GMAIL_URL', 'https://gmail.googleapis.com'),

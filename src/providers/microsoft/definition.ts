@@ -1,0 +1,122 @@
+import { DEFAULT_SCOPES } from '../../domain/integration.js';
+import { ProviderError, type GrantHandle, type ProviderContext, type ProviderDefinition, type ProviderSession } from '../provider.js';
+import { GraphClient } from './client.js';
+import { classifyTokenError, TokenEndpointError } from './errors.js';
+import { authorizeEndpoint, discoveryEndpoint, expectedIssuer, microsoftUrls, tenantOf } from './endpoints.js';
+import { MicrosoftSession } from './sync.js';
+import { exchangeCode, type MicrosoftCredentials, type TokenClient } from './token.js';
+import { tokenFailure, TokenKeeper } from './tokens.js';
+import { SubscriptionKeeper } from './watch.js';
+
+/** An existing subscription is looked up this often: Graph may drop one without our hearing. */
+const SUBSCRIPTION_CHECK_MS = 5 * 60_000;
+
+/** What hosted auth and the refresher may call on an OAuth provider (typed by OAuthSpec in ../registry.ts). */
+interface CallContext {
+  fetch: typeof fetch;
+  now: () => Date;
+  urls: Record<string, string>;
+}
+
+interface IntegrationAccess {
+  clientId: string | null;
+  clientSecret: string | null;
+  settings: Record<string, unknown>;
+  scope: string[];
+}
+
+function tokenClient(i: IntegrationAccess, c: CallContext): TokenClient {
+  if (!i.clientId || !i.clientSecret) throw new ProviderError('app_misconfigured', 'the microsoft integration has no client_id or client_secret');
+  return { fetch: c.fetch, now: c.now, urls: microsoftUrls(c.urls), tenant: tenantOf(i.settings), clientId: i.clientId, clientSecret: i.clientSecret };
+}
+
+function credentialsOf(raw: Record<string, unknown>): MicrosoftCredentials {
+  if (typeof raw.access_token !== 'string') throw new ProviderError('reauth', 'the grant holds no Microsoft tokens');
+  return {
+    ...raw,
+    access_token: raw.access_token,
+    refresh_token: typeof raw.refresh_token === 'string' ? raw.refresh_token : null,
+    expires_at: Number(raw.expires_at ?? 0),
+    refreshed_at: Number(raw.refreshed_at ?? 0),
+    scope: Array.isArray(raw.scope) ? raw.scope.map(String) : [],
+  };
+}
+
+export const microsoftOAuth = {
+  defaultScopes: DEFAULT_SCOPES.microsoft,
+
+  endpoints(urls: Record<string, string>, settings: Record<string, unknown>) {
+    const u = microsoftUrls(urls);
+    const tenant = tenantOf(settings);
+    return { authorize: authorizeEndpoint(u, tenant), discovery: discoveryEndpoint(u, tenant) };
+  },
+
+  /** Query response mode: the callback is a plain GET. */
+  authorizeParams: { response_mode: 'query' } as Record<string, string>,
+
+  expectedIssuer,
+
+  /** Microsoft identifies a user by tenant + object id, never by email alone. */
+  providerUserId(claims: Record<string, unknown>): string | null {
+    return typeof claims.tid === 'string' && typeof claims.oid === 'string' ? `${claims.tid}:${claims.oid}` : null;
+  },
+
+  async exchangeCode(a: { code: string; redirectUri: string; codeVerifier: string; integration: IntegrationAccess }, c: CallContext) {
+    const res = await exchangeCode(tokenClient(a.integration, c), { code: a.code, redirectUri: a.redirectUri, codeVerifier: a.codeVerifier, scope: a.integration.scope });
+    return { credentials: { ...res.credentials }, idToken: res.idToken, scope: res.credentials.scope };
+  },
+
+  /** Refresh outside a sync session (the refresher worker); throws a classified ProviderError. */
+  async refresh(grantId: string, credentials: Record<string, unknown>, integration: IntegrationAccess, c: CallContext): Promise<Record<string, unknown>> {
+    let saved: MicrosoftCredentials | null = null;
+    const keeper = new TokenKeeper(grantId, credentialsOf(credentials), tokenClient(integration, c), integration.scope, async (next) => {
+      saved = next;
+    });
+    await keeper.refresh();
+    return saved ?? keeper.credentials;
+  },
+
+  /** GET /me: the mailbox address (mail, else userPrincipalName) and display name. */
+  async profile(credentials: Record<string, unknown>, c: CallContext): Promise<{ email: string; displayName: string | null }> {
+    const token = credentialsOf(credentials).access_token;
+    const res = await c.fetch(`${microsoftUrls(c.urls).graph}/me?$select=id,mail,userPrincipalName,displayName`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(30_000),
+    });
+    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    if (!res.ok) throw new ProviderError(res.status === 401 || res.status === 403 ? 'reauth' : 'transient', `Graph /me answered ${res.status}`);
+    const email = typeof body.mail === 'string' && body.mail ? body.mail : typeof body.userPrincipalName === 'string' ? body.userPrincipalName : '';
+    if (!email) throw new ProviderError('reauth', 'the Microsoft account has no mailbox address');
+    return { email, displayName: typeof body.displayName === 'string' ? body.displayName : null };
+  },
+
+  /** An OAuth error to relay to the calling app for a failed code exchange. */
+  describeError(err: unknown): { error: string; description: string } | null {
+    if (!(err instanceof TokenEndpointError)) return null;
+    return { error: err.body.error ?? 'server_error', description: err.body.error_description ?? err.message };
+  },
+};
+
+export const microsoftProvider: ProviderDefinition & { oauth: typeof microsoftOAuth } = {
+  id: 'microsoft',
+  oauth: microsoftOAuth,
+
+  classifyTokenError,
+
+  async open(grant: GrantHandle, ctx: ProviderContext): Promise<ProviderSession> {
+    const client = tokenClient(grant.integration, ctx);
+    const tokens = new TokenKeeper(grant.id, credentialsOf(grant.credentials), client, grant.integration.scope, async (next) => {
+      await ctx.saveCredentials(next);
+    });
+    // The first token is obtained here so that a grant whose refresh fails is classified at once.
+    try {
+      await tokens.accessToken();
+    } catch (err) {
+      throw err instanceof ProviderError ? err : tokenFailure(grant.id, err, ctx.now().getTime());
+    }
+    const graph = new GraphClient({ base: microsoftUrls(ctx.urls).graph, tokens, fetch: ctx.fetch, logger: ctx.logger });
+    const notificationUrl = ctx.urls.microsoftNotifications;
+    const subscription = notificationUrl ? new SubscriptionKeeper(graph, tokens, { grantId: grant.id, notificationUrl, now: ctx.now, logger: ctx.logger, checkEveryMs: SUBSCRIPTION_CHECK_MS }) : null;
+    return new MicrosoftSession(grant, ctx, graph, subscription);
+  },
+};
