@@ -151,6 +151,9 @@ export function streamService(deps: ServiceDeps) {
         const { plain, sealed } = prepare(s.id, type, config);
         destination = { destination_type: type, destination_config: json(plain), destination_secrets: sealed };
       }
+      // A failing stream whose destination was just changed (a fixed URL, new credentials) is
+      // retried at once with a fresh schedule instead of waiting out the old backoff.
+      const retryNow = destination && s.status === 'failing' ? { retry_attempt: 0, next_retry_at: null } : {};
       const statusChange =
         patch.status === 'pause' ? { status: 'pause' } : patch.status === 'active' && s.status !== 'active' ? { status: 'active', retry_attempt: 0, next_retry_at: null } : {};
       return db
@@ -163,6 +166,7 @@ export function streamService(deps: ServiceDeps) {
           ...(patch.providers !== undefined ? { providers: list(patch.providers) } : {}),
           ...(patch.notificationEmails ? { notification_email_addresses: json(patch.notificationEmails) } : {}),
           ...(destination ?? {}),
+          ...retryNow,
           ...statusChange,
           updated_at: deps.now(),
         })

@@ -121,6 +121,19 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     expect(sink.ids()).toEqual([`f1-${kind}`]);
   });
 
+  it('changing the destination of a failing stream retries at once instead of waiting out the backoff', async () => {
+    const sink = new FakeSink();
+    sink.failWith = () => (sink.configs.at(-1)?.label === 'broken' ? new RetryableError('bad credentials?') : null);
+    const { svc, start } = setup(sink);
+    const s = await svc.create(appId, { name: 's', dataTypes: ['message.created'], destination: { type: 'fake', config: { label: 'broken', token: 'tok-secret' } } });
+    await appendEvents(t.store.db, appId, [message(`fix-${kind}`, 'gfix')]);
+    start({ retrySchedule: [0, 3_600_000] });
+    await until('waiting an hour', async () => (await row(svc, s.id)).retry_attempt === 2);
+    await svc.update(appId, s.id, { destination: { config: { label: 'fixed', token: '********' } } });
+    await until('delivered after the fix', () => sink.received.length === 1);
+    expect(sink.configs.at(-1)).toEqual({ label: 'fixed', token: 'tok-secret' });
+  });
+
   it('a FatalError (webhook 410) fails the stream at once', async () => {
     const sink = new FakeSink();
     sink.failWith = () => new FatalError('receiver answered 410 Gone', 410);
