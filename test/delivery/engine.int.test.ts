@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryEngine } from '../../src/delivery/engine.js';
 import type { StreamService } from '../../src/delivery/streams.js';
@@ -226,6 +227,28 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     await svc.remove(appId, paused.id);
     await until('pruned', async () => (await count()) === 0);
     expect((await svc.status(appId, live.id)).stream.delivered_count).toBe('2');
+  });
+
+  it('a runner whose lease was taken (fencing token moved on) cannot commit and stops', async () => {
+    const sink = new FakeSink();
+    sink.delayMs = () => 150;
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc, { grantIds: [`gfence-${kind}`] });
+    // Another process takes the lease over while this runner is mid-write.
+    const steal = async () => {
+      await t.store.db.updateTable('leases').set({ holder: 'thief', token: sql`token + 1`, expires_at: sql`now() + interval '1 minute'` }).where('name', '=', `stream:${s.id}`).execute();
+    };
+    const engine = start();
+    await until('running', () => engine.running().includes(s.id));
+    await appendEvents(t.store.db, appId, [message(`fence-${kind}`, `gfence-${kind}`)]);
+    await until('write started', () => sink.inFlight > 0);
+    await steal();
+    await until('runner stopped', () => !engine.running().includes(s.id));
+    expect(sink.received).toHaveLength(1); // written (at-least-once)…
+    const after = await row(svc, s.id);
+    expect(after.offset_seq).toBe(s.offset_seq); // …but the offset was not moved by the fenced-out runner
+    expect(after.delivered_count).toBe('0');
+    expect(t.logs.text).toMatch(/lost the stream lease/);
   });
 
   it('two engines share the streams: each stream has exactly one runner; the survivor takes over', async () => {
