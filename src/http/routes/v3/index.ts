@@ -2,6 +2,7 @@ import type { AppContext } from '../../../context.js';
 import type { Api } from '../../types.js';
 import { registerApplications } from './applications/index.js';
 import { registerConnectCustom } from './connect/custom.js';
+import { registerConnect } from './connect/index.js';
 import { registerConnectors } from './connectors/index.js';
 import { registerEvents } from './events/index.js';
 import { registerGrants } from './grants/index.js';
@@ -17,4 +18,5 @@ export async function registerV3(app: Api, ctx: AppContext): Promise<void> {
   await registerStreams(app, ctx);
   await registerWebhooks(app, ctx);
   await registerConnectCustom(app, ctx);
+  await registerConnect(app, ctx);
 }

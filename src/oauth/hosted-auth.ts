@@ -1,0 +1,279 @@
+import type { AppContext } from '../context.js';
+import { AppError } from '../domain/errors.js';
+import { isProvider } from '../domain/provider.js';
+import { upsertAuthorizedGrant } from '../grants/lifecycle.js';
+import { ProviderError } from '../providers/provider.js';
+import { getOAuthProvider, type OAuthIntegration, type OAuthProviderDefinition } from '../providers/registry.js';
+import type { IntegrationRow } from '../store/database.js';
+import { HostedAuthError, withParams } from './errors.js';
+import { IdTokenError, validateIdToken } from './id-token.js';
+import { randomToken, s256, verifierMatches } from './secrets.js';
+import { consumeLink, consumeSession, createSession, findLink, issueCode, redeemCode as takeCode } from './store.js';
+
+/**
+ * Hosted authentication (PROVIDERS.md §1, §2, §7): the calling app sends its user to
+ * GET /v3/connect/auth; Tributary runs its own authorization-code flow with the provider (state,
+ * PKCE S256, nonce), validates the ID token, creates or re-authenticates the grant, and hands the
+ * app a one-time code that POST /v3/connect/token turns into the grant id.
+ */
+type Ctx = Pick<AppContext, 'store' | 'repos' | 'sealer' | 'config' | 'logger' | 'metrics' | 'now'>;
+
+export const CALLBACK_PATH = '/v3/connect/callback';
+export const callbackUrl = (ctx: Pick<AppContext, 'config'>) => `${ctx.config.publicUrl}${CALLBACK_PATH}`;
+
+const PROMPTS = ['login', 'consent', 'select_account', 'none'];
+/** Scopes hosted auth cannot work without: an ID token, and a refresh token. */
+const REQUIRED_SCOPES = ['openid', 'offline_access'];
+
+export interface AuthRequest {
+  client_id?: string | undefined;
+  provider?: string | undefined;
+  redirect_uri?: string | undefined;
+  response_type?: string | undefined;
+  state?: string | undefined;
+  login_hint?: string | undefined;
+  scope?: string | undefined;
+  prompt?: string | undefined;
+  code_challenge?: string | undefined;
+  code_challenge_method?: string | undefined;
+  /** A link made by POST /v3/connect/auth-links: it carries everything else. */
+  link?: string | undefined;
+}
+
+function integrationAccess(ctx: Ctx, row: IntegrationRow): OAuthIntegration {
+  return { clientId: row.client_id, clientSecret: ctx.repos.integrations.openSecret(row), settings: row.settings, scope: row.scope };
+}
+
+const callCtx = (ctx: Ctx) => ({ fetch: globalThis.fetch, now: ctx.now, urls: { ...ctx.config.providers } });
+
+/** Resolves a link into the request it stands for; expired or used links get a page (the person holding it is not the app). */
+async function fromLink(ctx: Ctx, q: AuthRequest): Promise<{ req: AuthRequest; linkId: string }> {
+  const extra = Object.entries(q).filter(([k, v]) => k !== 'link' && v !== undefined);
+  if (extra.length) throw new HostedAuthError('invalid_request', `an auth link carries its own parameters; remove ${extra.map(([k]) => k).join(', ')}`, null);
+  const link = await findLink(ctx, q.link!);
+  if (!link) throw new HostedAuthError('invalid_request', 'this sign-in link is not valid', null);
+  if (link.used_at) throw new HostedAuthError('invalid_request', 'this sign-in link was already used; ask for a new one', null);
+  if (link.expires_at.getTime() <= ctx.now().getTime()) throw new HostedAuthError('invalid_request', 'this sign-in link has expired; ask for a new one', null);
+  return {
+    linkId: link.id,
+    req: {
+      client_id: link.application_id,
+      provider: link.provider,
+      redirect_uri: link.redirect_uri,
+      response_type: 'code',
+      ...(link.state !== null ? { state: link.state } : {}),
+      ...(link.login_hint !== null ? { login_hint: link.login_hint } : {}),
+    },
+  };
+}
+
+/** GET /v3/connect/auth → the provider's authorize URL to redirect the browser to. */
+export async function startAuth(ctx: Ctx, query: AuthRequest): Promise<string> {
+  let q = query;
+  let linkId: string | null = null;
+  if (query.link !== undefined) ({ req: q, linkId } = await fromLink(ctx, query));
+
+  // Until the redirect URI is known to belong to the application, errors are pages.
+  if (!q.client_id) throw new HostedAuthError('invalid_request', 'client_id (your Tributary application id) is required', null);
+  const app = await ctx.repos.applications.get(q.client_id);
+  if (!app) throw new HostedAuthError('invalid_client', `no application has the id "${q.client_id}"`, null);
+  if (!q.redirect_uri) throw new HostedAuthError('invalid_request', 'redirect_uri is required', null);
+  if (!(await ctx.repos.redirectUris.allows(app.id, q.redirect_uri))) {
+    throw new HostedAuthError('invalid_request', `redirect_uri "${q.redirect_uri}" is not registered for this application; add it with POST /v3/applications/redirect-uris (exact match)`, null);
+  }
+  const back = { uri: q.redirect_uri, state: q.state ?? null };
+  const fail = (error: string, description: string) => new HostedAuthError(error, description, back);
+
+  if (q.response_type !== 'code') throw fail('unsupported_response_type', 'response_type must be "code"');
+  let provider = q.provider;
+  if (!provider) {
+    const oauth = (await ctx.repos.integrations.list(app.id)).filter((i) => getOAuthProvider(i.provider));
+    if (oauth.length !== 1) throw fail('invalid_request', 'provider is required (the application has several or no OAuth connectors)');
+    provider = oauth[0]!.provider;
+  }
+  const definition = isProvider(provider) ? getOAuthProvider(provider) : undefined;
+  if (!definition || !isProvider(provider)) throw fail('invalid_request', `provider "${provider}" does not use hosted authentication`);
+  const integration = await ctx.repos.integrations.get(app.id, provider);
+  if (!integration) throw fail('invalid_request', `the application has no ${provider} connector; create one with POST /v3/connectors`);
+  if (!integration.client_id) throw fail('server_error', `the ${provider} connector has no client_id`);
+  if (q.prompt !== undefined && !PROMPTS.includes(q.prompt)) throw fail('invalid_request', `prompt must be one of ${PROMPTS.join(', ')}`);
+  if (q.code_challenge !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(q.code_challenge)) throw fail('invalid_request', 'code_challenge must be 43–128 characters of [A-Za-z0-9._~-]');
+  const method = q.code_challenge === undefined ? null : (q.code_challenge_method ?? 'plain');
+  if (method !== null && method !== 'S256' && method !== 'plain') throw fail('invalid_request', 'code_challenge_method must be S256 or plain');
+
+  const requested = q.scope ? q.scope.split(/[\s,]+/).filter(Boolean) : integration.scope;
+  const scope = [...new Set([...REQUIRED_SCOPES, ...requested])];
+  const codeVerifier = randomToken();
+  const nonce = randomToken();
+  const state = await createSession(ctx, {
+    applicationId: app.id,
+    integrationId: integration.id,
+    provider,
+    redirectUri: q.redirect_uri,
+    appState: q.state ?? null,
+    appCodeChallenge: q.code_challenge ?? null,
+    appChallengeMethod: method,
+    loginHint: q.login_hint ?? null,
+    linkId,
+    codeVerifier,
+    nonce,
+  });
+  const { authorize } = definition.oauth.endpoints(ctx.config.providers, integration.settings);
+  return withParams(authorize, {
+    client_id: integration.client_id,
+    response_type: 'code',
+    redirect_uri: callbackUrl(ctx),
+    scope: scope.join(' '),
+    state,
+    nonce,
+    code_challenge: s256(codeVerifier),
+    code_challenge_method: 'S256',
+    login_hint: q.login_hint,
+    prompt: q.prompt,
+    ...definition.oauth.authorizeParams,
+  });
+}
+
+export interface CallbackQuery {
+  state?: string | undefined;
+  code?: string | undefined;
+  error?: string | undefined;
+  error_description?: string | undefined;
+  error_subcode?: string | undefined;
+}
+
+/** GET /v3/connect/callback → the app's redirect URI with a one-time code (or OAuth error parameters). */
+export async function completeAuth(ctx: Ctx, q: CallbackQuery): Promise<string> {
+  if (!q.state) throw new HostedAuthError('invalid_request', 'the provider returned without a state: start the sign-in again from the application', null);
+  const found = await consumeSession(ctx, q.state);
+  if (found.status === 'unknown') throw new HostedAuthError('invalid_request', 'unknown sign-in state: this page was not reached from a sign-in Tributary started', null);
+  const s = found.session;
+  const back = { uri: s.redirectUri, state: s.appState };
+  if (found.status === 'used') throw new HostedAuthError('invalid_request', 'this sign-in was already completed; start again from the application', null);
+  if (found.status === 'expired') throw new HostedAuthError('invalid_request', 'the sign-in took too long and expired; start again', back);
+  if (q.error) {
+    const cancelled = q.error === 'access_denied' && q.error_subcode === 'cancel';
+    throw new HostedAuthError(q.error, cancelled ? 'the user declined to grant access' : (q.error_description ?? q.error).split('\n')[0]!.slice(0, 500), back);
+  }
+  if (!q.code) throw new HostedAuthError('invalid_request', 'the provider returned neither a code nor an error', back);
+
+  const definition = getOAuthProvider(s.provider);
+  const integration = await ctx.repos.integrations.getById(s.integrationId);
+  if (!definition || !integration || !isProvider(s.provider)) throw new HostedAuthError('server_error', 'the connector was deleted during sign-in', back);
+  const access = integrationAccess(ctx, integration);
+  const account = await signIn(ctx, definition, integration, access, s, q.code, back);
+
+  if (s.linkId && s.loginHint && account.email.toLowerCase() !== s.loginHint.toLowerCase()) {
+    throw new HostedAuthError('access_denied', `this link is for ${s.loginHint} but the account signed in as ${account.email}`, back);
+  }
+  if (s.linkId && !(await consumeLink(ctx, s.linkId))) throw new HostedAuthError('access_denied', 'this sign-in link was used or expired meanwhile', back);
+
+  let grant;
+  try {
+    const existing = await ctx.repos.grants.findByEmail(s.applicationId, account.email);
+    // Keep what the sync session stored beside the tokens (the Graph subscription and its clientState).
+    const kept = existing && existing.provider_user_id === account.providerUserId ? (ctx.repos.grants.openCredentials(existing) ?? {}) : {};
+    const { access_token: _a, refresh_token: _r, expires_at: _e, refreshed_at: _f, scope: _s, ...extra } = kept;
+    ({ grant } = await upsertAuthorizedGrant(ctx, {
+      applicationId: s.applicationId,
+      integrationId: integration.id,
+      provider: s.provider,
+      email: account.email,
+      providerUserId: account.providerUserId,
+      scope: account.scope,
+      credentials: { ...extra, ...account.credentials },
+      loginId: s.id,
+    }));
+  } catch (err) {
+    if (err instanceof AppError) throw new HostedAuthError('access_denied', err.message, back);
+    throw err;
+  }
+  const code = await issueCode(ctx, { applicationId: s.applicationId, grantId: grant.id, redirectUri: s.redirectUri, codeChallenge: s.appCodeChallenge, challengeMethod: s.appChallengeMethod, idToken: account.idToken });
+  ctx.logger.info({ grant_id: grant.id, provider: s.provider }, 'hosted authentication completed');
+  return withParams(s.redirectUri, { code, state: s.appState });
+}
+
+/** Code exchange, ID-token validation and the profile read; every failure goes back to the app. */
+async function signIn(
+  ctx: Ctx,
+  definition: OAuthProviderDefinition,
+  integration: IntegrationRow,
+  access: OAuthIntegration,
+  s: { nonce: string; codeVerifier: string },
+  code: string,
+  back: { uri: string; state: string | null },
+) {
+  const c = callCtx(ctx);
+  let tokens;
+  try {
+    tokens = await definition.oauth.exchangeCode({ code, redirectUri: callbackUrl(ctx), codeVerifier: s.codeVerifier, integration: access }, c);
+  } catch (err) {
+    const described = definition.oauth.describeError(err);
+    if (err instanceof ProviderError && err.kind === 'app_misconfigured') await ctx.repos.integrations.setError(integration.id, err.message);
+    else if (described && definition.classifyTokenError(err) === 'app_misconfigured') await ctx.repos.integrations.setError(integration.id, described.description);
+    ctx.logger.warn({ integration_id: integration.id, err: err instanceof Error ? err.message : String(err) }, 'code exchange failed');
+    throw new HostedAuthError(described?.error ?? 'server_error', described?.description ?? 'the provider could not be reached; try again', back);
+  }
+  if (!tokens.idToken) throw new HostedAuthError('server_error', 'the provider returned no ID token (is "openid" among the connector scopes?)', back);
+  let claims;
+  try {
+    claims = await validateIdToken(tokens.idToken, {
+      spec: definition.oauth,
+      discoveryUrl: definition.oauth.endpoints(ctx.config.providers, integration.settings).discovery,
+      clientId: access.clientId ?? '',
+      nonce: s.nonce,
+      now: ctx.now(),
+      fetch: c.fetch,
+    });
+  } catch (err) {
+    ctx.logger.warn({ integration_id: integration.id, err: err instanceof Error ? err.message : String(err) }, 'ID token validation failed');
+    throw new HostedAuthError('server_error', err instanceof IdTokenError ? err.message : 'the ID token could not be validated', back);
+  }
+  const providerUserId = definition.oauth.providerUserId(claims as Record<string, unknown>);
+  if (!providerUserId) throw new HostedAuthError('server_error', 'the ID token does not identify the user (no tid/oid)', back);
+  let profile;
+  try {
+    profile = await definition.oauth.profile(tokens.credentials, c);
+  } catch (err) {
+    throw new HostedAuthError('server_error', `could not read the account profile: ${err instanceof Error ? err.message : String(err)}`, back);
+  }
+  return { email: profile.email, providerUserId, scope: tokens.scope, credentials: tokens.credentials, idToken: tokens.idToken };
+}
+
+export interface TokenRequest {
+  grant_type: string;
+  code: string;
+  redirect_uri: string;
+  client_id: string;
+  client_secret: string;
+  code_verifier?: string | undefined;
+}
+
+/** OAuth errors of the token endpoint (RFC 6749 §5.2): status and `error`. */
+export class TokenRequestError extends Error {
+  constructor(
+    readonly status: 400 | 401,
+    readonly error: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenRequestError';
+  }
+}
+
+/** POST /v3/connect/token: one-time code → grant. `client_secret` is an API key of the application. */
+export async function exchangeAppCode(ctx: Ctx, r: TokenRequest) {
+  if (r.grant_type !== 'authorization_code') throw new TokenRequestError(400, 'unsupported_grant_type', 'grant_type must be "authorization_code"');
+  const key = await ctx.repos.apiKeys.authenticate(r.client_secret);
+  if (!key || key.applicationId !== r.client_id) throw new TokenRequestError(401, 'invalid_client', 'client_id and client_secret (an API key of that application) do not match');
+  const code = await takeCode(ctx, r.code);
+  if (code === 'invalid' || code.applicationId !== r.client_id) throw new TokenRequestError(400, 'invalid_grant', 'the code is unknown, expired or already used');
+  if (code.redirectUri !== r.redirect_uri) throw new TokenRequestError(400, 'invalid_grant', 'redirect_uri differs from the one used to start the sign-in');
+  if (code.codeChallenge !== null) {
+    if (!r.code_verifier) throw new TokenRequestError(400, 'invalid_grant', 'code_verifier is required: the sign-in was started with a code_challenge');
+    if (!verifierMatches(code.codeChallenge, code.challengeMethod, r.code_verifier)) throw new TokenRequestError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
+  }
+  const grant = await ctx.repos.grants.get(code.applicationId, code.grantId);
+  if (!grant) throw new TokenRequestError(400, 'invalid_grant', 'the grant was deleted');
+  return { grant_id: grant.id, email: grant.email, provider: grant.provider, scope: grant.scope.join(' '), token_type: 'Bearer', id_token: code.idToken ?? '' };
+}
