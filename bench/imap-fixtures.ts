@@ -11,7 +11,7 @@ const words = (n: number) => Array.from({ length: n }, (_, i) => WORDS[(i * 7 + 
 export function benchMailbox(count: number): string[] {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
-    const paragraphs = 3 + (i % 8);
+    const paragraphs = 2 + (i % 7);
     const text = Array.from({ length: paragraphs }, (_, p) => words(60 + ((i + p) % 40))).join('\n\n');
     const html = `<html><body>${text.split('\n\n').map((p) => `<p style="margin:0 0 12px 0;font-family:Arial">${p}</p>`).join('')}</body></html>`;
     const withAttachment = i % 20 < 3;

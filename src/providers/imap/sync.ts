@@ -113,7 +113,15 @@ export class ImapSession implements ProviderSession {
       cursor.folders ??= {};
       for (const folder of this.folders) {
         if (signal.aborted) return;
-        const now = await this.folderStatus(folder);
+        let now: FolderCursor;
+        try {
+          now = await this.folderStatus(folder);
+        } catch (err) {
+          // A tracked folder that was deleted or renamed must not stop INBOX from syncing.
+          if (folder === INBOX || !this.client.usable) throw err;
+          this.ctx.logger.warn({ folder, err: (err as Error).message }, 'tracked folder unavailable; skipping it this pass');
+          continue;
+        }
         const saved = cursor.folders[folder];
         if (!saved || saved.uidValidity !== now.uidValidity) {
           if (saved) this.ctx.logger.warn({ folder, was: saved.uidValidity, now: now.uidValidity }, 'UIDVALIDITY changed: re-baselining the folder without announcing its mail');
@@ -130,9 +138,7 @@ export class ImapSession implements ProviderSession {
         }
         const lock = await this.client.getMailboxLock(folder);
         try {
-          for (let from = saved.uidNext; from < now.uidNext && !signal.aborted; from += CHUNK) {
-            const to = Math.min(from + CHUNK - 1, now.uidNext - 1);
-            const events = await this.fetchRange(folder, now.uidValidity, `${from}:${to}`, false, null);
+          for await (const { to, events } of this.ranges(folder, now.uidValidity, saved.uidNext, now.uidNext, false, null, signal)) {
             cursor.folders[folder] = { ...now, uidNext: to + 1 };
             yield { events, cursor: structuredClone(cursor) as unknown as Cursor };
           }
@@ -153,9 +159,7 @@ export class ImapSession implements ProviderSession {
     if (!b || b.nextUid >= b.endUid) return;
     const lock = await this.client.getMailboxLock(b.folder);
     try {
-      while (b.nextUid < b.endUid && !signal.aborted) {
-        const to = Math.min(b.nextUid + CHUNK - 1, b.endUid - 1);
-        const events = await this.fetchRange(b.folder, b.uidValidity, `${b.nextUid}:${to}`, true, b.since);
+      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, b.endUid, true, b.since, signal)) {
         b.nextUid = to + 1;
         b.done = Math.min(b.total, b.done + events.length);
         const complete = b.nextUid >= b.endUid;
@@ -168,6 +172,26 @@ export class ImapSession implements ProviderSession {
       }
     } finally {
       lock.release();
+    }
+  }
+
+  /**
+   * UIDs [from, end) in chunks, one chunk fetched ahead: the next FETCH runs on the connection
+   * while the engine commits the current batch, so IMAP and database time overlap.
+   */
+  private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
+    const chunks: [number, number][] = [];
+    for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
+    const fetch = (c: [number, number]) => {
+      const p = this.fetchRange(folder, uidValidity, `${c[0]}:${c[1]}`, historic, since);
+      p.catch(() => undefined); // awaited below, unless the consumer stops first
+      return p;
+    };
+    let next = chunks[0] ? fetch(chunks[0]) : null;
+    for (let i = 0; i < chunks.length && next && !signal.aborted; i++) {
+      const events = await next;
+      next = chunks[i + 1] && !signal.aborted ? fetch(chunks[i + 1]!) : null;
+      yield { to: chunks[i]![1], events };
     }
   }
 
