@@ -71,13 +71,13 @@ export class MicrosoftSession implements ProviderSession {
         if (name !== this.resetFolder) folders[name] = f;
         else {
           const restart = f.roundAt ? Date.parse(f.roundAt) - RESET_OVERLAP_MS : Date.parse(f.since);
-          folders[name] = { since: new Date(Math.max(Date.parse(f.since), restart)).toISOString() };
+          folders[name] = { since: wholeSecond(Math.max(Date.parse(f.since), restart)) };
         }
       }
       this.resetFolder = null;
       return { ...this.last, folders } satisfies MicrosoftCursor;
     }
-    const since = this.grant.createdAt.toISOString();
+    const since = wholeSecond(this.grant.createdAt.getTime());
     for (const name of trackedFolders(this.grant.settings)) folders[name] = { since };
     const cursor: MicrosoftCursor = { v: 1, folders };
     const days = Number(this.grant.settings.backfill_days ?? 0);
@@ -102,7 +102,7 @@ export class MicrosoftSession implements ProviderSession {
     }
     for (const folder of trackedFolders(this.grant.settings)) {
       // A folder added to tracked_folders starts now, like a new grant.
-      const start: FolderCursor = current.folders[folder] ?? { since: this.ctx.now().toISOString() };
+      const start: FolderCursor = current.folders[folder] ?? { since: wholeSecond(this.ctx.now().getTime()) };
       current = { ...current, folders: { ...current.folders, [folder]: start } };
       const roundStart = this.ctx.now().toISOString();
       let url = start.link ?? this.initialUrl(folder, start.since);
@@ -222,6 +222,11 @@ export class MicrosoftSession implements ProviderSession {
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/** Graph's receivedDateTime has whole seconds: a boundary with milliseconds would skip mail of that second. */
+function wholeSecond(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 /** 410 Gone, or the error codes Graph uses for an expired or unusable delta token. */
