@@ -170,7 +170,8 @@ try {
   await sleep(5000);
   global.gc?.();
   const rss = process.memoryUsage().rss;
-  console.log(`\n${GRANTS} idle grants on one worker: all connected and baselined in ${(connectedAt / 1000).toFixed(1)} s; RSS ${(rss / 2 ** 20).toFixed(0)} MiB (was ${(rssBefore / 2 ** 20).toFixed(0)} MiB before; ${((rss - rssBefore) / GRANTS / 1024).toFixed(0)} KiB per grant)`);
+  const heap = process.memoryUsage().heapUsed;
+  console.log(`\n${GRANTS} idle grants on one worker: all connected and baselined in ${(connectedAt / 1000).toFixed(1)} s; process RSS ${(rss / 2 ** 20).toFixed(0)} MiB (${(rssBefore / 2 ** 20).toFixed(0)} MiB before they started, the earlier phases' memory included), JS heap ${(heap / 2 ** 20).toFixed(0)} MiB`);
   console.log(`  connections over time (every second): ${timeline.join(' ')}`);
   await idleScheduler.stop();
 } finally {
