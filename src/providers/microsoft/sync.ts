@@ -34,6 +34,8 @@ const RESET_OVERLAP_MS = 10 * 60_000;
 /** Historic messages announced per pass before yielding the grant back to realtime work. */
 const BACKFILL_PER_PASS = 1000;
 const BACKFILL_BATCH = 50;
+/** An idle pass renews the subscription at most this often (see SubscriptionKeeper.probe). */
+const PROBE_MIN_MS = 30_000;
 
 export function trackedFolders(settings: Record<string, unknown>): string[] {
   const f = settings.tracked_folders;
@@ -100,6 +102,7 @@ export class MicrosoftSession implements ProviderSession {
       // Push is a hint: a subscription problem never stops the delta pass.
       await this.subscription.maintain(reason).catch((err: unknown) => this.ctx.logger.warn({ err: describe(err) }, 'could not maintain the Graph subscription; fallback passes continue'));
     }
+    let announced = 0;
     for (const folder of trackedFolders(this.grant.settings)) {
       // A folder added to tracked_folders starts now, like a new grant.
       const start: FolderCursor = current.folders[folder] ?? { since: wholeSecond(this.ctx.now().getTime()) };
@@ -128,12 +131,17 @@ export class MicrosoftSession implements ProviderSession {
         if (!next) throw new GraphCallError(502, 'NoNextLink', 'a delta page carried neither a nextLink nor a deltaLink');
         current = { ...current, folders: { ...current.folders, [folder]: { ...f, link: next, ...(page.body['@odata.deltaLink'] ? { roundAt: roundStart } : {}) } } };
         this.last = current;
+        announced += events.length;
         yield { events, cursor: current };
         if (!page.body['@odata.nextLink']) break;
         url = next;
       }
     }
     if (current.backfill && !current.backfill.done) yield* this.backfill(current, signal);
+    if (announced === 0 && this.subscription) {
+      // A pass woken by a lifecycle notification finds no mail: that is when the subscription is checked.
+      await this.subscription.probe(PROBE_MIN_MS).catch((err: unknown) => this.ctx.logger.warn({ err: describe(err) }, 'could not renew the Graph subscription; fallback passes continue'));
+    }
   }
 
   private initialUrl(folder: string, since: string): string {

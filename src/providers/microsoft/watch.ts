@@ -57,6 +57,17 @@ export class SubscriptionKeeper {
     }
   }
 
+  /**
+   * Called after a pass that found nothing: renews (at most every `probeMs`), which also proves
+   * the subscription still exists and reauthorizes it. This is how a `subscriptionRemoved` or
+   * `reauthorizationRequired` lifecycle notification, which only wakes a pass, gets acted on.
+   */
+  async probe(probeMs: number): Promise<void> {
+    const sub = this.tokens.credentials.subscription;
+    if (!sub || sub.id === 'pending') return this.create();
+    if (this.o.now().getTime() - this.lastCheck >= probeMs) await this.renew(sub.id);
+  }
+
   private async renew(id: string): Promise<void> {
     const expiresAt = new Date(this.o.now().getTime() + SUBSCRIPTION_LIFETIME_MS).toISOString();
     try {
