@@ -9,8 +9,10 @@ export interface SyncerOptions {
   /** Interval of the fallback pass when no push arrives (ctx.config.fallbackSyncMs). */
   fallbackSyncMs: number;
   backoff: BackoffPolicy;
-  /** Consecutive reauth-class failures before the grant is expired (one failure is not proof). */
+  /** Consecutive reauth-class failures before the grant is expired (one failure is not proof)… */
   reauthFailuresBeforeExpiry: number;
+  /** …spanning at least this long, so a mail server briefly refusing logins does not expire grants. */
+  reauthWindowMs: number;
 }
 
 export type SyncerExit = 'stopped' | 'lease_lost' | 'grant_gone' | 'expired';
@@ -33,6 +35,7 @@ export class GrantSyncer {
   private readonly abort = new AbortController();
   private failures = 0;
   private reauthFailures = 0;
+  private firstReauthAt = 0;
   /** Resolves with the reason the syncer ended. */
   readonly done: Promise<SyncerExit>;
 
@@ -204,8 +207,8 @@ export class GrantSyncer {
     this.failures++;
     const log = { grant_id: this.grantId, kind, failures: this.failures, err: describe(err) };
     if (kind === 'reauth') {
-      this.reauthFailures++;
-      if (this.reauthFailures >= this.options.reauthFailuresBeforeExpiry) {
+      if (this.reauthFailures++ === 0) this.firstReauthAt = Date.now();
+      if (this.reauthFailures >= this.options.reauthFailuresBeforeExpiry && Date.now() - this.firstReauthAt >= this.options.reauthWindowMs) {
         this.ctx.logger.warn(log, 'credentials rejected repeatedly: expiring the grant');
         await expireGrant(this.ctx, this.grantId, describe(err)).catch((e: unknown) => this.ctx.logger.error({ grant_id: this.grantId, err: describe(e) }, 'could not expire grant'));
         return 'expired';

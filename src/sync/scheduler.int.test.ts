@@ -16,6 +16,7 @@ const FAST: Partial<SchedulerOptions> = {
   fallbackSyncMs: 60_000,
   backoff: { baseMs: 50, maxMs: 200 },
   startSpreadMs: 50,
+  reauthWindowMs: 0,
 };
 
 describe.each(DATABASES)('sync engine on %s', (kind) => {
@@ -104,6 +105,18 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
     const expired = await t.store.db.selectFrom('events').select('id').where('grant_id', '=', bad.id).where('type', '=', 'grant.expired').execute();
     expect(expired).toHaveLength(1);
     expect((await t.repos.grants.getById(bad.id))!.error).toContain('AUTHENTICATIONFAILED');
+  });
+
+  it('does not expire a grant whose logins are refused only briefly (reauth window)', async () => {
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    fake.failures.set(g.id, new ProviderError('reauth', 'AUTHENTICATIONFAILED'));
+    await start('w1', { reauthWindowMs: 60_000 });
+    await eventually(() => (t.logs.text.match(/backing off/g) ?? []).length >= 4, 8000, 'several refused logins');
+    expect((await t.repos.grants.getById(g.id))!.status).toBe('valid');
+    fake.failures.delete(g.id);
+    await eventually(() => cursorOf(g.id), 5000, 'recovered');
+    expect((await t.store.db.selectFrom('events').select('id').where('type', '=', 'grant.expired').execute()).length).toBe(0);
   });
 
   it('backs off a transiently failing grant and recovers when the provider does', async () => {

@@ -15,6 +15,7 @@ export interface SchedulerOptions {
   fallbackSyncMs: number;
   backoff: BackoffPolicy;
   reauthFailuresBeforeExpiry: number;
+  reauthWindowMs: number;
   /** First passes of newly claimed grants are spread over up to this long (no thundering herd of logins). */
   startSpreadMs: number;
   /** Claimed per tick at most, so that a worker joining a large deployment ramps up. */
@@ -29,6 +30,7 @@ export function defaultSchedulerOptions(ctx: Pick<AppContext, 'config'>): Schedu
     fallbackSyncMs: ctx.config.fallbackSyncMs,
     backoff: DEFAULT_BACKOFF,
     reauthFailuresBeforeExpiry: 3,
+    reauthWindowMs: 10 * 60_000,
     startSpreadMs: 5_000,
     maxClaimsPerTick: 500,
   };
@@ -156,7 +158,12 @@ export class SyncScheduler {
       grantId,
       { name: grantLeaseName(grantId), holder: this.holder, token },
       this.definitionOf,
-      { fallbackSyncMs: this.options.fallbackSyncMs, backoff: this.options.backoff, reauthFailuresBeforeExpiry: this.options.reauthFailuresBeforeExpiry },
+      {
+        fallbackSyncMs: this.options.fallbackSyncMs,
+        backoff: this.options.backoff,
+        reauthFailuresBeforeExpiry: this.options.reauthFailuresBeforeExpiry,
+        reauthWindowMs: this.options.reauthWindowMs,
+      },
       firstPassDelayMs,
       this.random,
     );

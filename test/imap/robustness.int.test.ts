@@ -10,7 +10,7 @@ import { eventually, seedGrants } from '../helpers/grants.js';
 import { rfc822 } from './messages.js';
 import { oddMimeCorpus } from './odd-mime.js';
 
-const FAST: Partial<SchedulerOptions> = { leaseTtlMs: 3000, tickMs: 300, hintPollMs: 200, fallbackSyncMs: 60_000, backoff: { baseMs: 100, maxMs: 800 }, startSpreadMs: 0 };
+const FAST: Partial<SchedulerOptions> = { leaseTtlMs: 3000, tickMs: 300, hintPollMs: 200, fallbackSyncMs: 60_000, backoff: { baseMs: 100, maxMs: 800 }, startSpreadMs: 0, reauthWindowMs: 0 };
 
 let dovecot: Dovecot;
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { Dovecot } from '../helpers/dovecot.js';
 import { eventually, seedGrants } from '../helpers/grants.js';
 import { rfc822 } from './messages.js';
 
-const FAST: Partial<SchedulerOptions> = { leaseTtlMs: 3000, tickMs: 300, hintPollMs: 200, fallbackSyncMs: 60_000, backoff: { baseMs: 100, maxMs: 1000 }, startSpreadMs: 0 };
+const FAST: Partial<SchedulerOptions> = { leaseTtlMs: 3000, tickMs: 300, hintPollMs: 200, fallbackSyncMs: 60_000, backoff: { baseMs: 100, maxMs: 1000 }, startSpreadMs: 0, reauthWindowMs: 0 };
 
 let dovecot: Dovecot;
 beforeAll(async () => {
