@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ApiError } from './client.js';
 import { registerDataCommands } from './data-commands.js';
+import { registerDemoCommand } from './demo.js';
 import { registerServerCommands } from './server-commands.js';
 
 const program = new Command('tributary')
@@ -10,6 +11,7 @@ const program = new Command('tributary')
 
 registerServerCommands(program);
 registerDataCommands(program);
+registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ApiError) console.error(`error: ${err.message}${err.status ? ` (HTTP ${err.status})` : ''}`);
