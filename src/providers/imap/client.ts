@@ -14,13 +14,23 @@ export const MAX_CONNECTIONS_PER_HOST = 5000;
 /** IDLE is re-issued before the 29-minute limit of RFC 2177 (servers drop longer IDLEs). */
 export const MAX_IDLE_MS = 25 * 60_000;
 
-class HostBudget {
-  private connecting = 0;
+/** Logins in flight and open connections for one host; waiters are served in arrival order. */
+export class HostBudget {
+  constructor(
+    private readonly maxConnecting = CONNECTING_PER_HOST,
+    private readonly maxOpen = MAX_CONNECTIONS_PER_HOST,
+  ) {}
+
+  connecting = 0;
   open = 0;
   private readonly queue: (() => void)[] = [];
 
+  private free(): boolean {
+    return this.connecting < this.maxConnecting && this.open + this.connecting < this.maxOpen;
+  }
+
   async enter(): Promise<void> {
-    if (this.connecting < CONNECTING_PER_HOST && this.open < MAX_CONNECTIONS_PER_HOST) {
+    if (this.queue.length === 0 && this.free()) {
       this.connecting++;
       return;
     }
@@ -29,14 +39,21 @@ class HostBudget {
 
   /** A login finished (either way); `opened` when the connection stays open. */
   leave(opened: boolean): void {
+    this.connecting--;
     if (opened) this.open++;
-    const next = this.queue.shift();
-    if (next) next();
-    else this.connecting--;
+    this.drain();
   }
 
   closed(): void {
     this.open = Math.max(0, this.open - 1);
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.queue.length > 0 && this.free()) {
+      this.connecting++;
+      this.queue.shift()!();
+    }
   }
 }
 

@@ -32,6 +32,8 @@ export interface ImapCursor {
 
 /** Messages per fetch and per committed batch. */
 export const CHUNK = 500;
+/** UIDs of backfill per pass: new mail is checked between slices, so a long backfill never delays it. */
+export const BACKFILL_UIDS_PER_PASS = 4 * CHUNK;
 const INBOX = 'INBOX';
 
 const FETCH_META: FetchQueryObject = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true, headers: ['references'] };
@@ -56,6 +58,8 @@ export function uidSet(uids: readonly number[]): string {
  */
 export class ImapSession implements ProviderSession {
   private readonly folders: string[];
+  /** The engine's wake-up (from watch): asks for the next pass when a backfill slice ends. */
+  private hint: ((reason: string) => void) | null = null;
 
   constructor(
     private readonly client: ImapFlow,
@@ -159,7 +163,8 @@ export class ImapSession implements ProviderSession {
     if (!b || b.nextUid >= b.endUid) return;
     const lock = await this.client.getMailboxLock(b.folder);
     try {
-      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, b.endUid, true, b.since, signal)) {
+      const sliceEnd = Math.min(b.endUid, b.nextUid + BACKFILL_UIDS_PER_PASS);
+      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, sliceEnd, true, b.since, signal)) {
         b.nextUid = to + 1;
         b.done = Math.min(b.total, b.done + events.length);
         const complete = b.nextUid >= b.endUid;
@@ -170,6 +175,7 @@ export class ImapSession implements ProviderSession {
           progress: { backfill: { status: complete ? 'done' : 'running', done: b.done, total: b.total, since: b.since } },
         };
       }
+      if (b.nextUid < b.endUid && !signal.aborted) this.hint?.('backfill continues');
     } finally {
       lock.release();
     }
@@ -273,6 +279,7 @@ export class ImapSession implements ProviderSession {
   }
 
   watch(onHint: (reason: string) => void): Promise<() => Promise<void>> {
+    this.hint = onHint;
     return watchInbox(this.client, onHint);
   }
 
