@@ -48,5 +48,5 @@ describe('tributary keys rotate on the embedded database', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000); // two CLI process starts; slow on a loaded 2-core machine
 });

@@ -36,5 +36,5 @@ describe('two api and two worker processes against one PostgreSQL', () => {
       expect(outputs).not.toMatch(/"level":50|unhandled|duplicate key/i);
       expect(codes).toEqual([0, 0, 0, 0]);
     }
-  });
+  }, 120_000);
 });

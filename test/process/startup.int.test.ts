@@ -46,7 +46,7 @@ describe('tributary start on the embedded database', () => {
         await again.kill();
       }
     }
-  });
+  }, 120_000);
 
   it('refuses a broken configuration with a message naming the variable', async () => {
     const p = spawnTributary(['start'], { TRIBUTARY_DATA_DIR: dataDir, PORT: 'http' });
@@ -56,5 +56,5 @@ describe('tributary start on the embedded database', () => {
     expect(await q.exited).not.toBe(0);
     expect(q.output()).toContain('TRIBUTARY_SECRET_KEYS');
     expect(q.output()).toContain('32 bytes');
-  });
+  }, 60_000);
 });
