@@ -9,13 +9,12 @@ describe('tributary start on the embedded database', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-start-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it('serves /readyz in under 15 s on a fresh data directory and prints an API key once', async () => {
+  it('serves /readyz on a fresh data directory and prints an API key once', async () => {
     const port = await freePort();
-    const started = Date.now();
+    // Start-up time is a figure (npm run bench:startup), not a timed assertion.
     const p = spawnTributary(['start'], { TRIBUTARY_DATA_DIR: dataDir, PORT: String(port) });
     try {
-      await waitForReady(`http://127.0.0.1:${port}`, 15_000);
-      expect(Date.now() - started).toBeLessThan(15_000);
+      await waitForReady(`http://127.0.0.1:${port}`, 60_000);
       const [, key] = await p.waitForOutput(/API key \(shown once[^\n]*\n\s+(trb_\S+)/);
       expect(p.output()).toContain(`Dashboard   http://127.0.0.1:${port}/`);
       expect(p.output()).toContain(`/docs`);
