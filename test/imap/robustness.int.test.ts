@@ -71,7 +71,7 @@ describe.each(DATABASES)('IMAP source robustness on %s', (kind) => {
   });
 
   it('survives a server restart in the middle of a backfill: every message announced exactly once', async () => {
-    const total = 2500; // more than one backfill slice per pass
+    const total = 5200; // more than one backfill slice per pass
     dovecot.writeMessages(user, Array.from({ length: total }, (_, i) => rfc822({ subject: `backfill ${i}`, messageId: `bf-${i}@x`, text: `message ${i} `.repeat(50) })));
     const g = await grantFor(user, { backfill_days: 7 });
     scheduler = await startSync(t, 'w1', FAST);

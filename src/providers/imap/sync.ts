@@ -32,8 +32,8 @@ export interface ImapCursor {
 
 /** Messages per fetch and per committed batch. */
 export const CHUNK = 500;
-/** UIDs of backfill per pass: new mail is checked between slices, so a long backfill never delays it. */
-export const BACKFILL_UIDS_PER_PASS = 4 * CHUNK;
+/** UIDs of backfill per pass (about a second of work): new mail is checked between slices, so a long backfill delays it by a second at most. */
+export const BACKFILL_UIDS_PER_PASS = 10 * CHUNK;
 const INBOX = 'INBOX';
 
 const FETCH_META: FetchQueryObject = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true, headers: ['references'] };
