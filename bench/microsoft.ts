@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:microsoft` — the Microsoft source end to end against the sandbox.
+ *
+ * 1. Latency: one grant made through hosted auth, notifications on; 200 messages delivered one
+ *    at a time; time from the sandbox accepting a message (deliverMail returns) to the sync
+ *    engine having committed its message.created (outbox transaction done). Embedded database
+ *    and PostgreSQL side by side, in this process.
+ * 2. Scale: a `tributary start` process on PostgreSQL with 1,000 grants (each made through hosted
+ *    auth over HTTP, each with its Graph subscription), mail arriving at a steady rate across
+ *    them; resident memory and CPU of that process at steady state, and whether every message
+ *    became exactly one event.
+ *
+ * Knobs: BENCH_MESSAGES (200), BENCH_GRANTS (1000), BENCH_STEADY_S (60), BENCH_RATE (20 msg/s).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { sql } from 'kysely';
+import { startMicrosoftSandbox } from '../src/sandbox/microsoft/index.js';
+import { openPGlite, openPostgres, type Store } from '../src/store/index.js';
+import { startSync } from '../src/sync/index.js';
+import { startPostgres } from '../test/helpers/postgres-server.js';
+import { machineLine, percentile } from './machine.js';
+import { APP_REDIRECT, connectMicrosoft, freePort, hostedAuth, KEYS, startTributary } from './microsoft-setup.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
+const GRANTS = Number(process.env.BENCH_GRANTS ?? 1000);
+const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 60);
+const RATE = Number(process.env.BENCH_RATE ?? 20);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function latency(label: string, store: Store): Promise<number[]> {
+  const sb = await startMicrosoftSandbox();
+  const s = await startTributary(store, sb, { TRIBUTARY_FALLBACK_SYNC_MS: '600000' });
+  try {
+    await connectMicrosoft(s, sb);
+    sb.control.createUser({ mail: 'bench@contoso.com' });
+    await hostedAuth(s, sb, 'bench@contoso.com');
+    // The sync engine counts each committed event right after its transaction: observe that.
+    let committed: (() => void) | null = null;
+    const counter = s.ctx.metrics.eventsAppended;
+    const inc = counter.inc.bind(counter) as (labels: { type: string }) => void;
+    Object.assign(counter, {
+      inc: (labels: { type: string }) => {
+        inc(labels);
+        if (labels.type === 'message.created') committed?.();
+      },
+    });
+    const scheduler = await startSync(s.ctx, 'bench', { startSpreadMs: 0 });
+    try {
+      for (let i = 0; sb.control.listSubscriptions().length === 0; i++) {
+        if (i > 200) throw new Error('no Graph subscription after 10 s');
+        await sleep(50);
+      }
+      const latencies: number[] = [];
+      let lost = 0;
+      for (let i = 0; i < MESSAGES; i++) {
+        const done = new Promise<boolean>((resolve) => {
+          const t = setTimeout(() => resolve(false), 5000);
+          committed = () => {
+            clearTimeout(t);
+            resolve(true);
+          };
+        });
+        const t0 = performance.now();
+        sb.control.deliverMail('bench@contoso.com', { from: 'sender@example.com', subject: `latency ${i}`, html: `<p>message ${i}</p>` });
+        if (await done) latencies.push(performance.now() - t0);
+        else lost++;
+        committed = null;
+        await sleep(10 + Math.random() * 20);
+      }
+      const sorted = [...latencies].sort((a, b) => a - b);
+      console.log(`  ${label.padEnd(10)} n=${latencies.length}  p50 ${ms(percentile(sorted, 50))}  p90 ${ms(percentile(sorted, 90))}  p99 ${ms(percentile(sorted, 99))}  max ${ms(sorted[sorted.length - 1] ?? NaN)}${lost ? `  (${lost} not seen within 5 s)` : ''}`);
+      return sorted;
+    } finally {
+      await scheduler.stop();
+    }
+  } finally {
+    await s.app.close();
+    await sb.close();
+  }
+}
+
+/** RSS (bytes) and CPU time (ms) of a process, from /proc. */
+function usage(pid: number): { rss: number; cpuMs: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
+  return { rss, cpuMs: ticks * 10 };
+}
+
+async function scale(pgUrl: string): Promise<void> {
+  const sb = await startMicrosoftSandbox();
+  const port = await freePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const key = `bench_${'k'.repeat(30)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
+  const child = spawn(process.execPath, ['bin/tributary.js', 'start'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: pgUrl,
+      PORT: String(port),
+      PUBLIC_URL: publicUrl,
+      TRIBUTARY_API_KEY: key,
+      TRIBUTARY_SECRET_KEYS: KEYS,
+      TRIBUTARY_DATA_DIR: dataDir,
+      TRIBUTARY_RATE_LIMIT: '10000000',
+      TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url,
+      TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl,
+      LOG_LEVEL: 'error',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${publicUrl}${path}`, { method, redirect: 'manual', headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    return res;
+  };
+  try {
+    for (let i = 0; ; i++) {
+      if (i > 600) throw new Error('tributary start did not come up in 60 s');
+      const ok = await fetch(`${publicUrl}/readyz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(100);
+    }
+    const idle = usage(child.pid!);
+    const entra = sb.control.createApp({ displayName: 'bench', redirectUris: [`${publicUrl}/v3/connect/callback`] });
+    await api('POST', '/v3/connectors', { provider: 'microsoft', settings: { client_id: entra.clientId, client_secret: entra.clientSecret } });
+    await api('POST', '/v3/applications/redirect-uris', { url: APP_REDIRECT });
+    const applicationId = ((await (await api('GET', '/v3/applications')).json()) as { data: { application_id: string } }).data.application_id;
+    const setupStart = performance.now();
+    const mails: string[] = [];
+    const authOne = async (mail: string) => {
+      const q = new URLSearchParams({ client_id: applicationId, provider: 'microsoft', redirect_uri: APP_REDIRECT, response_type: 'code', login_hint: mail });
+      const start = await api('GET', `/v3/connect/auth?${q}`);
+      const consent = sb.control.approve(String(start.headers.get('location')), { username: mail });
+      const back = await fetch(consent.location!, { redirect: 'manual' });
+      const code = new URL(String(back.headers.get('location'))).searchParams.get('code')!;
+      const tok = await fetch(`${publicUrl}/v3/connect/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT, client_id: applicationId, client_secret: key }).toString() });
+      if (tok.status !== 200) throw new Error(`token ${tok.status}: ${await tok.text()}`);
+    };
+    for (let i = 0; i < GRANTS; i += 8) {
+      const batch = Array.from({ length: Math.min(8, GRANTS - i) }, (_, j) => `user${i + j}@contoso.com`);
+      for (const m of batch) sb.control.createUser({ mail: m });
+      await Promise.all(batch.map(authOne));
+      mails.push(...batch);
+    }
+    const authSecs = (performance.now() - setupStart) / 1000;
+    for (let i = 0; sb.control.listSubscriptions().length < GRANTS; i++) {
+      if (i > 1800) throw new Error(`only ${sb.control.listSubscriptions().length} subscriptions after 180 s`);
+      await sleep(100);
+    }
+    const readySecs = (performance.now() - setupStart) / 1000;
+    console.log(`  ${GRANTS} grants through hosted auth in ${authSecs.toFixed(1)} s (${(GRANTS / authSecs).toFixed(0)}/s); all syncing with a Graph subscription after ${readySecs.toFixed(1)} s`);
+    await sleep(5000); // let the first passes settle
+    const samples: { rss: number; cpuMs: number; at: number }[] = [];
+    let sent = 0;
+    const started = performance.now();
+    const sampler = setInterval(() => samples.push({ ...usage(child.pid!), at: performance.now() }), 1000);
+    while (performance.now() - started < STEADY_S * 1000) {
+      sb.control.deliverMail(mails[Math.floor(Math.random() * mails.length)]!, { from: 'load@example.com', subject: `steady ${sent}`, html: '<p>load</p>' });
+      sent++;
+      await sleep(1000 / RATE);
+    }
+    clearInterval(sampler);
+    const store = await openPostgres(pgUrl, 2);
+    let events = 0;
+    for (let i = 0; i < 100; i++) {
+      const row = await sql<{ n: string }>`select count(*) as n from events where type = 'message.created'`.execute(store.db);
+      events = Number(row.rows[0]?.n ?? 0);
+      if (events >= sent) break;
+      await sleep(100);
+    }
+    await store.close();
+    const rss = samples.map((x) => x.rss).sort((a, b) => a - b);
+    const first = samples[0]!;
+    const last = samples[samples.length - 1]!;
+    const cpu = ((last.cpuMs - first.cpuMs) / (last.at - first.at)) * 100;
+    const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+    console.log(`  steady state, ${STEADY_S} s at ${RATE} msg/s across ${GRANTS} grants (fallback pass every 5 min per grant, notifications on):`);
+    console.log(`    RSS median ${mb(percentile(rss, 50))}, max ${mb(rss[rss.length - 1]!)} (idle process before grants: ${mb(idle.rss)}); CPU ${cpu.toFixed(1)} % of one core`);
+    console.log(`    ${sent} messages delivered → ${events} message.created events${events === sent ? ' (none lost, none doubled)' : ' (MISMATCH)'}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    await sb.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`bench:microsoft — ${machineLine()}`);
+  const pg = await startPostgres();
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-lite-'));
+  try {
+    const admin = await openPostgres(pg.url());
+    await sql`CREATE DATABASE bench_latency`.execute(admin.db);
+    await sql`CREATE DATABASE bench_scale`.execute(admin.db);
+    await admin.close();
+    console.log(`\n1. notification → committed message.created, ${MESSAGES} messages one at a time, one grant`);
+    const liteStore = await openPGlite(dir);
+    const lite = await latency('PGlite', liteStore);
+    await liteStore.close();
+    const pgStore = await openPostgres(pg.url('bench_latency'));
+    const pgl = await latency('PostgreSQL', pgStore);
+    await pgStore.close();
+    console.log(`  p50 ratio PostgreSQL / PGlite: ${(percentile(pgl, 50) / percentile(lite, 50)).toFixed(2)}`);
+    console.log(`\n2. one \`tributary start\` process on PostgreSQL with ${GRANTS} grants`);
+    await scale(pg.url('bench_scale'));
+  } finally {
+    pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);
