@@ -167,4 +167,25 @@ describe.each(DATABASES)('hosted authentication against the Microsoft sandbox (%
     }
     expect((await h.api.call('GET', '/v3/connectors/microsoft')).body.data.status).toBe('ok');
   });
+
+  it('a single-tenant connector signs in its tenant users (fixed issuer) and refuses others at Microsoft', async () => {
+    const tenant = h.sb.control.createTenant({ domain: 'fabrikam.com' });
+    const single = h.sb.control.createApp({ displayName: 'single', audience: 'single', tenantId: tenant.id, redirectUris: [`${h.publicUrl}/v3/connect/callback`] });
+    h.sb.control.createUser({ mail: 'kim@fabrikam.com' });
+    await h.api.call('PATCH', '/v3/connectors/microsoft', { settings: { client_id: single.clientId, client_secret: single.clientSecret, tenant: tenant.id } });
+    try {
+      const start = await h.auth({ login_hint: 'kim@fabrikam.com' });
+      expect(new URL(start.location).pathname).toBe(`/${tenant.id}/oauth2/v2.0/authorize`);
+      const token = await h.grant('kim@fabrikam.com');
+      const row = await h.api.ctx.repos.grants.getById(token.grant_id);
+      expect(row!.provider_user_id!.startsWith(`${tenant.id}:`)).toBe(true);
+      // A user of another tenant is stopped by Microsoft and the error reaches the app.
+      const outsider = await h.auth({ login_hint: 'ada@contoso.com' });
+      const refused = h.sb.control.approve(outsider.location, { username: 'ada@contoso.com' });
+      if (refused.location) expect(new URL((await h.callback(refused.location)).location).searchParams.get('error')).toBeTruthy();
+      else expect(refused.error).toBeTruthy();
+    } finally {
+      await h.api.call('PATCH', '/v3/connectors/microsoft', { settings: { client_id: h.msApp.clientId, client_secret: h.msApp.clientSecret, tenant: 'common' } });
+    }
+  });
 });
