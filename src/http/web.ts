@@ -5,6 +5,9 @@ import type { Api } from './types.js';
 
 const WEB_DIST = fileURLToPath(new URL('../../dist/web/', import.meta.url));
 
+/** Client-side routes of the dashboard (web/src/app-routes.tsx, plus sign-in and the hosted-auth landing page). */
+const SPA_ROUTES = ['/overview', '/integrations', '/grants', '/streams', '/events', '/settings', '/login', '/setup', '/api-keys', '/connected'];
+
 /** Serves the built dashboard at `/`, with the SPA's index.html for client-side routes. */
 export async function registerWeb(app: Api): Promise<void> {
   if (!existsSync(WEB_DIST)) {
@@ -13,10 +16,24 @@ export async function registerWeb(app: Api): Promise<void> {
     );
     return;
   }
-  await app.register(fastifyStatic, { root: WEB_DIST, prefix: '/', wildcard: false, index: ['index.html'] });
-  const spaRoutes = ['/overview', '/integrations', '/grants', '/streams', '/events', '/settings', '/login', '/setup', '/api-keys'];
-  for (const path of spaRoutes) {
-    app.get(path, { config: { public: true }, schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
-    app.get(`${path}/*`, { config: { public: true }, schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html'));
-  }
+  // The dashboard's files and pages are public (the app signs in through /dashboard/api); the
+  // static plugin registers one route per file, so they are marked public as they are added.
+  await app.register(async (scope) => {
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object | undefined), public: true };
+      route.schema = { ...route.schema, hide: true };
+    });
+    await scope.register(fastifyStatic, {
+      root: WEB_DIST,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+      // Built assets carry a content hash in their name: cache them for good; index.html never.
+      setHeaders: (res, path) => res.setHeader('cache-control', /[\\/]assets[\\/]/.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    });
+    for (const path of SPA_ROUTES) {
+      scope.get(path, (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+      scope.get(`${path}/*`, (_req, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html'));
+    }
+  });
 }

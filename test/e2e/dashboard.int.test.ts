@@ -1,0 +1,275 @@
+import { execFileSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Receiver } from '../delivery/receiver.js';
+import { GRAPH_PERMISSIONS } from '../../web/src/pages/microsoft-manifest.js';
+import { eventually, LAPTOP, launchChromium, newPage, PHONE, screenshot, startDashboardServer, type DashboardServer } from './harness.js';
+
+/**
+ * The dashboard in a real browser against the real server and the Microsoft sandbox: first-run
+ * setup, sign-in, a guided Microsoft integration, a grant through hosted auth and the sandbox's
+ * consent page, mail arriving in the events explorer, a webhook stream with test, deliveries and
+ * pause/resume, the expiring-secret warning, and a refused cross-site form post. The steps share
+ * one server and one signed-in browser, in order.
+ */
+const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
+const USER = 'ada@contoso.com';
+
+describe('dashboard in Chromium', () => {
+  let server: DashboardServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let receiver: Receiver;
+  let app: { clientId: string; clientSecret: string };
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    // The server serves the production build, so test what ships.
+    execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'error'], { stdio: 'inherit' });
+    browser = await launchChromium();
+    server = await startDashboardServer('pglite');
+    receiver = await new Receiver().start();
+    const sbApp = server.sandbox.control.createApp({ displayName: 'Tributary e2e', redirectUris: [`${server.url}/v3/connect/callback`], audience: 'multi' });
+    app = { clientId: sbApp.clientId, clientSecret: sbApp.clientSecret };
+    server.sandbox.control.createUser({ mail: USER, displayName: 'Ada Lovelace' });
+    ({ context, page } = await newPage(browser));
+    // Script errors and CSP violations (inline code the policy refuses) fail the suite at the end.
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => /Content Security Policy|Refused to/.test(m.text()) && problems.push(`console: ${m.text()}`));
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await receiver?.stop();
+    await server?.stop();
+  });
+
+  // A failing step leaves a picture of what the browser showed.
+  afterEach(async (t) => {
+    if (t.task.result?.state === 'fail' && page) await screenshot(page, `failed-${t.task.name.slice(0, 40).replace(/\W+/g, '-')}`).catch(() => undefined);
+  });
+
+  const nav = (name: string) => page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name, exact: true });
+  const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+
+  it('asks for the setup link, then creates the admin account through it', async () => {
+    await page.goto(server.url);
+    await expect.poll(() => page.getByText('Open the setup link from the server').isVisible()).toBe(true);
+    await page.goto(server.setupLink);
+    await heading('Create the admin account').waitFor();
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password', { exact: true }).fill('short');
+    await page.getByLabel('Confirm password').fill('short');
+    await page.getByRole('button', { name: 'Create account and sign in' }).click();
+    await page.getByText('Use at least 10 characters').waitFor();
+    await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+    await page.getByLabel('Confirm password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Create account and sign in' }).click();
+    await heading('Overview').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/overview');
+    await page.getByRole('heading', { name: 'Get started' }).waitFor();
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'tributary_session')!;
+    expect(session).toMatchObject({ httpOnly: true, sameSite: 'Lax' });
+    await screenshot(page, 'overview-empty-laptop');
+  });
+
+  it('signs out, refuses a wrong password, and signs in again', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading('Sign in').waitFor();
+    await page.getByLabel('Email').fill(ADMIN.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('the email or the password is wrong').waitFor();
+    await screenshot(page, 'login-laptop');
+    await page.getByLabel('Password').fill(ADMIN.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await heading('Overview').waitFor();
+  });
+
+  it('guides the Microsoft integration: exact redirect URI, permissions and manifest; warns before the secret expires', async () => {
+    await nav('Integrations').click();
+    await heading('Integrations').waitFor();
+    await page.getByTestId('integration-microsoft').click();
+    await heading(/Microsoft 365/).waitFor();
+    expect(await page.getByTestId('redirect-uri').textContent()).toBe(`${server.url}/v3/connect/callback`);
+    const manifest = JSON.parse((await page.getByTestId('manifest').textContent())!) as { resourceAppId: string; resourceAccess: { id: string; type: string }[] }[];
+    expect(manifest).toEqual([
+      {
+        resourceAppId: '00000003-0000-0000-c000-000000000000',
+        resourceAccess: [
+          { id: '7427e0e9-2fba-42fe-b0c0-848c9e6a8182', type: 'Scope' },
+          { id: '37f7f235-527c-4136-accd-4a02d197296e', type: 'Scope' },
+          { id: '14dad69e-099b-42c9-810b-d002981feec1', type: 'Scope' },
+          { id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d', type: 'Scope' },
+          { id: '570282fd-fa5c-430d-a7fd-fc8dc98a9dca', type: 'Scope' },
+        ],
+      },
+    ]);
+    expect(await page.getByTestId('permissions').textContent()).toBe(GRAPH_PERMISSIONS.map((p) => p.name).join(''));
+
+    // The form checks before it submits: a single-tenant app needs its tenant id.
+    await page.getByLabel('This directory only (single tenant)').check();
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByText('Enter the Directory (tenant) ID').waitFor();
+    await page.getByText('Paste the Application (client) ID').waitFor();
+    await page.getByLabel('Directory (tenant) ID').fill('not a tenant!');
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByText('Use the tenant GUID').waitFor();
+
+    await page.getByLabel('Any organizational directory (multitenant)').check();
+    await page.getByLabel('Application (client) ID').fill(app.clientId);
+    await page.getByLabel('Client secret', { exact: true }).fill(app.clientSecret);
+    const in10days = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Client secret expires on').fill(in10days);
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByText(/The client secret expires in (9|10) days/).waitFor();
+    await screenshot(page, 'integration-microsoft-laptop');
+
+    await nav('Overview').click();
+    await page.getByTestId('attention').getByText(/client secret expires in (9|10) days/).waitFor();
+  });
+
+  it('adds a grant: hosted-auth link, consent in the sandbox, back on the "connected" page, listed as valid', async () => {
+    await nav('Grants').click();
+    await page.getByRole('heading', { name: 'No grants yet' }).waitFor();
+    await page.getByRole('button', { name: 'Add grant' }).first().click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Email address').fill(USER);
+    await dialog.getByRole('button', { name: 'Create sign-in link' }).click();
+    const link = (await dialog.getByTestId('auth-link-url').textContent())!;
+    expect(link).toMatch(new RegExp(`^${server.url}/v3/connect/auth\\?link=`));
+    await screenshot(page, 'grant-add-link-laptop');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    // The account owner opens the link (another browser), consents on the sandbox's page.
+    const owner = await newPage(browser);
+    await owner.page.goto(link);
+    await owner.page.getByRole('heading', { name: 'Permissions requested' }).waitFor();
+    expect(await owner.page.getByLabel('Account').inputValue()).toBe(USER);
+    await owner.page.getByRole('button', { name: 'Accept' }).click();
+    await owner.page.getByText('Mailbox connected').waitFor();
+    expect(new URL(owner.page.url()).pathname).toBe('/connected');
+    await screenshot(owner.page, 'connected-laptop');
+    await owner.context.close();
+
+    await page.reload();
+    const row = page.getByTestId('grants-table').getByRole('row', { name: new RegExp(USER) });
+    await row.waitFor();
+    expect(await row.getByText('valid').isVisible()).toBe(true);
+  });
+
+  it('shows a delivered message in the events explorer, with its JSON payload', async () => {
+    await eventually(async () => server.sandbox.control.listSubscriptions().length > 0 || undefined, 'the Graph subscription of the new grant', 30_000).catch(() => undefined);
+    server.sandbox.control.deliverMail(USER, { from: { name: 'Grace Hopper', address: 'grace@navy.example' }, subject: 'Compiler notes', html: '<p>See attached.</p>' });
+    await nav('Events').click();
+    await heading('Events').waitFor();
+    await page.getByLabel('Type').selectOption('message.created');
+    await page.getByTestId('events-list').getByText('Compiler notes — from Grace Hopper').waitFor({ timeout: 45_000 });
+    await page.getByTestId('events-list').getByText('Compiler notes — from Grace Hopper').click();
+    const payload = JSON.parse((await page.getByTestId('event-json').textContent())!) as { type: string; data: { object: { subject: string } } };
+    expect(payload.type).toBe('message.created');
+    expect(payload.data.object.subject).toBe('Compiler notes');
+    await screenshot(page, 'events-laptop');
+  }, 90_000);
+
+  it('creates a webhook stream: a failing test keeps it paused; a passing one starts it; deliveries appear; pause and resume', async () => {
+    await nav('Streams').click();
+    await page.getByRole('link', { name: 'Create a stream' }).click();
+    await page.getByTestId('destination-catalog').getByRole('link', { name: /^Webhook/ }).click();
+    await heading('New webhook stream').waitFor();
+    await page.getByRole('button', { name: 'Test and create' }).click();
+    await page.getByText('Give the stream a name').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('CRM webhook');
+    // A port nobody listens on: the test fails, and the stream can only be kept paused.
+    await page.getByLabel('Url').fill('http://127.0.0.1:9/hook');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.getByRole('button', { name: 'Test and create' }).click();
+    await page.getByText('Test connection failed').waitFor();
+    await screenshot(page, 'stream-new-failed-test-laptop');
+
+    await page.getByLabel('Url').fill(receiver.url);
+    await page.getByRole('button', { name: 'Test and create' }).click();
+    await heading('CRM webhook').waitFor();
+    await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('active');
+    expect(receiver.posts().length).toBeGreaterThanOrEqual(1);
+
+    server.sandbox.control.deliverMail(USER, { from: 'linus@kernel.example', subject: 'Patch v2' });
+    await page.getByTestId('deliveries-table').getByText('delivered').first().waitFor({ timeout: 45_000 });
+    await eventually(async () => receiver.posts().some((r) => r.body.includes('Patch v2')), 'the webhook receiver to get the message', 30_000);
+    await screenshot(page, 'stream-detail-laptop');
+
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('paused');
+    await page.getByText('Paused: events keep accumulating').waitFor();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('active');
+  }, 120_000);
+
+  it('refuses a cross-site form post made with the session cookie', async () => {
+    // A page on another origin of the same site (127.0.0.1, other port): SameSite=Lax still sends
+    // the cookie with a top-level POST, so the CSRF token and Origin checks are what stop it.
+    const evil: Server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(`<!doctype html><form method="post" action="${server.url}/dashboard/api/api-keys" enctype="text/plain"><input name='{"name":"pwned","x":"' value='"}'></form><script>document.forms[0].submit()</script>`);
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const keysBefore = await server.running.ctx.repos.apiKeys.list((await server.running.ctx.repos.applications.getDefault())!.id);
+    const responses: number[] = [];
+    page.on('response', (r) => {
+      if (r.url().endsWith('/dashboard/api/api-keys') && r.request().method() === 'POST') responses.push(r.status());
+    });
+    await page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+    await expect.poll(() => responses.length).toBe(1);
+    expect(responses[0]).toBe(403);
+    expect(await page.textContent('body')).toMatch(/cross-origin request from http:\/\/127\.0\.0\.1:\d+ refused/);
+    const keysAfter = await server.running.ctx.repos.apiKeys.list((await server.running.ctx.repos.applications.getDefault())!.id);
+    expect(keysAfter).toHaveLength(keysBefore.length);
+    await new Promise((r) => evil.close(r));
+  });
+
+  it('had no script errors and no CSP violations on the way', () => {
+    expect(problems).toEqual([]);
+  });
+
+  it('renders the main pages at laptop and phone widths, light and dark', async () => {
+    const pages = [
+      ['overview', '/overview', 'Overview'],
+      ['integrations', '/integrations', 'Integrations'],
+      ['grants', '/grants', 'Grants'],
+      ['streams', '/streams', 'Streams'],
+      ['events', '/events', 'Events'],
+      ['settings', '/settings', 'Settings'],
+      ['api-keys', '/api-keys', 'API keys'],
+      ['stream-new', '/streams/new?type=webhook', 'New webhook stream'],
+    ] as const;
+    const state = await context.storageState();
+    for (const [viewport, scheme, suffix] of [
+      [LAPTOP, 'light', 'laptop'],
+      [LAPTOP, 'dark', 'laptop-dark'],
+      [PHONE, 'light', 'phone'],
+      [PHONE, 'dark', 'phone-dark'],
+    ] as const) {
+      const ctx = await browser.newContext({ viewport, colorScheme: scheme, storageState: state });
+      const p = await ctx.newPage();
+      for (const [name, path, title] of pages) {
+        await p.goto(`${server.url}${path}`);
+        await p.getByRole('heading', { level: 1, name: title }).waitFor();
+        await p.waitForLoadState('networkidle');
+        // No horizontal scrolling at phone width: everything fits or scrolls inside its own box.
+        if (viewport === PHONE) expect(await p.evaluate(() => document.documentElement.scrollWidth), `${path} overflows at phone width`).toBeLessThanOrEqual(PHONE.width);
+        await screenshot(p, `${name}-${suffix}`);
+      }
+      if (viewport === PHONE) {
+        await p.getByRole('button', { name: 'Open navigation' }).click();
+        await p.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Grants', exact: true }).click();
+        await p.getByRole('heading', { level: 1, name: 'Grants' }).waitFor();
+      }
+      await ctx.close();
+    }
+  }, 120_000);
+});

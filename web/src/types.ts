@@ -1,0 +1,178 @@
+/** Shapes of the API answers the dashboard reads (snake_case, unix seconds), as the server documents them. */
+export type ProviderId = 'microsoft' | 'google' | 'imap' | 'zoom';
+
+export interface Session {
+  signed_in: boolean;
+  setup_required: boolean;
+  user?: { id: string; email: string };
+  csrf_token?: string;
+  application_id?: string | null;
+  idle_timeout_seconds: number;
+}
+
+export interface Application {
+  application_id: string;
+  name: string;
+  environment: string;
+  region: string;
+  callback_uris: { id: string; url: string; platform: string; created_at: number }[];
+  public_url: string;
+  callback_url: string;
+}
+
+export interface AppSummary {
+  application_id: string;
+  name: string;
+  environment: string;
+  region: string;
+  is_default: boolean;
+  selected: boolean;
+}
+
+export interface Connector {
+  id: string;
+  name: string;
+  provider: ProviderId;
+  settings: Record<string, unknown>;
+  scope: string[];
+  client_secret_set: boolean;
+  secret_expires_at: number | null;
+  secret_status: 'ok' | 'expiring' | 'expired';
+  status: 'ok' | 'warning' | 'error';
+  error: string | null;
+}
+
+export interface Grant {
+  id: string;
+  grant_status: string;
+  provider: ProviderId;
+  email: string;
+  integration_id: string;
+  scope: string[];
+  settings: Record<string, unknown>;
+  sync_state: Record<string, unknown>;
+  last_sync_at: number | null;
+  error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface CloudEvent {
+  id: string;
+  type: string;
+  source: string;
+  time: number;
+  seq: string;
+  data: { application_id: string; grant_id?: string; object: Record<string, unknown> };
+}
+
+export interface Stream {
+  id: string;
+  name: string;
+  description: string | null;
+  kind: 'stream' | 'webhook';
+  data_types: string[];
+  filters: { grant_ids: string[] | null; providers: string[] | null };
+  destination: { type: string; config: Record<string, unknown> };
+  status: 'active' | 'failing' | 'failed' | 'pause';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface StreamStatus {
+  status: string;
+  lag_events: number;
+  lag_seconds: number;
+  delivered: number;
+  failed: number;
+  dead_lettered: number;
+  dead_letters_pending: number;
+  redrive_queued: number;
+  retry_attempt: number;
+  last_success_at: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  next_retry_at: number | null;
+}
+
+export interface Delivery {
+  id: string;
+  first_seq: string | null;
+  last_seq: string | null;
+  count: number;
+  outcome: string;
+  attempt: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  created_at: number;
+}
+
+export interface DeadLetter {
+  event_id: string;
+  event_seq: string;
+  event_type: string;
+  grant_id: string | null;
+  reason: string;
+  status_code: number | null;
+  state: string;
+  redrives: number;
+  created_at: number;
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  const?: unknown;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  format?: string;
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  patternProperties?: Record<string, JsonSchema>;
+  writeOnly?: boolean;
+  'x-secret'?: boolean;
+}
+
+export interface DestinationType {
+  type: string;
+  title: string;
+  description: string;
+  config_schema: JsonSchema;
+  secret_fields: string[];
+}
+
+export interface Point {
+  t: number;
+  n: number;
+}
+
+export interface Overview {
+  grants_by_status: Record<string, number>;
+  events_per_minute: Point[];
+  messages_24h: Record<string, number>;
+}
+
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  key?: string;
+}
+
+/** Event types of the log (src/domain/event.ts), offered in filters and stream forms. */
+export const EVENT_TYPES = ['message.created', 'message.created.truncated', 'grant.created', 'grant.updated', 'grant.expired', 'grant.deleted', 'conference.zoom.transcript'] as const;
+export const PROVIDERS: ProviderId[] = ['microsoft', 'google', 'imap', 'zoom'];
+export const PROVIDER_NAMES: Record<ProviderId, string> = { microsoft: 'Microsoft 365', google: 'Google Workspace', imap: 'IMAP', zoom: 'Zoom' };
