@@ -5,12 +5,14 @@
  *    at a time; time from the sandbox accepting a message (deliverMail returns) to the sync
  *    engine having committed its message.created (outbox transaction done). Embedded database
  *    and PostgreSQL side by side, in this process.
- * 2. Scale: a `tributary start` process on PostgreSQL with 1,000 grants (each made through hosted
- *    auth over HTTP, each with its Graph subscription), mail arriving at a steady rate across
- *    them; resident memory and CPU of that process at steady state, and whether every message
- *    became exactly one event.
+ * 2. Scale: one `tributary worker` process on PostgreSQL syncing 1,000 grants (each made through
+ *    hosted auth over HTTP against a separate `tributary api` process, which also receives the
+ *    Graph notifications and hints the worker through PostgreSQL), mail arriving at a steady rate
+ *    across them; resident memory and CPU of the worker at steady state (and of the API), and
+ *    whether every message became exactly one event.
  *
- * Knobs: BENCH_MESSAGES (200), BENCH_GRANTS (1000), BENCH_STEADY_S (60), BENCH_RATE (20 msg/s).
+ * Knobs: BENCH_MESSAGES (200), BENCH_GRANTS (1000), BENCH_STEADY_S (60), BENCH_RATE (20 msg/s),
+ * BENCH_PARTS (`1,2`).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,6 +31,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const GRANTS = Number(process.env.BENCH_GRANTS ?? 1000);
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 60);
 const RATE = Number(process.env.BENCH_RATE ?? 20);
+const PARTS = (process.env.BENCH_PARTS ?? '1,2').split(',');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
@@ -99,10 +102,9 @@ async function scale(pgUrl: string): Promise<void> {
   const publicUrl = `http://127.0.0.1:${port}`;
   const key = `bench_${'k'.repeat(30)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
-  const child = spawn(process.execPath, ['bin/tributary.js', 'start'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: pgUrl,
+  const env = {
+    ...process.env,
+    DATABASE_URL: pgUrl,
       PORT: String(port),
       PUBLIC_URL: publicUrl,
       TRIBUTARY_API_KEY: key,
@@ -112,20 +114,21 @@ async function scale(pgUrl: string): Promise<void> {
       TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url,
       TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl,
       LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  };
+  const child = spawn(process.execPath, ['bin/tributary.js', 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const apiChild = spawn(process.execPath, ['bin/tributary.js', 'api'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${publicUrl}${path}`, { method, redirect: 'manual', headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, ...(body ? { body: JSON.stringify(body) } : {}) });
     return res;
   };
   try {
     for (let i = 0; ; i++) {
-      if (i > 600) throw new Error('tributary start did not come up in 60 s');
+      if (i > 600) throw new Error('tributary api did not come up in 60 s');
       const ok = await fetch(`${publicUrl}/readyz`).then((r) => r.ok, () => false);
       if (ok) break;
       await sleep(100);
     }
+    await sleep(3000); // the worker starts beside the API
     const idle = usage(child.pid!);
     const entra = sb.control.createApp({ displayName: 'bench', redirectUris: [`${publicUrl}/v3/connect/callback`] });
     await api('POST', '/v3/connectors', { provider: 'microsoft', settings: { client_id: entra.clientId, client_secret: entra.clientSecret } });
@@ -159,7 +162,11 @@ async function scale(pgUrl: string): Promise<void> {
     const samples: { rss: number; cpuMs: number; at: number }[] = [];
     let sent = 0;
     const started = performance.now();
-    const sampler = setInterval(() => samples.push({ ...usage(child.pid!), at: performance.now() }), 1000);
+    const apiRss: number[] = [];
+    const sampler = setInterval(() => {
+      samples.push({ ...usage(child.pid!), at: performance.now() });
+      apiRss.push(usage(apiChild.pid!).rss);
+    }, 1000);
     while (performance.now() - started < STEADY_S * 1000) {
       sb.control.deliverMail(mails[Math.floor(Math.random() * mails.length)]!, { from: 'load@example.com', subject: `steady ${sent}`, html: '<p>load</p>' });
       sent++;
@@ -181,14 +188,28 @@ async function scale(pgUrl: string): Promise<void> {
     const cpu = ((last.cpuMs - first.cpuMs) / (last.at - first.at)) * 100;
     const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
     console.log(`  steady state, ${STEADY_S} s at ${RATE} msg/s across ${GRANTS} grants (fallback pass every 5 min per grant, notifications on):`);
-    console.log(`    RSS median ${mb(percentile(rss, 50))}, max ${mb(rss[rss.length - 1]!)} (idle process before grants: ${mb(idle.rss)}); CPU ${cpu.toFixed(1)} % of one core`);
+    console.log(`    worker: RSS median ${mb(percentile(rss, 50))}, max ${mb(rss[rss.length - 1]!)} (same process idle, before any grant: ${mb(idle.rss)}); CPU ${cpu.toFixed(1)} % of one core`);
+    console.log(`    api (hosted auth + notifications): RSS median ${mb(percentile(apiRss.sort((a, b) => a - b), 50))}`);
     console.log(`    ${sent} messages delivered → ${events} message.created events${events === sent ? ' (none lost, none doubled)' : ' (MISMATCH)'}`);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    for (const c of [child, apiChild]) {
+      c.kill('SIGTERM');
+      if (c.exitCode === null) await new Promise((r) => c.once('exit', r));
+    }
     await sb.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+async function latencyPart(pgUrl: string, liteDir: string): Promise<void> {
+  console.log(`\n1. notification → committed message.created, ${MESSAGES} messages one at a time, one grant`);
+  const liteStore = await openPGlite(liteDir);
+  const lite = await latency('PGlite', liteStore);
+  await liteStore.close();
+  const pgStore = await openPostgres(pgUrl);
+  const pgl = await latency('PostgreSQL', pgStore);
+  await pgStore.close();
+  console.log(`  p50 ratio PostgreSQL / PGlite: ${(percentile(pgl, 50) / percentile(lite, 50)).toFixed(2)}`);
 }
 
 async function main(): Promise<void> {
@@ -200,15 +221,9 @@ async function main(): Promise<void> {
     await sql`CREATE DATABASE bench_latency`.execute(admin.db);
     await sql`CREATE DATABASE bench_scale`.execute(admin.db);
     await admin.close();
-    console.log(`\n1. notification → committed message.created, ${MESSAGES} messages one at a time, one grant`);
-    const liteStore = await openPGlite(dir);
-    const lite = await latency('PGlite', liteStore);
-    await liteStore.close();
-    const pgStore = await openPostgres(pg.url('bench_latency'));
-    const pgl = await latency('PostgreSQL', pgStore);
-    await pgStore.close();
-    console.log(`  p50 ratio PostgreSQL / PGlite: ${(percentile(pgl, 50) / percentile(lite, 50)).toFixed(2)}`);
-    console.log(`\n2. one \`tributary start\` process on PostgreSQL with ${GRANTS} grants`);
+    if (PARTS.includes('1')) await latencyPart(pg.url('bench_latency'), dir);
+    if (!PARTS.includes('2')) return;
+    console.log(`\n2. one \`tributary worker\` process on PostgreSQL with ${GRANTS} grants (+ one \`tributary api\` process)`);
     await scale(pg.url('bench_scale'));
   } finally {
     pg.stop();
