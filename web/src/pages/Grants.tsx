@@ -103,9 +103,9 @@ export function GrantsPage({ query }: { query: URLSearchParams }) {
               <thead>
                 <tr>
                   <th scope="col">Email</th>
-                  <th scope="col">Provider</th>
+                  <th scope="col" className="hide-s">Provider</th>
                   <th scope="col">Status</th>
-                  <th scope="col">Created</th>
+                  <th scope="col" className="hide-s">Created</th>
                   <th scope="col">Last sync</th>
                   <th scope="col" className="num">
                     Messages 24 h
@@ -123,11 +123,11 @@ export function GrantsPage({ query }: { query: URLSearchParams }) {
                         {g.email}
                       </Link>
                     </td>
-                    <td>{PROVIDER_NAMES[g.provider] ?? g.provider}</td>
+                    <td className="hide-s">{PROVIDER_NAMES[g.provider] ?? g.provider}</td>
                     <td>
                       <Status value={g.grant_status} />
                     </td>
-                    <td className="nowrap muted">{ago(g.created_at)}</td>
+                    <td className="nowrap muted hide-s">{ago(g.created_at)}</td>
                     <td className="nowrap muted">{ago(g.last_sync_at)}</td>
                     <td className="num">{num(messages[g.id] ?? 0)}</td>
                     <td className="nowrap">

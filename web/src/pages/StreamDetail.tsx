@@ -252,7 +252,7 @@ export function StreamDetailPage({ id }: { id: string }) {
   const stream = useQuery({ queryKey: ['streams', id], queryFn: () => get<Stream>(`/v3/streams/${enc(id)}`) });
   useTitle(stream.data?.name ?? 'Stream');
   const status = useQuery({ queryKey: ['streams', id, 'status'], queryFn: () => get<StreamStatus>(`/v3/streams/${enc(id)}/status`), refetchInterval: 5000 });
-  const throughput = useQuery({ queryKey: ['streams', id, 'throughput'], queryFn: () => get<Point[]>(`/dashboard/api/streams/${enc(id)}/throughput?minutes=180`), refetchInterval: 30_000 });
+  const throughput = useQuery({ queryKey: ['streams', id, 'throughput'], queryFn: () => get<Point[]>(`/dashboard/api/streams/${enc(id)}/throughput?minutes=180`), refetchInterval: 10_000 });
   const catalog = useDestinations();
   const [editing, setEditing] = useState(false);
   const [confirm, setConfirm] = useState(false);

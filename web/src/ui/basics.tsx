@@ -161,7 +161,7 @@ export function CopyButton({ value, label = 'Copy' }: { value: string; label?: s
   };
   return (
     <Button small icon={copied ? 'check' : 'copy'} onClick={() => void copy()} aria-label={`${label}${copied ? ' (copied)' : ''}`}>
-      {copied ? 'Copied' : label}
+      {copied ? 'Copied' : 'Copy'}
     </Button>
   );
 }
