@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expireGrant } from '../../src/grants/lifecycle.js';
 import { Receiver } from '../delivery/receiver.js';
 import { GRAPH_PERMISSIONS } from '../../web/src/pages/microsoft-manifest.js';
 import { eventually, LAPTOP, launchChromium, newPage, PHONE, screenshot, startDashboardServer, type DashboardServer } from './harness.js';
@@ -208,7 +209,82 @@ describe('dashboard in Chromium', () => {
     await page.getByText('Paused: events keep accumulating').waitFor();
     await page.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('active');
+
+    // Webhooks show their signing secret rotation; the new secret is shown once.
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate now' }).click();
+    expect((await page.getByTestId('rotated-secret').textContent())!.length).toBeGreaterThanOrEqual(16);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+
+    // Replay from an hour ago: the receiver sees the message again (same event id).
+    const local = new Date(Date.now() - 3600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.getByLabel('Replay from (your local time)').fill(local);
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await page.getByText(/Rewound: delivery restarts/).waitFor();
+    await eventually(async () => receiver.posts().filter((r) => r.body.includes('Patch v2')).length >= 2 || undefined, 'the replayed message', 30_000);
   }, 120_000);
+
+  it('creates an API key shown once, lists it by prefix and revokes it', async () => {
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('button', { name: 'Create key' }).first().click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('dialog').getByText('Name the key after what uses it').waitFor();
+    await page.getByRole('dialog').getByLabel('Name').fill('CI pipeline');
+    await page.getByRole('dialog').getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.getByTestId('new-key-value').textContent())!;
+    expect(key).toMatch(/^trb_/);
+    const me = await fetch(`${server.url}/v3/applications`, { headers: { authorization: `Bearer ${key}` } });
+    expect(me.status).toBe(200);
+    await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+    const row = page.getByTestId('keys-table').getByRole('row', { name: /CI pipeline/ });
+    expect(await row.textContent()).toContain(`${key.slice(0, 12)}…`);
+    expect(await page.textContent('body')).not.toContain(key);
+    await row.getByRole('button', { name: 'Revoke CI pipeline' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+    await row.getByText('revoked').waitFor();
+  });
+
+  it('switches applications (environments) and back', async () => {
+    await page.getByLabel('Application').selectOption({ label: '＋ New application…' });
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('Acme staging');
+    await dialog.getByRole('button', { name: 'Create and switch' }).click();
+    await heading('Integrations').waitFor();
+    await nav('Overview').click();
+    await page.getByText('Acme staging · staging · region local').waitFor();
+    await page.getByRole('heading', { name: 'Get started' }).waitFor();
+    await page.getByLabel('Application').selectOption({ label: 'Default application · production' });
+    await page.getByText('Default application · production · region local').waitFor();
+  });
+
+  it('offers re-authentication for an expired grant and completes it in the sandbox', async () => {
+    const grant = (await server.running.ctx.repos.grants.list((await server.running.ctx.repos.applications.getDefault())!.id, { limit: 10, offset: 0 }))[0]!;
+    await expireGrant(server.running.ctx, grant.id, 'AADSTS700082: the refresh token has expired due to inactivity');
+    await nav('Grants').click();
+    await page.getByLabel('Status').selectOption('expired');
+    const row = page.getByTestId('grants-table').getByRole('row', { name: new RegExp(USER) });
+    await row.getByText('expired').waitFor();
+    await row.getByRole('link', { name: USER }).click();
+    await page.getByText('This grant has expired').waitFor();
+    await page.getByText('AADSTS700082').waitFor();
+    await screenshot(page, 'grant-detail-expired-laptop');
+    await page.getByRole('button', { name: 'Send a sign-in link' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: `Re-authenticate ${USER}` }).waitFor();
+    expect(await dialog.getByLabel('Email address').inputValue()).toBe(USER);
+    await dialog.getByRole('button', { name: 'Create sign-in link' }).click();
+    const link = (await dialog.getByTestId('auth-link-url').textContent())!;
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const owner = await newPage(browser);
+    await owner.page.goto(link);
+    await owner.page.getByRole('button', { name: 'Accept' }).click();
+    await owner.page.getByText('Mailbox connected').waitFor();
+    await owner.context.close();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: USER }).waitFor();
+    await expect.poll(() => page.getByText('This grant has expired').count()).toBe(0);
+    await screenshot(page, 'grant-detail-laptop');
+  }, 60_000);
 
   it('refuses a cross-site form post made with the session cookie', async () => {
     // A page on another origin of the same site (127.0.0.1, other port): SameSite=Lax still sends
@@ -237,7 +313,12 @@ describe('dashboard in Chromium', () => {
   });
 
   it('renders the main pages at laptop and phone widths, light and dark', async () => {
+    const appId = (await server.running.ctx.repos.applications.getDefault())!.id;
+    const grantId = (await server.running.ctx.repos.grants.list(appId, { limit: 1, offset: 0 }))[0]!.id;
+    const streamId = (await server.running.ctx.store.db.selectFrom('streams').select('id').where('application_id', '=', appId).executeTakeFirstOrThrow()).id;
     const pages = [
+      ['grant-detail', `/grants/${grantId}`, USER],
+      ['stream-detail', `/streams/${streamId}`, 'CRM webhook'],
       ['overview', '/overview', 'Overview'],
       ['integrations', '/integrations', 'Integrations'],
       ['grants', '/grants', 'Grants'],
@@ -246,6 +327,8 @@ describe('dashboard in Chromium', () => {
       ['settings', '/settings', 'Settings'],
       ['api-keys', '/api-keys', 'API keys'],
       ['stream-new', '/streams/new?type=webhook', 'New webhook stream'],
+      ['integration-microsoft', '/integrations/microsoft', 'Microsoft 365'],
+      ['stream-catalog', '/streams/new', 'New stream'],
     ] as const;
     const state = await context.storageState();
     for (const [viewport, scheme, suffix] of [
