@@ -25,14 +25,16 @@ export interface RefresherOptions {
   intervalMs: number;
   /** Refresh grants whose last refresh is older than this. */
   maxAgeMs: number;
-  /** Consecutive reauth-class failures before the grant is expired. */
+  /** Consecutive reauth-class failures before the grant is expired… */
   reauthFailuresBeforeExpiry: number;
+  /** …spanning at least this long, unless the provider's answer leaves no doubt (consent revoked). */
+  reauthWindowMs: number;
   /** How often the client-secret expiry warning is logged (and spent sign-in records are pruned). */
   secretCheckMs: number;
   batch: number;
 }
 
-export const DEFAULT_REFRESHER: RefresherOptions = { intervalMs: 60_000, maxAgeMs: 12 * 3600_000, reauthFailuresBeforeExpiry: 3, secretCheckMs: 6 * 3600_000, batch: 50 };
+export const DEFAULT_REFRESHER: RefresherOptions = { intervalMs: 60_000, maxAgeMs: 12 * 3600_000, reauthFailuresBeforeExpiry: 3, reauthWindowMs: 10 * 60_000, secretCheckMs: 6 * 3600_000, batch: 50 };
 
 const oauthProviders = () => PROVIDERS.filter((p) => getOAuthProvider(p));
 
@@ -93,7 +95,10 @@ async function onFailure(ctx: Ctx, grantId: string, integrationId: string, err: 
   if (kind === 'app_misconfigured') await ctx.repos.integrations.setError(integrationId, message);
   const state = await ctx.store.db.selectFrom('token_refresh_state').selectAll().where('grant_id', '=', grantId).executeTakeFirst();
   const failures = (state?.failures ?? 0) + 1;
-  if (kind === 'reauth' && failures >= opts.reauthFailuresBeforeExpiry) {
+  const firstAt = state?.first_failure_at ?? ctx.now();
+  // The Microsoft plug-in marks failures that leave no doubt (revoked, consent removed).
+  const unambiguous = (err as { unambiguous?: unknown }).unambiguous === true;
+  if (kind === 'reauth' && failures >= opts.reauthFailuresBeforeExpiry && (unambiguous || ctx.now().getTime() - firstAt.getTime() >= opts.reauthWindowMs)) {
     await expireGrant(ctx, grantId, message);
     await ctx.store.db.deleteFrom('token_refresh_state').where('grant_id', '=', grantId).execute();
     return 'expired';
@@ -102,7 +107,7 @@ async function onFailure(ctx: Ctx, grantId: string, integrationId: string, err: 
   const next = new Date(ctx.now().getTime() + Math.max(retryAfter, backoffDelay(failures, { baseMs: 30_000, maxMs: 3600_000 })));
   await ctx.store.db
     .insertInto('token_refresh_state')
-    .values({ grant_id: grantId, failures, last_error: message, next_attempt_at: next, updated_at: ctx.now() })
+    .values({ grant_id: grantId, failures, last_error: message, next_attempt_at: next, first_failure_at: firstAt, updated_at: ctx.now() })
     .onConflict((oc) => oc.column('grant_id').doUpdateSet({ failures, last_error: message, next_attempt_at: next, updated_at: ctx.now() }))
     .execute();
   ctx.logger.warn({ grant_id: grantId, kind, failures, err: message }, 'token refresh failed');

@@ -70,7 +70,8 @@ export async function microsoftHarness(kind: DatabaseKind, opts: { env?: Record<
     msApp,
     sync: null,
     async startSync(overrides = {}) {
-      h.sync = await startSync(api.ctx, 'test-worker', { tickMs: 200, hintPollMs: 100, startSpreadMs: 0, ...overrides });
+      // No expiry window here: tests that need one pass it (the engine's own tests cover the window).
+      h.sync = await startSync(api.ctx, 'test-worker', { tickMs: 200, hintPollMs: 100, startSpreadMs: 0, reauthWindowMs: 0, ...overrides });
       return h.sync;
     },
     auth(params = {}) {

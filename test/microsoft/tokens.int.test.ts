@@ -66,6 +66,27 @@ describe.each(DATABASES)('token refresher for grants no sync session holds (%s)'
     expect((await h.api.ctx.repos.grants.getById(grant_id))!.status).toBe('valid');
   });
 
+  it('an ambiguous failure (AADSTS70000) must persist for 10 minutes before the grant expires', async () => {
+    h.sb.control.createUser({ mail: 'flaky@contoso.com' });
+    const { grant_id } = await h.grant('flaky@contoso.com');
+    const row = (await h.api.ctx.repos.grants.getById(grant_id))!;
+    await h.api.ctx.repos.grants.update(grant_id, { credentials: { ...h.api.ctx.repos.grants.openCredentials(row)!, refresh_token: 'not-a-refresh-token' } });
+    offset = 13 * 3600_000;
+    try {
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push(await refreshGrant(h.api.ctx, grant_id, 'w1'));
+      expect(first).toEqual(['failed', 'failed', 'failed', 'failed']);
+      expect((await h.api.ctx.repos.grants.getById(grant_id))!.status).toBe('valid');
+      const state = await h.api.ctx.store.db.selectFrom('token_refresh_state').selectAll().where('grant_id', '=', grant_id).executeTakeFirst();
+      expect(state?.last_error).toMatch(/AADSTS70000/);
+      offset += 11 * 60_000;
+      expect(await refreshGrant(h.api.ctx, grant_id, 'w1')).toBe('expired');
+    } finally {
+      offset = 0;
+    }
+    expect((await grantEvents(h.api, grant_id)).filter((t) => t === 'grant.expired')).toHaveLength(1);
+  });
+
   it('logs a warning for a client secret that expires within 30 days', async () => {
     await h.api.call('PATCH', '/v3/connectors/microsoft', { settings: { secret_expires_at: Math.floor(Date.now() / 1000) + 10 * 86_400 } });
     expect(await warnExpiringSecrets(h.api.ctx)).toBe(1);

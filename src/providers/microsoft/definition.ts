@@ -1,11 +1,11 @@
 import { DEFAULT_SCOPES } from '../../domain/integration.js';
 import { ProviderError, type GrantHandle, type ProviderContext, type ProviderDefinition, type ProviderSession } from '../provider.js';
 import { GraphClient } from './client.js';
-import { classifyTokenError, TokenEndpointError } from './errors.js';
+import { classifyTokenError, TokenEndpointError, tokenFailure } from './errors.js';
 import { authorizeEndpoint, discoveryEndpoint, expectedIssuer, microsoftUrls, tenantOf } from './endpoints.js';
 import { MicrosoftSession } from './sync.js';
 import { exchangeCode, type MicrosoftCredentials, type TokenClient } from './token.js';
-import { tokenFailure, TokenKeeper } from './tokens.js';
+import { TokenKeeper } from './tokens.js';
 import { SubscriptionKeeper } from './watch.js';
 
 /** An existing subscription is looked up this often: Graph may drop one without our hearing. */
@@ -112,7 +112,7 @@ export const microsoftProvider: ProviderDefinition & { oauth: typeof microsoftOA
     try {
       await tokens.accessToken();
     } catch (err) {
-      throw err instanceof ProviderError ? err : tokenFailure(grant.id, err, ctx.now().getTime());
+      throw err instanceof ProviderError ? err : tokenFailure(err);
     }
     const graph = new GraphClient({ base: microsoftUrls(ctx.urls).graph, tokens, fetch: ctx.fetch, logger: ctx.logger });
     const notificationUrl = ctx.urls.microsoftNotifications;

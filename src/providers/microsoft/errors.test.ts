@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AmbiguityTracker, classifyTokenBody, classifyTokenError, TokenEndpointError } from './errors.js';
+import { classifyTokenBody, classifyTokenError, TokenEndpointError, tokenFailure } from './errors.js';
 import { expectedIssuer } from './endpoints.js';
-import { tokenFailure } from './tokens.js';
 
 describe('token error classification (PROVIDERS.md §2)', () => {
   it.each([
@@ -27,16 +26,13 @@ describe('token error classification (PROVIDERS.md §2)', () => {
     expect(classifyTokenError(new TypeError('fetch failed'))).toBe('transient');
   });
 
-  it('an ambiguous reauth error (AADSTS70000) counts only once it persists; an unambiguous one at once', () => {
-    const tracker = new AmbiguityTracker(3, 60_000);
-    const ambiguous = new TokenEndpointError(400, { error: 'invalid_grant', error_codes: [70000] });
-    expect(tokenFailure('g', ambiguous, 0, tracker).kind).toBe('transient');
-    expect(tokenFailure('g', ambiguous, 30_000, tracker).kind).toBe('transient');
-    expect(tokenFailure('g', ambiguous, 61_000, tracker).kind).toBe('reauth');
-    tracker.succeeded('g');
-    expect(tokenFailure('g', ambiguous, 62_000, tracker).kind).toBe('transient');
-    const revoked = new TokenEndpointError(400, { error: 'invalid_grant', error_codes: [50173] });
-    expect(tokenFailure('h', revoked, 0, tracker).kind).toBe('reauth');
+  it('marks unambiguous reauth failures (revoked, consent removed) apart from ambiguous ones (AADSTS70000)', () => {
+    const ambiguous = tokenFailure(new TokenEndpointError(400, { error: 'invalid_grant', error_codes: [70000] }));
+    expect([ambiguous.kind, ambiguous.unambiguous]).toEqual(['reauth', false]);
+    const revoked = tokenFailure(new TokenEndpointError(400, { error: 'invalid_grant', error_codes: [50173] }));
+    expect([revoked.kind, revoked.unambiguous]).toEqual(['reauth', true]);
+    const throttled = tokenFailure(new TokenEndpointError(429, { error: 'temporarily_unavailable' }, 7000));
+    expect([throttled.kind, throttled.retryAfterMs]).toEqual(['transient', 7000]);
   });
 
   it('the error message names the AADSTS code and never a token', () => {

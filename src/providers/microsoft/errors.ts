@@ -1,4 +1,4 @@
-import type { TokenErrorClass } from '../provider.js';
+import { ProviderError, type TokenErrorClass } from '../provider.js';
 
 /**
  * Token-endpoint error classification as data (PROVIDERS.md §2). The `error` field decides
@@ -44,7 +44,7 @@ export const TOKEN_ERRORS = {
   /**
    * Reauth codes that leave no doubt (revoked, expired by inactivity, consent removed, account
    * disabled, token expired). Others — notably AADSTS70000, reported intermittently in the wild —
-   * count as reauth only once they repeat (see AmbiguityTracker).
+   * must repeat over a while before a grant is expired.
    */
   unambiguous: [50173, 700082, 65001, 50057, 70008],
 };
@@ -93,28 +93,23 @@ export function classifyTokenError(error: unknown): TokenErrorClass {
   return 'transient';
 }
 
-/**
- * Ambiguous reauth failures (say AADSTS70000 once) become `reauth` only when they persist: at
- * least `minFailures` in a row spread over at least `minSpanMs`. Until then they are transient,
- * so the sync engine backs off instead of counting them toward expiry. Kept per grant in memory:
- * a restart merely starts the count again, which errs on the side of keeping the grant.
- */
-export class AmbiguityTracker {
-  private readonly seen = new Map<string, { count: number; first: number }>();
-
+/** A classified token failure; `unambiguous` reauth failures need not repeat for long before expiry. */
+export class TokenFailure extends ProviderError {
   constructor(
-    private readonly minFailures = 3,
-    private readonly minSpanMs = 10 * 60_000,
-  ) {}
-
-  failed(grantId: string, now: number): TokenErrorClass {
-    const s = this.seen.get(grantId) ?? { count: 0, first: now };
-    s.count++;
-    this.seen.set(grantId, s);
-    return s.count >= this.minFailures && now - s.first >= this.minSpanMs ? 'reauth' : 'transient';
+    kind: TokenErrorClass,
+    message: string,
+    readonly unambiguous: boolean,
+    retryAfterMs?: number,
+  ) {
+    super(kind, message, retryAfterMs);
+    this.name = 'TokenFailure';
   }
+}
 
-  succeeded(grantId: string): void {
-    this.seen.delete(grantId);
-  }
+/** Maps anything thrown by the token endpoint to the ProviderError the sync engine classifies. */
+export function tokenFailure(err: unknown): TokenFailure {
+  const kind = classifyTokenError(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const endpoint = err instanceof TokenEndpointError ? err : null;
+  return new TokenFailure(kind, message, kind === 'reauth' && endpoint !== null && isUnambiguousReauth(endpoint), endpoint?.retryAfterMs);
 }

@@ -1,23 +1,9 @@
 import { ProviderError } from '../provider.js';
-import { AmbiguityTracker, classifyTokenError, isUnambiguousReauth, TokenEndpointError } from './errors.js';
+import { tokenFailure } from './errors.js';
 import { refreshTokens, type MicrosoftCredentials, type TokenClient } from './token.js';
 
 /** Refresh at least this often even when access tokens live longer (refresh tokens die after 90 idle days). */
 export const MAX_REFRESH_AGE_MS = 24 * 3600_000;
-
-/** Ambiguous reauth failures across sessions of one process (a session is reopened after each failure). */
-export const ambiguity = new AmbiguityTracker();
-
-/** Maps a token-endpoint failure to the ProviderError the sync engine classifies. */
-export function tokenFailure(grantId: string, err: unknown, now: number, tracker: AmbiguityTracker = ambiguity): ProviderError {
-  const kind = classifyTokenError(err);
-  const message = err instanceof Error ? err.message : String(err);
-  const retryAfter = err instanceof TokenEndpointError ? err.retryAfterMs : undefined;
-  if (kind === 'reauth' && err instanceof TokenEndpointError && !isUnambiguousReauth(err)) {
-    return new ProviderError(tracker.failed(grantId, now), message, retryAfter);
-  }
-  return new ProviderError(kind, message, retryAfter);
-}
 
 /**
  * A grant's tokens inside one session: hands out an access token, refreshing it a little before
@@ -67,9 +53,8 @@ export class TokenKeeper {
     try {
       fresh = await refreshTokens(this.client, this.creds.refresh_token, this.scope);
     } catch (err) {
-      throw tokenFailure(this.grantId, err, this.client.now().getTime());
+      throw tokenFailure(err);
     }
-    ambiguity.succeeded(this.grantId);
     const next: MicrosoftCredentials = { ...this.creds, ...fresh.credentials };
     await this.save(next);
     this.creds = next;

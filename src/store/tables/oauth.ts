@@ -54,6 +54,8 @@ export interface TokenRefreshStateTable {
   grant_id: string;
   failures: number;
   last_error: string | null;
+  /** migrations/0201: when the current run of failures began. */
+  first_failure_at: Timestamp | null;
   next_attempt_at: Timestamp;
   updated_at: Timestamp;
 }
