@@ -45,6 +45,13 @@ describe.each(DATABASES)('dashboard API (%s)', (kind) => {
     await ctx?.close();
   });
 
+  it('lets a setup link expire after 24 hours', async () => {
+    const link = (await createSetupLink(ctx.store.db, ctx.config.publicUrl, new Date(clock - 25 * 3600_000)))!;
+    const r = await call('POST', '/dashboard/api/setup', { token: new URL(link).searchParams.get('token'), email: 'admin@example.com', password: 'a good long password' });
+    expect(r.status).toBe(403);
+    expect(r.body.error?.message).toMatch(/already used or expired/);
+  });
+
   it('reports that setup is required before the first admin exists', async () => {
     const r = await call('GET', '/dashboard/api/session');
     expect(r.body.data).toMatchObject({ signed_in: false, setup_required: true });
@@ -76,6 +83,12 @@ describe.each(DATABASES)('dashboard API (%s)', (kind) => {
     const r = await call('GET', '/v3/applications');
     expect(r.status).toBe(200);
     expect(r.body.data).toMatchObject({ name: 'Default application' });
+  });
+
+  it('leaves requests with an Authorization header to the API-key check, cookie or not', async () => {
+    const r = await call('GET', '/v3/applications', undefined, { authorization: 'Bearer not-a-real-key-000000000000' });
+    expect(r.status).toBe(401);
+    expect(r.body.error?.message).toMatch(/API key is not valid/);
   });
 
   it('refuses state-changing requests without the CSRF header or from another origin', async () => {

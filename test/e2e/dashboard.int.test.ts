@@ -131,6 +131,17 @@ describe('dashboard in Chromium', () => {
     await page.getByText(/The client secret expires in (9|10) days/).waitFor();
     await screenshot(page, 'integration-microsoft-laptop');
 
+    // IMAP takes server defaults instead of OAuth credentials.
+    await nav('Integrations').click();
+    await page.getByTestId('integration-imap').click();
+    await page.getByLabel('Port').fill('99999');
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByText('A port between 1 and 65535').waitFor();
+    await page.getByLabel('Default IMAP host').fill('imap.example.com');
+    await page.getByLabel('Port').fill('993');
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    await page.getByText('Saved.').waitFor();
+
     await nav('Overview').click();
     await page.getByTestId('attention').getByText(/client secret expires in (9|10) days/).waitFor();
   });
@@ -222,7 +233,18 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
     await page.getByText(/Rewound: delivery restarts/).waitFor();
     await eventually(async () => receiver.posts().filter((r) => r.body.includes('Patch v2')).length >= 2 || undefined, 'the replayed message', 30_000);
-  }, 120_000);
+
+    // An event the receiver refuses (422) becomes a dead letter; once fixed, "Redrive all" delivers it.
+    let fixed = false;
+    receiver.onPost = (r) => (r.body.includes('Poison pill') && !fixed ? { status: 422, body: 'cannot parse this one' } : { status: 200, body: 'ok' });
+    server.sandbox.control.deliverMail(USER, { from: 'mallory@evil.example', subject: 'Poison pill' });
+    await page.getByText(/refused this event with 422/).waitFor({ timeout: 45_000 });
+    fixed = true;
+    await page.getByRole('button', { name: 'Redrive all' }).click();
+    await page.getByText('1 queued to be written again.').waitFor();
+    await eventually(async () => receiver.posts().some((r) => r.body.includes('Poison pill') && fixed) || undefined, 'the redriven event', 30_000);
+    await page.getByText('None — every event went through.').waitFor({ timeout: 30_000 });
+  }, 180_000);
 
   it('creates an API key shown once, lists it by prefix and revokes it', async () => {
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'API keys' }).click();

@@ -108,9 +108,11 @@ export function GrantDetailPage({ id }: { id: string }) {
                 <span className="label">Backfill</span>
                 <span className="muted">{bf ? `${num(bf.done ?? 0)} of ${num(bf.total ?? 0)} · ${bf.status ?? 'running'}` : 'not requested (new mail only)'}</span>
               </div>
-              <div className="bar-meter" role="progressbar" aria-label="Backfill progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
-                <span className={`w-${Math.round(pct / 5) * 5}`} />
-              </div>
+              {bf ? (
+                <div className="bar-meter" role="progressbar" aria-label="Backfill progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+                  <span className={`w-${Math.round(pct / 5) * 5}`} />
+                </div>
+              ) : null}
             </div>
             {cursor || Object.keys(otherState).length ? <CodeBlock label="Sync state" code={JSON.stringify({ cursor, ...otherState }, null, 2)} /> : null}
           </div>
