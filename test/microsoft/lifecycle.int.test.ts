@@ -19,6 +19,8 @@ describe.each(DATABASES)('Graph subscription lifecycle and backfill (%s)', (kind
     h.sb.control.createUser({ mail: 'life@contoso.com' });
     const { grant_id } = await h.grant('life@contoso.com');
     const first = await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
+    // Wait until Tributary has recorded the subscription id beside its clientState.
+    await eventually(async () => h.api.ctx.repos.grants.openCredentials<{ subscription?: { id: string } }>((await h.api.ctx.repos.grants.getById(grant_id))!)?.subscription?.id === first.id, 5000, 'stored subscription');
     offset += 60_000; // the last subscription check is now old enough to probe again
     await h.sb.control.removeSubscription(first.id);
     const second = await eventually(() => subscriptionsOf(h, grant_id).find((s) => s.id !== first.id), 10_000, 'a new subscription');
