@@ -57,6 +57,18 @@ describe.each(DATABASES)('hosted authentication against the Microsoft sandbox (%
     expect(await grantEvents(h.api, first.grant_id)).toEqual(['grant.created', 'grant.updated']);
   });
 
+  it('a different Microsoft account under an email already connected is refused, not swapped in', async () => {
+    h.sb.control.createUser({ mail: 'twin@contoso.com' });
+    const { grant_id } = await h.grant('twin@contoso.com');
+    // As if the address had belonged to another directory object (tid:oid) when it was connected.
+    await h.api.ctx.store.db.updateTable('grants').set({ provider_user_id: 'another-tenant:another-object' }).where('id', '=', grant_id).execute();
+    const final = await h.connect('twin@contoso.com');
+    expect(final.searchParams.get('error')).toBe('access_denied');
+    expect(final.searchParams.get('error_description')).toMatch(/different microsoft account/);
+    expect((await h.api.ctx.repos.grants.getById(grant_id))!.provider_user_id).toBe('another-tenant:another-object');
+    expect(await grantEvents(h.api, grant_id)).toEqual(['grant.created']);
+  });
+
   it('denied consent goes back to the app as access_denied, and no grant is made', async () => {
     h.sb.control.createUser({ mail: 'nope@contoso.com' });
     const final = await h.connect('nope@contoso.com', {}, 'cancel');
