@@ -97,7 +97,7 @@ async function onFailure(ctx: Ctx, grantId: string, integrationId: string, err: 
   const failures = (state?.failures ?? 0) + 1;
   const firstAt = state?.first_failure_at ?? ctx.now();
   // The Microsoft plug-in marks failures that leave no doubt (revoked, consent removed).
-  const unambiguous = (err as { unambiguous?: unknown }).unambiguous === true;
+  const unambiguous = err instanceof ProviderError && err.unambiguous;
   if (kind === 'reauth' && failures >= opts.reauthFailuresBeforeExpiry && (unambiguous || ctx.now().getTime() - firstAt.getTime() >= opts.reauthWindowMs)) {
     await expireGrant(ctx, grantId, message);
     await ctx.store.db.deleteFrom('token_refresh_state').where('grant_id', '=', grantId).execute();

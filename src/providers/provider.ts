@@ -48,7 +48,8 @@ export interface ProviderSession {
   /** Where "new mail" starts for a fresh grant (or after a reset). */
   baseline(): Promise<Cursor>;
   /** Changes after `cursor`, as batches; each batch is committed before the next is requested. */
-  changes(cursor: Cursor, signal: AbortSignal): AsyncIterable<ChangeBatch>;
+  /** `reason` says what woke the pass (a push hint, a lifecycle event, `fallback`), so a plug-in can act on it. */
+  changes(cursor: Cursor, signal: AbortSignal, reason?: string): AsyncIterable<ChangeBatch>;
   /** Optional push: subscription, watch or IDLE. Calls onHint when there may be new changes. Returns a stop function. */
   watch?(onHint: (reason: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
@@ -68,6 +69,8 @@ export class ProviderError extends Error {
     readonly kind: TokenErrorClass | 'throttled' | 'not_found',
     message: string,
     readonly retryAfterMs?: number,
+    /** A reauth failure that leaves no doubt (user revoked, consent removed): expire without waiting for repeats over time. */
+    readonly unambiguous = false,
   ) {
     super(message);
     this.name = 'ProviderError';

@@ -127,7 +127,7 @@ export class GrantSyncer {
     // A reset restarts the iteration from the new baseline; more than a few in one pass means the provider is confused.
     for (let round = 0; round < 3 && !this.stopping; round++) {
       let reset: string | null = null;
-      for await (const batch of session.changes(cursor, this.abort.signal)) {
+      for await (const batch of session.changes(cursor, this.abort.signal, reason)) {
         if ('reset' in batch) {
           reset = batch.reset;
           break;
@@ -208,7 +208,9 @@ export class GrantSyncer {
     const log = { grant_id: this.grantId, kind, failures: this.failures, err: describe(err) };
     if (kind === 'reauth') {
       if (this.reauthFailures++ === 0) this.firstReauthAt = Date.now();
-      if (this.reauthFailures >= this.options.reauthFailuresBeforeExpiry && Date.now() - this.firstReauthAt >= this.options.reauthWindowMs) {
+      // An unambiguous refusal (revoked user) needs no repeats over time; an ambiguous one does.
+      const unambiguous = err instanceof ProviderError && err.unambiguous;
+      if (this.reauthFailures >= this.options.reauthFailuresBeforeExpiry && (unambiguous || Date.now() - this.firstReauthAt >= this.options.reauthWindowMs)) {
         this.ctx.logger.warn(log, 'credentials rejected repeatedly: expiring the grant');
         await expireGrant(this.ctx, this.grantId, describe(err)).catch((e: unknown) => this.ctx.logger.error({ grant_id: this.grantId, err: describe(e) }, 'could not expire grant'));
         return 'expired';

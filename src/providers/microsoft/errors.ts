@@ -98,10 +98,10 @@ export class TokenFailure extends ProviderError {
   constructor(
     kind: TokenErrorClass,
     message: string,
-    readonly unambiguous: boolean,
+    unambiguous: boolean,
     retryAfterMs?: number,
   ) {
-    super(kind, message, retryAfterMs);
+    super(kind, message, retryAfterMs, unambiguous);
     this.name = 'TokenFailure';
   }
 }
