@@ -152,6 +152,18 @@ describe('dashboard in Chromium', () => {
     await page.getByRole('button', { name: 'Add grant' }).first().click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Email address').fill(USER);
+    // IMAP connects with credentials; the server's refusal is shown as it is.
+    await dialog.getByLabel('Provider').selectOption('imap');
+    await dialog.getByRole('button', { name: 'Connect mailbox' }).click();
+    await dialog.getByText('Enter the mailbox password').waitFor();
+    await dialog.getByLabel('Password').fill('hunter2hunter2');
+    await dialog.getByLabel('IMAP host').fill('127.0.0.1');
+    await dialog.getByLabel('Port').fill('9');
+    await dialog.getByLabel('Security').selectOption('none');
+    await dialog.getByRole('button', { name: 'Connect mailbox' }).click();
+    await dialog.getByText('Could not connect').waitFor();
+    await screenshot(page, 'grant-add-imap-refused-laptop');
+    await dialog.getByLabel('Provider').selectOption('microsoft');
     await dialog.getByRole('button', { name: 'Create sign-in link' }).click();
     const link = (await dialog.getByTestId('auth-link-url').textContent())!;
     expect(link).toMatch(new RegExp(`^${server.url}/v3/connect/auth\\?link=`));

@@ -7,6 +7,7 @@ import { Link } from '../router.js';
 import { PROVIDER_NAMES, type ProviderId } from '../types.js';
 import { Button, Callout, CopyField, Dialog, ErrorState, Field, errorMessage } from '../ui/basics.js';
 import { Icon } from '../ui/icons.js';
+import { ImapGrantForm } from './ImapGrantForm.js';
 
 interface AuthLink {
   id: string;
@@ -32,7 +33,8 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
   const qc = useQueryClient();
   const app = useApplication();
   const connectors = useConnectors();
-  const oauth = (connectors.data ?? []).filter((c) => c.provider !== 'imap');
+  const all = connectors.data ?? [];
+  const oauth = all.filter((c) => c.provider !== 'imap');
   const [email, setEmail] = useState(initialEmail);
   const [provider, setProvider] = useState<string>(initialProvider ?? '');
   const [expires, setExpires] = useState(86_400);
@@ -44,11 +46,14 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
     if (!open) return;
     setEmail(initialEmail);
     setLink(null);
+    setImapDone(null);
     setErrors({});
   }, [open, initialEmail]);
+  const [imapDone, setImapDone] = useState<string | null>(null);
   useEffect(() => {
-    if (!provider && oauth[0]) setProvider(initialProvider ?? oauth[0].provider);
-  }, [oauth, provider, initialProvider]);
+    if (!provider && all[0]) setProvider(initialProvider ?? (oauth[0] ?? all[0]).provider);
+  }, [all, oauth, provider, initialProvider]);
+  const imap = provider === 'imap' ? all.find((c) => c.provider === 'imap') : undefined;
 
   const landing = app.data ? connectedPage(app.data.public_url) : '';
   const registered = app.data?.callback_uris.map((u) => u.url) ?? [];
@@ -68,6 +73,7 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    if (imap) return; // the credentials form below submits IMAP grants
     const v = { ...(/^[^\s@]+@[^\s@]+$/.test(email.trim()) ? {} : { email: 'Enter the email address of the mailbox to connect' }), ...(provider ? {} : { provider: 'Choose a provider' }) };
     setErrors(v);
     if (!Object.keys(v).length) create.mutate();
@@ -75,13 +81,17 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
 
   return (
     <Dialog open={open} onClose={onClose} title={initialEmail ? `Re-authenticate ${initialEmail}` : 'Add a grant'}>
-      {connectors.data && oauth.length === 0 ? (
+      {connectors.data && all.length === 0 ? (
         <div className="stack">
-          <p className="muted">Hosted sign-in needs an OAuth integration (Microsoft, Google or Zoom) first.</p>
+          <p className="muted">Set up an integration first: grants connect through one.</p>
           <Link className="btn btn-primary" to="/integrations" onClick={onClose}>
             Set up an integration
           </Link>
         </div>
+      ) : imapDone ? (
+        <Callout tone="ok" title="Mailbox connected">
+          {imapDone} is now a grant; new mail appears in Events within seconds.
+        </Callout>
       ) : link ? (
         <div className="stack" data-testid="auth-link">
           <Callout tone="ok" title="Link ready">
@@ -98,58 +108,72 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
           </div>
         </div>
       ) : (
-        <form className="form" onSubmit={submit} noValidate>
-          <p className="muted">The account owner opens a hosted sign-in link, consents, and the mailbox appears here as a grant.</p>
-          {create.error ? <ErrorOrMessage error={create.error} /> : null}
-          <Field label="Email address" error={errors.email} required>
-            {(p) => <input {...p} className="input" type="email" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="someone@contoso.com" autoFocus={!initialEmail} />}
-          </Field>
-          <div className="grid grid-2">
-            <Field label="Provider" error={errors.provider} required>
-              {(p) => (
-                <select {...p} className="select" value={provider} onChange={(e) => setProvider(e.target.value)}>
-                  {oauth.map((c) => (
-                    <option key={c.provider} value={c.provider}>
-                      {PROVIDER_NAMES[c.provider]}
-                    </option>
-                  ))}
-                </select>
-              )}
+        <div className="stack">
+          <form className="form" onSubmit={submit} noValidate>
+            <p className="muted">
+              {imap ? 'IMAP mailboxes connect with their own credentials; Tributary logs in before it creates the grant.' : 'The account owner opens a hosted sign-in link, consents, and the mailbox appears here as a grant.'}
+            </p>
+            {create.error ? <ErrorOrMessage error={create.error} /> : null}
+            <Field label="Email address" error={errors.email} required>
+              {(p) => <input {...p} className="input" type="email" value={email} onChange={(e) => setEmail(e.target.value)} placeholder="someone@contoso.com" autoFocus={!initialEmail} />}
             </Field>
-            <Field label="Link expires after">
-              {(p) => (
-                <select {...p} className="select" value={expires} onChange={(e) => setExpires(Number(e.target.value))}>
-                  {EXPIRY.map((x) => (
-                    <option key={x.seconds} value={x.seconds}>
-                      {x.label}
-                    </option>
-                  ))}
-                </select>
+            <div className="grid grid-2">
+              <Field label="Provider" error={errors.provider} required>
+                {(p) => (
+                  <select {...p} className="select" value={provider} onChange={(e) => setProvider(e.target.value)}>
+                    {all.map((c) => (
+                      <option key={c.provider} value={c.provider}>
+                        {PROVIDER_NAMES[c.provider]}
+                      </option>
+                    ))}
+                  </select>
+                )}
+              </Field>
+              {imap ? null : (
+                <Field label="Link expires after">
+                  {(p) => (
+                    <select {...p} className="select" value={expires} onChange={(e) => setExpires(Number(e.target.value))}>
+                      {EXPIRY.map((x) => (
+                        <option key={x.seconds} value={x.seconds}>
+                          {x.label}
+                        </option>
+                      ))}
+                    </select>
+                  )}
+                </Field>
               )}
-            </Field>
-          </div>
-          <Field label="After signing in, go to" hint={redirectUri === landing && !registered.includes(landing) ? 'Tributary’s confirmation page will be added to the redirect URIs.' : 'One of the application’s redirect URIs.'}>
-            {(p) => (
-              <select {...p} className="select" value={redirectUri} onChange={(e) => setRedirect(e.target.value)}>
-                <option value={landing}>Tributary’s “connected” page</option>
-                {registered
-                  .filter((u) => u !== landing)
-                  .map((u) => (
-                    <option key={u} value={u}>
-                      {u}
-                    </option>
-                  ))}
-              </select>
+            </div>
+            {imap ? null : (
+              <>
+                <Field
+                  label="After signing in, go to"
+                  hint={redirectUri === landing && !registered.includes(landing) ? 'Tributary’s confirmation page will be added to the redirect URIs.' : 'One of the application’s redirect URIs.'}
+                >
+                  {(p) => (
+                    <select {...p} className="select" value={redirectUri} onChange={(e) => setRedirect(e.target.value)}>
+                      <option value={landing}>Tributary’s “connected” page</option>
+                      {registered
+                        .filter((u) => u !== landing)
+                        .map((u) => (
+                          <option key={u} value={u}>
+                            {u}
+                          </option>
+                        ))}
+                    </select>
+                  )}
+                </Field>
+                <div className="row">
+                  <span className="grow" />
+                  <Button onClick={onClose}>Cancel</Button>
+                  <Button type="submit" variant="primary" busy={create.isPending}>
+                    Create sign-in link
+                  </Button>
+                </div>
+              </>
             )}
-          </Field>
-          <div className="row">
-            <span className="grow" />
-            <Button onClick={onClose}>Cancel</Button>
-            <Button type="submit" variant="primary" busy={create.isPending}>
-              Create sign-in link
-            </Button>
-          </div>
-        </form>
+          </form>
+          {imap ? <ImapGrantForm email={email.trim()} integration={imap} onCancel={onClose} onDone={(g) => setImapDone(g.email)} /> : null}
+        </div>
       )}
     </Dialog>
   );
