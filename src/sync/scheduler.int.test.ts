@@ -119,6 +119,16 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
     expect((await t.store.db.selectFrom('events').select('id').where('type', '=', 'grant.expired').execute()).length).toBe(0);
   });
 
+  it('expires at once, within the reauth window, when the refusal is unambiguous (revoked user)', async () => {
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    fake.failures.set(g.id, new ProviderError('reauth', 'AADSTS50173: the grant was revoked', undefined, true));
+    await start('w1', { reauthWindowMs: 60 * 60_000 });
+    await eventually(async () => (await t.repos.grants.getById(g.id))!.status === 'expired', 8000, 'expired');
+    const expired = await t.store.db.selectFrom('events').select('id').where('grant_id', '=', g.id).where('type', '=', 'grant.expired').execute();
+    expect(expired).toHaveLength(1);
+  });
+
   it('backs off a transiently failing grant and recovers when the provider does', async () => {
     const { grants } = await seedGrants(t, 1);
     const g = grants[0]!;
