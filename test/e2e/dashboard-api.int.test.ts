@@ -138,11 +138,33 @@ describe.each(DATABASES)('dashboard API (%s)', (kind) => {
   });
 
   it('serves the overview aggregates', async () => {
-    const r = await call('GET', '/dashboard/api/overview?minutes=30');
-    expect(r.status).toBe(200);
-    const d = r.body.data as unknown as { events_per_minute: { t: number; n: number }[]; grants_by_status: Record<string, number> };
-    expect(d.events_per_minute).toHaveLength(30);
-    expect(d.grants_by_status).toEqual({});
+    const empty = await call('GET', '/dashboard/api/overview?minutes=30');
+    expect(empty.status).toBe(200);
+    const e = empty.body.data as unknown as { events_per_minute: { t: number; n: number }[]; grants_by_status: Record<string, number> };
+    expect(e.events_per_minute).toHaveLength(30);
+    expect(e.grants_by_status).toEqual({});
+    expect((await call('GET', '/dashboard/api/overview?minutes=1')).status).toBe(400);
+
+    const applicationId = (await ctx.repos.applications.getDefault())!.id;
+    const event = (id: string, type: string) => ({ id, application_id: applicationId, grant_id: 'grant-a', provider: 'imap', type, source: '/imap/emails/realtime', time: 1, object: JSON.stringify({}) });
+    await ctx.store.db.insertInto('events').values([event('e1', 'message.created'), event('e2', 'message.created'), event('e3', 'grant.created')]).execute();
+    const d = (await call('GET', '/dashboard/api/overview?minutes=5')).body.data as unknown as { events_per_minute: { n: number }[]; messages_24h: Record<string, number> };
+    expect(d.events_per_minute.reduce((a, p) => a + p.n, 0)).toBe(3);
+    expect(d.messages_24h).toEqual({ 'grant-a': 2 });
+
+    const stream = await write('POST', '/v3/streams', { name: 'files', data_types: ['message.created'], destination: { type: 'file', config: {} }, status: 'pause' });
+    expect(stream.status).toBe(200);
+    const streamId = String(stream.body.data!.id);
+    await ctx.store.db
+      .insertInto('delivery_attempts')
+      .values([
+        { stream_id: streamId, first_seq: '1', last_seq: '5', count: 5, outcome: 'delivered', duration_ms: 3 },
+        { stream_id: streamId, first_seq: '6', last_seq: '7', count: 2, outcome: 'retry', duration_ms: 3 },
+      ])
+      .execute();
+    const t = (await call('GET', `/dashboard/api/streams/${streamId}/throughput?minutes=10`)).body.data as unknown as { n: number }[];
+    expect(t).toHaveLength(10);
+    expect(t.reduce((a, p) => a + p.n, 0)).toBe(5);
     expect((await call('GET', '/dashboard/api/streams/nope/throughput')).status).toBe(404);
   });
 

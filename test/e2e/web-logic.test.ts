@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { requiredResourceAccess, tenantProblem } from '../../web/src/pages/microsoft-manifest.js';
+import { initialValues, SECRET_MASK, toConfig, visibleFields } from '../../web/src/schema-form.js';
+import type { JsonSchema } from '../../web/src/types.js';
+import { niceMax } from '../../web/src/ui/chart.js';
+
+/** The dashboard's pure logic (form generation and checks) without a browser. */
+const webhook: JsonSchema = {
+  type: 'object',
+  required: ['url', 'secret'],
+  properties: {
+    url: { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 },
+    secret: { type: 'string', minLength: 16, writeOnly: true, 'x-secret': true },
+    previous_secret: { type: 'string', writeOnly: true },
+    compressed_delivery: { type: 'boolean', default: false },
+    headers: { type: 'object' },
+    batch: { type: 'integer', minimum: 1, maximum: 500 },
+    format: { anyOf: [{ const: 'ndjson' }, { const: 'parquet' }] },
+  },
+};
+
+describe('schema form', () => {
+  it('shows every field except server bookkeeping', () => {
+    expect(visibleFields(webhook).map(([k]) => k)).toEqual(['url', 'secret', 'compressed_delivery', 'headers', 'batch', 'format']);
+  });
+
+  it('converts raw values to a typed config and names each problem', () => {
+    const raw = { url: 'ftp://x', secret: 'short', compressed_delivery: true, headers: '[1]', batch: '1.5', format: 'parquet' };
+    const { config, errors } = toConfig(webhook, raw, null);
+    expect(errors).toEqual({
+      url: 'A URL starting with https:// (or http:// for private destinations)',
+      secret: 'At least 16 characters',
+      headers: 'A JSON object, e.g. {"X-Team": "mail"}',
+      batch: 'A whole number',
+    });
+    expect(config).toEqual({ compressed_delivery: true, format: 'parquet' });
+    const ok = toConfig(webhook, { url: 'https://h.example/x', secret: 'x'.repeat(16), compressed_delivery: false, headers: '{"X-A":"1"}', batch: '10', format: '' }, null);
+    expect(ok).toEqual({ config: { url: 'https://h.example/x', secret: 'x'.repeat(16), compressed_delivery: false, headers: { 'X-A': '1' }, batch: 10 }, errors: {} });
+  });
+
+  it('never pre-fills secrets, and keeps a stored secret when left empty', () => {
+    const stored = { url: 'https://h.example/x', secret: SECRET_MASK, headers: { A: 'b' } };
+    const raw = initialValues(webhook, stored);
+    expect(raw.secret).toBe('');
+    expect(raw.headers).toBe('{\n  "A": "b"\n}');
+    const { config, errors } = toConfig(webhook, raw, stored);
+    expect(errors).toEqual({});
+    expect(config).not.toHaveProperty('secret');
+    expect(toConfig(webhook, raw, null).errors.secret).toBe('Required');
+  });
+});
+
+describe('Microsoft setup', () => {
+  it('checks the tenant of a single-tenant app', () => {
+    expect(tenantProblem('')).toMatch(/Directory \(tenant\) ID/);
+    expect(tenantProblem('contoso.onmicrosoft.com')).toBeNull();
+    expect(tenantProblem('72f988bf-86f1-41af-91ab-2d7cd011db47')).toBeNull();
+    expect(tenantProblem('not a tenant')).toMatch(/tenant GUID/);
+  });
+
+  it('offers the delegated Graph permissions as a requiredResourceAccess block', () => {
+    const m = JSON.parse(requiredResourceAccess()) as { resourceAppId: string; resourceAccess: { type: string }[] }[];
+    expect(m).toHaveLength(1);
+    expect(m[0]!.resourceAppId).toBe('00000003-0000-0000-c000-000000000000');
+    expect(m[0]!.resourceAccess.every((r) => r.type === 'Scope')).toBe(true);
+  });
+});
+
+describe('chart axis', () => {
+  it('rounds the maximum up to 1, 2 or 5 times a power of ten', () => {
+    expect([0, 3, 7, 12, 120, 999].map(niceMax)).toEqual([4, 4, 10, 20, 200, 1000]);
+  });
+});
