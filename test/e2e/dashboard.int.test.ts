@@ -239,6 +239,15 @@ describe('dashboard in Chromium', () => {
     expect((await page.getByTestId('rotated-secret').textContent())!.length).toBeGreaterThanOrEqual(16);
     await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
 
+    // Editing keeps the stored secrets (left empty) and the rotation's grace period.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('CRM webhook (edited)');
+    expect(await page.getByLabel('Secret', { exact: true }).inputValue()).toBe('');
+    await page.getByRole('button', { name: 'Test and save' }).click();
+    await heading('CRM webhook (edited)').waitFor();
+    await expect.poll(() => page.getByTestId('stream-status').textContent()).toBe('active');
+    await page.getByText('The previous secret also signs until').waitFor();
+
     // Replay from an hour ago: the receiver sees the message again (same event id).
     const local = new Date(Date.now() - 3600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
     await page.getByLabel('Replay from (your local time)').fill(local);
@@ -352,7 +361,7 @@ describe('dashboard in Chromium', () => {
     const streamId = (await server.running.ctx.store.db.selectFrom('streams').select('id').where('application_id', '=', appId).executeTakeFirstOrThrow()).id;
     const pages = [
       ['grant-detail', `/grants/${grantId}`, USER],
-      ['stream-detail', `/streams/${streamId}`, 'CRM webhook'],
+      ['stream-detail', `/streams/${streamId}`, 'CRM webhook (edited)'],
       ['overview', '/overview', 'Overview'],
       ['integrations', '/integrations', 'Integrations'],
       ['grants', '/grants', 'Grants'],

@@ -48,6 +48,14 @@ describe('schema form', () => {
     expect(config).not.toHaveProperty('secret');
     expect(toConfig(webhook, raw, null).errors.secret).toBe('Required');
   });
+
+  it('sends hidden rotation bookkeeping back unchanged on edit', () => {
+    const stored = { url: 'https://h.example/x', secret: SECRET_MASK, previous_secret: SECRET_MASK, previous_secret_expires_at: 1_900_000_000 };
+    const schema: JsonSchema = { ...webhook, properties: { ...webhook.properties, previous_secret_expires_at: { type: 'integer' } } };
+    const { config } = toConfig(schema, initialValues(schema, stored), stored);
+    expect(config).toMatchObject({ url: 'https://h.example/x', previous_secret_expires_at: 1_900_000_000 });
+    expect(config).not.toHaveProperty('previous_secret');
+  });
 });
 
 describe('Microsoft setup', () => {

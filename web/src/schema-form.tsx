@@ -43,6 +43,11 @@ export function toConfig(schema: JsonSchema, raw: RawValues, stored: Record<stri
   const config: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   const required = new Set(schema.required ?? []);
+  // Hidden bookkeeping (e.g. the end of a secret rotation's grace period) goes back unchanged;
+  // hidden secrets come back masked and the server keeps their stored value.
+  for (const [k, s] of Object.entries(schema.properties ?? {})) {
+    if (isInternal(k, s) && stored?.[k] !== undefined && stored[k] !== SECRET_MASK) config[k] = stored[k];
+  }
   for (const [k, s] of visibleFields(schema)) {
     const v = raw[k];
     const t = typeOf(s);

@@ -203,7 +203,12 @@ function Replay({ id }: { id: string }) {
 
 function WebhookSecret({ stream }: { stream: Stream }) {
   const [open, setOpen] = useState(false);
-  const rotate = useMutation({ mutationFn: () => post<{ webhook_secret?: string }>(`/v3/webhooks/rotate-secret/${enc(stream.id)}`) });
+  const qc = useQueryClient();
+  const rotate = useMutation({
+    mutationFn: () => post<{ webhook_secret?: string }>(`/v3/webhooks/rotate-secret/${enc(stream.id)}`),
+    // The stream's config now carries the grace period; an edit must start from it.
+    onSuccess: () => void qc.invalidateQueries({ queryKey: ['streams', stream.id] }),
+  });
   const expires = typeof stream.destination.config.previous_secret_expires_at === 'number' ? stream.destination.config.previous_secret_expires_at : null;
   return (
     <Card title="Signing secret" description="Requests carry X-Nylas-Signature and webhook-signature made with this secret.">
