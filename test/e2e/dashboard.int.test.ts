@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -6,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expireGrant } from '../../src/grants/lifecycle.js';
 import { Receiver } from '../delivery/receiver.js';
 import { GRAPH_PERMISSIONS } from '../../web/src/pages/microsoft-manifest.js';
-import { eventually, LAPTOP, launchChromium, newPage, PHONE, screenshot, startDashboardServer, type DashboardServer } from './harness.js';
+import { ensureWebBuild, eventually, LAPTOP, launchChromium, newPage, PHONE, screenshot, startDashboardServer, type DashboardServer } from './harness.js';
 
 /**
  * The dashboard in a real browser against the real server and the Microsoft sandbox: first-run
@@ -28,8 +27,7 @@ describe('dashboard in Chromium', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    // The server serves the production build, so test what ships.
-    execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'error'], { stdio: 'inherit' });
+    ensureWebBuild();
     browser = await launchChromium();
     server = await startDashboardServer('pglite');
     receiver = await new Receiver().start();

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,28 @@ const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-netw
 export const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 export const LAPTOP = { width: 1366, height: 860 };
 export const PHONE = { width: 390, height: 844 };
+
+const WEB = fileURLToPath(new URL('../../web/', import.meta.url));
+const BUILT = fileURLToPath(new URL('../../dist/web/index.html', import.meta.url));
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The server serves the production build, so the tests check what ships. It is rebuilt only
+ * when web/ changed since the last build (npm install builds it), so that servers other tests
+ * start meanwhile do not see dist/web half written.
+ */
+export function ensureWebBuild(): void {
+  if (existsSync(BUILT) && statSync(BUILT).mtimeMs >= newestMtime(WEB)) return;
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'web/vite.config.ts', '--logLevel', 'error'], { stdio: 'inherit' });
+}
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the dashboard tests need Chromium — run "apt-get install -y chromium"`);
