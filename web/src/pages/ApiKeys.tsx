@@ -96,7 +96,7 @@ export function ApiKeysPage() {
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Key</th>
-                  <th scope="col">Created</th>
+                  <th scope="col" className="hide-s">Created</th>
                   <th scope="col">Last used</th>
                   <th scope="col">Status</th>
                   <th scope="col">
@@ -111,7 +111,7 @@ export function ApiKeysPage() {
                     <td>
                       <span className="tag">{k.prefix}…</span>
                     </td>
-                    <td className="muted nowrap">{dateTime(k.created_at)}</td>
+                    <td className="muted nowrap hide-s">{dateTime(k.created_at)}</td>
                     <td className="muted nowrap">{k.last_used_at ? ago(k.last_used_at) : 'never'}</td>
                     <td>{k.revoked_at ? <Status value="revoked" /> : <Status value="active" />}</td>
                     <td className="nowrap">

@@ -43,11 +43,11 @@ function Deliveries({ id }: { id: string }) {
                 <th scope="col" className="num">
                   Events
                 </th>
-                <th scope="col" className="num">
+                <th scope="col" className="num hide-s">
                   Attempt
                 </th>
                 <th scope="col">Answer</th>
-                <th scope="col" className="num">
+                <th scope="col" className="num hide-s">
                   Time
                 </th>
               </tr>
@@ -62,9 +62,9 @@ function Deliveries({ id }: { id: string }) {
                     <Status value={d.outcome} />
                   </td>
                   <td className="num">{num(d.count)}</td>
-                  <td className="num">{d.attempt}</td>
+                  <td className="num hide-s">{d.attempt}</td>
                   <td className="truncate">{d.error ? <span className="field-error">{d.error}</span> : d.status_code ? `HTTP ${d.status_code}` : 'ok'}</td>
-                  <td className="num nowrap">{d.duration_ms} ms</td>
+                  <td className="num nowrap hide-s">{d.duration_ms} ms</td>
                 </tr>
               ))}
             </tbody>

@@ -35,9 +35,9 @@ export function StreamsPage() {
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Destination</th>
-                  <th scope="col">Event types</th>
+                  <th scope="col" className="hide-s">Event types</th>
                   <th scope="col">Status</th>
-                  <th scope="col">Updated</th>
+                  <th scope="col" className="hide-s">Updated</th>
                 </tr>
               </thead>
               <tbody>
@@ -53,11 +53,11 @@ export function StreamsPage() {
                     <td>
                       <span className="tag">{s.destination.type}</span>
                     </td>
-                    <td className="muted">{s.data_types.join(', ')}</td>
+                    <td className="muted hide-s">{s.data_types.join(', ')}</td>
                     <td>
                       <Status value={s.status} />
                     </td>
-                    <td className="muted nowrap">{ago(s.updated_at)}</td>
+                    <td className="muted nowrap hide-s">{ago(s.updated_at)}</td>
                   </tr>
                 ))}
               </tbody>
