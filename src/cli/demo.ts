@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config.js';
+import { createSetupLink } from '../dashboard/accounts.js';
 import { createContext, ensureDefaultApplication, startRoles } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { startMicrosoftSandbox } from '../sandbox/microsoft/index.js';
@@ -139,7 +140,10 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     console.log(JSON.stringify(events[events.length - 1], null, 2).replace(/^/gm, '    '));
     console.log(`\n  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     if (o.keep) {
-      console.log(`\n  still running: API ${publicUrl}/docs  ·  API key ${key}  ·  deliver more mail with POST ${sandbox.url}/_control/mail\n  Ctrl-C to stop.`);
+      const setupLink = await createSetupLink(ctx.store.db, publicUrl, ctx.now());
+      console.log(`\n  still running: API ${publicUrl}/docs  ·  API key ${key}  ·  deliver more mail with POST ${sandbox.url}/_control/mail`);
+      if (setupLink) console.log(`  dashboard: create the admin account at ${setupLink}`);
+      console.log('  Ctrl-C to stop.');
       await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
     }
   } finally {
