@@ -16,14 +16,22 @@ import { createRepositories } from '../../src/store/repositories/index.js';
 export type DatabaseKind = 'pglite' | 'postgres';
 export const DATABASES: DatabaseKind[] = ['pglite', 'postgres'];
 
-/** A fresh PostgreSQL database on the shared test server; returns its URL. */
+/** This worker's own PostgreSQL server (VITEST_POOL_ID is 1-based). */
+function serverUrl(): string {
+  const urls = inject('pgUrls');
+  const pool = Number(process.env.VITEST_POOL_ID ?? '1');
+  return urls[(Math.max(pool, 1) - 1) % urls.length]!;
+}
+
+/** A fresh PostgreSQL database on this worker's test server; returns its URL. */
 export async function createTestDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: inject('pgUrl') });
+  const server = serverUrl();
+  const admin = new pg.Client({ connectionString: server });
   await admin.connect();
   const name = `t_${randomBytes(6).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  return inject('pgUrl').replace(/\/postgres$/, `/${name}`);
+  return server.replace(/\/postgres$/, `/${name}`);
 }
 
 export async function openTestStore(kind: DatabaseKind): Promise<Store> {

@@ -9,16 +9,24 @@ import { startPostgres } from './postgres-server.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     pgUrl: string;
+    /** One PostgreSQL server per test worker (see createTestDatabase). */
+    pgUrls: string[];
     pgliteSnapshot: string;
   }
 }
 
+/** Matches `maxWorkers` in vitest.config.ts. */
+const WORKERS = 2;
+
 /**
- * Once per run: a real PostgreSQL server for the suites, and a migrated PGlite snapshot that
- * each test loads in about a second instead of running initdb again.
+ * Once per run: real PostgreSQL servers for the suites — one per test worker, because snapshot
+ * horizons are server-wide and a long transaction in one worker's test must not stall delivery
+ * in the other's — and a migrated PGlite snapshot that each test loads in about a second
+ * instead of running initdb again.
  */
 export default async function setup(project: TestProject) {
-  const pg = await startPostgres();
+  const servers = await Promise.all(Array.from({ length: WORKERS }, () => startPostgres()));
+  const pg = servers[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'tributary-pglite-'));
   const snapshot = join(dir, 'snapshot.tar.gz');
   const store = await openPGlite(null);
@@ -27,9 +35,10 @@ export default async function setup(project: TestProject) {
   writeFileSync(snapshot, Buffer.from(await blob.arrayBuffer()));
   await store.close();
   project.provide('pgUrl', pg.url());
+  project.provide('pgUrls', servers.map((s) => s.url()));
   project.provide('pgliteSnapshot', snapshot);
   return () => {
-    pg.stop();
+    for (const s of servers) s.stop();
     rmSync(dir, { recursive: true, force: true });
   };
 }
