@@ -3,7 +3,6 @@
  * loopback port (Graph notifications must reach it), the Microsoft sandbox, a connector, and
  * hosted auth driven through the real HTTP routes.
  */
-import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig } from '../src/config.js';
 import type { AppContext } from '../src/context.js';
 import { parseKeyRing } from '../src/crypto/keyring.js';
@@ -21,13 +20,8 @@ import { createRepositories } from '../src/store/repositories/index.js';
 export const KEYS = `bench:${Buffer.alloc(32, 9).toString('base64')}`;
 export const APP_REDIRECT = 'https://app.example.test/connected';
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { freePort } from '../test/helpers/postgres-server.js';
+export { freePort };
 
 export interface BenchServer {
   ctx: AppContext;

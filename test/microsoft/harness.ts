@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { startMicrosoftSandbox, type MicrosoftSandbox, type MicrosoftSandboxOptions } from '../../src/sandbox/microsoft/index.js';
 import { startSync } from '../../src/sync/index.js';
 import type { SyncScheduler } from '../../src/sync/scheduler.js';
@@ -9,13 +7,8 @@ import type { DatabaseKind } from '../helpers/context.js';
 /** The calling app's redirect URI (it never receives a request: tests read the Location header). */
 export const APP_REDIRECT = 'https://app.example.test/after-connect';
 
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { freePort } from '../helpers/postgres-server.js';
+export { freePort };
 
 export interface Harness {
   sb: MicrosoftSandbox;
