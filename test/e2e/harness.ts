@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,8 @@ import { createSetupLink } from '../../src/dashboard/accounts.js';
 import { ensureDefaultApplication, startRoles, type RunningRoles } from '../../src/main.js';
 import { startMicrosoftSandbox, type MicrosoftSandbox } from '../../src/sandbox/microsoft/index.js';
 import { testContext, type DatabaseKind } from '../helpers/context.js';
+import { freePort } from '../helpers/postgres-server.js';
+export { freePort };
 
 /** Browser tests drive Debian's Chromium; they never download a browser (PROVIDERS.md §8). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -56,17 +57,6 @@ export async function newPage(browser: Browser, opts: { viewport?: { width: numb
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface DashboardServer {

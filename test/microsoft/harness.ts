@@ -114,3 +114,8 @@ export async function grantEvents(api: TestApi, grantId: string): Promise<string
   const rows = await api.ctx.store.db.selectFrom('events').select('type').where('grant_id', '=', grantId).where('type', 'like', 'grant.%').orderBy('seq').execute();
   return rows.map((r) => r.type);
 }
+
+/** The subscriptions Tributary created for a grant, seen from the sandbox (the notification URL names the grant). */
+export function subscriptionsOf(h: Harness, grantId: string) {
+  return h.sb.control.listSubscriptions().filter((s) => s.notificationUrl.includes(grantId));
+}

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/context.js';
 import { eventually } from '../helpers/grants.js';
-import { messageEvents, microsoftHarness, type Harness } from './harness.js';
-
-const subscriptionsOf = (h: Harness, grantId: string) => h.sb.control.listSubscriptions().filter((s) => s.notificationUrl.includes(grantId));
+import { messageEvents, microsoftHarness, subscriptionsOf, type Harness } from './harness.js';
 
 describe.each(DATABASES)('Graph subscription lifecycle and backfill (%s)', (kind) => {
   let h: Harness;

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATABASES } from '../helpers/context.js';
 import { eventually } from '../helpers/grants.js';
-import { messageEvents, microsoftHarness, type Harness } from './harness.js';
-
-/** The notification URL Tributary gave Graph for a grant, from the sandbox's side. */
-function subscriptionOf(h: Harness, grantId: string) {
-  return h.sb.control.listSubscriptions().find((s) => s.notificationUrl.includes(grantId));
-}
+import { messageEvents, microsoftHarness, subscriptionsOf, type Harness } from './harness.js';
 
 describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
   let h: Harness;
@@ -23,7 +18,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
     const user = h.sb.control.createUser({ mail: 'mia@contoso.com', displayName: 'Mia' });
     h.sb.control.deliverMail(user.mail, { from: 'old@example.com', subject: 'before the grant', receivedDateTime: new Date(Date.now() - 3600_000).toISOString() });
     const { grant_id } = await h.grant(user.mail);
-    await eventually(() => subscriptionOf(h, grant_id), 10_000, 'the Graph subscription');
+    await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'the Graph subscription');
 
     const sent = h.sb.control.deliverMail(user.mail, {
       from: { name: 'Alice', address: 'alice@example.com' },
@@ -68,7 +63,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
   it('duplicate and forged notifications never produce a duplicate event', async () => {
     const user = h.sb.control.createUser({ mail: 'dup@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
-    const sub = await eventually(() => subscriptionOf(h, grant_id), 10_000, 'subscription');
+    const sub = await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
     h.sb.control.deliverMail(user.mail, { from: 'a@example.com', subject: 'once' });
     await eventually(async () => (await messageEvents(h.api, grant_id)).length === 1, 5000, 'first event');
 
@@ -97,7 +92,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
   it('a lost delta state re-baselines without announcing anything twice, and replays are harmless', async () => {
     const user = h.sb.control.createUser({ mail: 'reset@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
-    await eventually(() => subscriptionOf(h, grant_id), 10_000, 'subscription');
+    await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
     h.sb.control.deliverMail(user.mail, { from: 'a@example.com', subject: 'one' });
     await eventually(async () => (await messageEvents(h.api, grant_id)).length === 1, 5000, 'first');
     h.sb.control.expireDeltaState(user.mail);
@@ -115,7 +110,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
   it('a 429 storm is waited out (Retry-After) and no mail is lost', async () => {
     const user = h.sb.control.createUser({ mail: 'storm@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
-    await eventually(() => subscriptionOf(h, grant_id), 10_000, 'subscription');
+    await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
     h.sb.control.injectThrottling({ count: 4, retryAfterSeconds: 1, user: user.mail });
     const started = Date.now();
     for (let i = 0; i < 15; i++) h.sb.control.deliverMail(user.mail, { from: 'a@example.com', subject: `storm ${i}` });
@@ -127,7 +122,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
   it('saves every rotated refresh token', async () => {
     const user = h.sb.control.createUser({ mail: 'rotate@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
-    await eventually(() => subscriptionOf(h, grant_id), 10_000, 'subscription');
+    await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
     const before = h.api.ctx.repos.grants.openCredentials<{ refresh_token: string; refreshed_at: number }>((await h.api.ctx.repos.grants.getById(grant_id))!)!;
     offset += 2 * 3600_000; // Tributary's clock: the access token is now past its expiry.
     try {
@@ -146,7 +141,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
     const user = h.sb.control.createUser({ mail: 'revoked@contoso.com' });
     const keep = h.sb.control.createUser({ mail: 'kept@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
-    await eventually(() => subscriptionOf(h, grant_id), 10_000, 'subscription');
+    await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
     h.sb.control.revokeUser(user.mail, { accessTokens: true });
     h.sb.control.deliverMail(user.mail, { from: 'a@example.com', subject: 'after revocation' });
     await eventually(async () => (await h.api.ctx.repos.grants.getById(grant_id))?.status === 'expired', 10_000, 'grant expired');
@@ -155,7 +150,7 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
     expect(expired).toHaveLength(1);
 
     const kept = await h.grant(keep.mail);
-    await eventually(() => subscriptionOf(h, kept.grant_id), 10_000, 'subscription');
+    await eventually(() => subscriptionsOf(h, kept.grant_id)[0], 10_000, 'subscription');
     // The app's only secret is deleted at Microsoft: refreshing now fails with AADSTS7000215.
     h.sb.control.removeClientSecret(h.msApp.clientId, h.msApp.secretId);
     offset += 2 * 3600_000;
@@ -187,7 +182,7 @@ describe.each(DATABASES)('Microsoft fallback pass (%s)', (kind) => {
   it('mail whose notification was dropped still arrives through the fallback pass', async () => {
     const user = h.sb.control.createUser({ mail: 'dropped@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
-    await eventually(() => subscriptionOf(h, grant_id), 10_000, 'subscription');
+    await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
     // Let the first passes settle, then lose the notification of the next message.
     await new Promise((r) => setTimeout(r, 300));
     h.sb.control.dropNotifications(1);
