@@ -31,6 +31,14 @@ export interface DestinationContext {
 export interface WriteResult {
   /** Events refused individually (they go to dead letters; the stream moves on). */
   rejected: { id: string; reason: string; status?: number }[];
+  /**
+   * Events that were NOT durably written this time (a partial batch: some per-grant lanes or
+   * entries failed while others succeeded). The engine treats every other event of the batch as
+   * written and retries each of these, together with the later events of the same grant, on that
+   * grant's retry schedule, so per-grant order holds. Omitted or empty = everything that was not
+   * rejected was written. Throwing RetryableError/FatalError still means "nothing was written".
+   */
+  failed?: { id: string; reason: string; status?: number; retryAfterMs?: number; fatal?: boolean }[];
 }
 
 export interface DestinationWriter {
