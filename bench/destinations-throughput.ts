@@ -16,7 +16,7 @@ import pg from 'pg';
 import type { StoredEvent } from '../src/domain/event.js';
 import { messageCreated } from '../src/destinations/conformance/events.js';
 import { CaptureLogger } from '../src/destinations/conformance/capture-logger.js';
-import type { DestinationContext, DestinationDefinition } from '../src/destinations/destination.js';
+import { destinationContext, type DestinationContext, type DestinationDefinition } from '../src/destinations/destination.js';
 import { getDestination } from '../src/destinations/registry.js';
 import { copyRows } from '../src/destinations/postgres/copy.js';
 import { LZ4_SUPPORTED_SQL, qualified, schemaSql } from '../src/destinations/postgres/ddl.js';
@@ -41,7 +41,7 @@ function* batches(size: number, prefix: string): Generator<StoredEvent[]> {
 }
 
 function ctx(dataDir: string): DestinationContext {
-  return { logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: 'bench', dataDir };
+  return destinationContext({ logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: 'bench', dataDir });
 }
 
 /**

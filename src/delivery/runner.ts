@@ -1,4 +1,4 @@
-import { FatalError, RetryableError, type DestinationDefinition, type DestinationWriter } from '../destinations/destination.js';
+import { destinationContext, FatalError, RetryableError, type DestinationDefinition, type DestinationWriter } from '../destinations/destination.js';
 import type { StoredEvent } from '../domain/event.js';
 import { comparePositions, lagAfter, readAfter, type EventFilter, type LogPosition } from '../event-log/read.js';
 import type { Lease } from '../store/repositories/leases.js';
@@ -178,13 +178,16 @@ export class StreamRunner {
     try {
       if (!def) throw new FatalError(`destination type "${s.destination_type}" is not installed in this process`);
       const config = { ...s.destination_config, ...openSecrets(this.deps.sealer, s.id, s.destination_secrets) };
-      const writer = def.create(config, {
-        logger: this.log.child({ stream: s.id, destination: def.type }),
-        now: this.deps.now,
-        allowPrivateAddresses: this.deps.allowPrivateAddresses,
-        streamId: s.id,
-        dataDir: this.deps.dataDir,
-      });
+      const writer = def.create(
+        config,
+        destinationContext({
+          logger: this.log.child({ stream: s.id, destination: def.type }),
+          now: this.deps.now,
+          allowPrivateAddresses: this.deps.allowPrivateAddresses,
+          streamId: s.id,
+          dataDir: this.deps.dataDir,
+        }),
+      );
       return { writer, def, key: writerKey(s) };
     } catch (err) {
       await this.onFailure(s, err instanceof FatalError || err instanceof RetryableError ? err : new FatalError(`cannot open the destination: ${errorMessage(err)}`), noDeltas());

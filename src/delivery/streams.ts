@@ -8,6 +8,7 @@ import { LOG_START, lagAfter, logEnd, positionAtTime, positionBeforeEvent, type 
 import type { Logger } from '../observability/logger.js';
 import type { Database } from '../store/database.js';
 import type { DestinationCatalog } from './catalog.js';
+import { destinationContext } from '../destinations/destination.js';
 import { errorMessage, errorStatus } from './deps.js';
 import { definitionOf, mergeForUpdate, openSecrets, sealSecrets, splitSecrets, validateConfig, type Config } from './destination-config.js';
 import { positionOf, streamFilter, streamStore, type StreamRow } from './stream-store.js';
@@ -259,13 +260,16 @@ export function streamService(deps: ServiceDeps) {
       const started = performance.now();
       let error: unknown = null;
       try {
-        const writer = def.create(fullConfig(s), {
-          logger: deps.logger.child({ stream: s.id, destination: def.type }),
-          now: deps.now,
-          allowPrivateAddresses: deps.allowPrivateAddresses,
-          streamId: s.id,
-          dataDir: deps.dataDir,
-        });
+        const writer = def.create(
+          fullConfig(s),
+          destinationContext({
+            logger: deps.logger.child({ stream: s.id, destination: def.type }),
+            now: deps.now,
+            allowPrivateAddresses: deps.allowPrivateAddresses,
+            streamId: s.id,
+            dataDir: deps.dataDir,
+          }),
+        );
         try {
           await writer.test();
         } finally {

@@ -5,6 +5,7 @@ import { checkOutboundUrl } from '../domain/net.js';
 import { verifyChallenge, type ChallengeOptions } from './challenge.js';
 import { errorMessage, errorStatus } from './deps.js';
 import { definitionOf } from './destination-config.js';
+import { destinationContext } from '../destinations/destination.js';
 import { mockEvent } from './mock-events.js';
 import type { StreamRow } from './stream-store.js';
 import { streamService, type ServiceDeps } from './streams.js';
@@ -122,7 +123,7 @@ export function webhookService(deps: WebhookDeps) {
       }
       const writer = def.create(
         { url, secret: newSecret() },
-        { logger: deps.logger.child({ test_event: true }), now: deps.now, allowPrivateAddresses: deps.allowPrivateAddresses, streamId: 'send-test-event', dataDir: deps.dataDir },
+        destinationContext({ logger: deps.logger.child({ test_event: true }), now: deps.now, allowPrivateAddresses: deps.allowPrivateAddresses, streamId: 'send-test-event', dataDir: deps.dataDir }),
       );
       try {
         const r = await writer.write([mockEvent(type, applicationId, deps.now())], AbortSignal.timeout(15_000), 1);

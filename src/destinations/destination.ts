@@ -1,4 +1,6 @@
+import { promises as dns } from 'node:dns';
 import type { TSchema } from '@sinclair/typebox';
+import { outboundGuard, type LookupAll, type OutboundGuard } from '../domain/net.js';
 import type { PluginLogger } from '../domain/plugin.js';
 import type { StoredEvent } from '../domain/event.js';
 
@@ -26,6 +28,18 @@ export interface DestinationContext {
   streamId: string;
   /** Local data directory (the `file` destination's default root). */
   dataDir: string;
+  /**
+   * The outbound guard (SSRF): every connection a destination opens to a user-given host goes
+   * through it (pinned lookup, or resolve-then-connect-to-the-address). Never call DNS directly.
+   */
+  outbound: OutboundGuard;
+}
+
+const systemLookupAll: LookupAll = (host) => dns.lookup(host, { all: true, verbatim: true });
+
+/** The context a writer is created with: the one place where its outbound guard is made. */
+export function destinationContext(base: Omit<DestinationContext, 'outbound'>, lookup: LookupAll = systemLookupAll): DestinationContext {
+  return { ...base, outbound: outboundGuard(lookup, base.allowPrivateAddresses) };
 }
 
 export interface WriteResult {

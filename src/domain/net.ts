@@ -161,3 +161,29 @@ export function checkOutboundUrl(raw: string, allowPrivate: boolean): URL {
   }
   return url;
 }
+
+/**
+ * The one outbound guard (SSRF) every destination that opens a connection goes through: a
+ * pinned lookup for sockets and client libraries that accept one, a resolver that checks a host
+ * and returns the addresses to connect to (for clients that take an address), and the URL check.
+ * Built once per writer by `destinationContext` in destinations/destination.ts.
+ */
+export interface OutboundGuard {
+  /** TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: loopback/private addresses allowed (tests, demo). */
+  readonly allowPrivate: boolean;
+  /** For `net.connect`/`tls.connect`/undici `connect.lookup`: resolves once, checks, pins. */
+  readonly lookup: LookupFunction;
+  /** Resolves and checks `hostname` (an IP literal is checked as is); throws ForbiddenDestinationError. */
+  resolve(hostname: string): Promise<ResolvedAddress[]>;
+  /** `checkOutboundUrl` with this deployment's setting. */
+  checkUrl(raw: string): URL;
+}
+
+export function outboundGuard(lookup: LookupAll, allowPrivate: boolean): OutboundGuard {
+  return {
+    allowPrivate,
+    lookup: pinnedLookup(lookup, allowPrivate),
+    resolve: (hostname) => resolveAllowed(hostname, lookup, allowPrivate),
+    checkUrl: (raw) => checkOutboundUrl(raw, allowPrivate),
+  };
+}

@@ -5,7 +5,7 @@
  * confirmed: exactly what the delivery engine would commit as the stream's offset.
  */
 import { pathToFileURL } from 'node:url';
-import type { DestinationDefinition } from '../destination.js';
+import { destinationContext, type DestinationDefinition } from '../destination.js';
 import { CaptureLogger } from './capture-logger.js';
 import { eventRange } from './events.js';
 
@@ -25,7 +25,7 @@ async function main() {
   const mod = (await import(pathToFileURL(spec.module).href)) as Record<string, DestinationDefinition>;
   const def = mod[spec.exportName];
   if (!def) throw new Error(`${spec.module} has no export ${spec.exportName}`);
-  const writer = def.create(spec.config, { logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: spec.streamId, dataDir: spec.dataDir });
+  const writer = def.create(spec.config, destinationContext({ logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: spec.streamId, dataDir: spec.dataDir }));
   for (let from = 0; from < spec.total; from += spec.batch) {
     const to = Math.min(spec.total, from + spec.batch);
     await writer.write(eventRange(from, to, { prefix: spec.prefix }), new AbortController().signal, 1);

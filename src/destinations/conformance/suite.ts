@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../domain/event.js';
-import type { DestinationContext, DestinationDefinition, DestinationWriter } from '../destination.js';
+import { destinationContext, type DestinationContext, type DestinationDefinition, type DestinationWriter } from '../destination.js';
 import { CaptureLogger } from './capture-logger.js';
 import { eventRange } from './events.js';
 
@@ -42,7 +42,8 @@ let counter = 0;
 const nextPrefix = (name: string) => `${name}-${process.pid}-${Date.now().toString(36)}-${(counter += 1)}`;
 
 export function testContext(overrides: Partial<DestinationContext> = {}): DestinationContext & { logger: CaptureLogger } {
-  return { now: () => new Date(), allowPrivateAddresses: true, streamId: 'str_conformance', dataDir: '/nonexistent', ...overrides, logger: new CaptureLogger() };
+  const base = { now: () => new Date(), allowPrivateAddresses: true, streamId: 'str_conformance', dataDir: '/nonexistent', ...overrides, logger: new CaptureLogger() };
+  return { ...destinationContext(base), ...(overrides.outbound ? { outbound: overrides.outbound } : {}), logger: base.logger };
 }
 
 const signal = () => new AbortController().signal;
