@@ -5,6 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { openPGlite } from '../../src/store/index.js';
 import { migrate } from '../../src/store/migrate.js';
 import { startPostgres } from './postgres-server.js';
+import { prepareSharedCeph } from './ceph.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,6 +26,8 @@ const WORKERS = 2;
  * instead of running initdb again.
  */
 export default async function setup(project: TestProject) {
+  // S3 suites share one Ceph cluster, started lazily by the first suite that asks (sharedCeph()).
+  const stopCeph = prepareSharedCeph();
   const servers = await Promise.all(Array.from({ length: WORKERS }, () => startPostgres()));
   const pg = servers[0]!;
   const dir = mkdtempSync(join(tmpdir(), 'tributary-pglite-'));
@@ -39,6 +42,7 @@ export default async function setup(project: TestProject) {
   project.provide('pgliteSnapshot', snapshot);
   return () => {
     for (const s of servers) s.stop();
+    stopCeph();
     rmSync(dir, { recursive: true, force: true });
   };
 }

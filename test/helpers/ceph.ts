@@ -1,0 +1,256 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './postgres-server.js';
+
+/**
+ * A real S3 server on loopback: a throwaway one-node Ceph cluster (one monitor, one OSD on the
+ * in-memory object store, no cephx auth) with radosgw in front of it, from Debian's packages
+ * (`ceph-mon ceph-osd radosgw`, installed by .ci/run). A missing installation is an error, never
+ * a skip. Needs root (the daemons are run as root under a temp directory).
+ *
+ * Clients must use path-style addressing, region us-east-1 and, with AWS SDK v3,
+ * `requestChecksumCalculation: 'WHEN_REQUIRED'` (radosgw answers 411 MissingContentLength to the
+ * SDK's default streaming checksums). radosgw's errors carry codes (`NoSuchKey`), not messages.
+ *
+ * `startCeph()` starts a private cluster (benchmarks, a test that wants its own);
+ * `sharedCeph()` returns the one cluster of the whole test run (started by the first caller in
+ * any worker, stopped by the vitest global teardown through `stopSharedCeph()`).
+ */
+export interface CephS3 {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  /** Client options the AWS SDK v3 needs against radosgw (spread into `new S3Client({...})`). */
+  clientConfig: {
+    endpoint: string;
+    region: string;
+    forcePathStyle: true;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+    requestChecksumCalculation: 'WHEN_REQUIRED';
+    responseChecksumValidation: 'WHEN_REQUIRED';
+  };
+  stop(): void;
+}
+
+const run = promisify(execFile);
+const INSTALL_HINT = 'Ceph is required for the S3 tests: apt-get install -y --no-install-recommends ceph-mon ceph-osd radosgw (.ci/run does this)';
+const ACCESS_KEY = 'TRIBUTARYTESTKEY';
+const SECRET_KEY = 'tributary-test-secret';
+const REGION = 'us-east-1';
+/** Under CPU load the OSD sometimes fails its object-class update at start; it is not needed here. */
+const CEPH_ENV = { ...process.env, CEPH_ARGS: `${process.env.CEPH_ARGS ?? ''} --osd_class_update_on_start=false`.trim() };
+
+function binary(name: string): string {
+  for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin']) if (existsSync(join(dir, name))) return join(dir, name);
+  throw new Error(`${INSTALL_HINT} — ${name} not found`);
+}
+
+function config(dir: string, fsid: string, monPort: number, rgwPort: number): string {
+  // One replica, few placement groups, no auth, IPv4 loopback only: a test cluster, not a durable one.
+  return `[global]
+fsid = ${fsid}
+mon host = v1:127.0.0.1:${monPort}
+public network = 127.0.0.0/8
+auth cluster required = none
+auth service required = none
+auth client required = none
+auth allow insecure global id reclaim = true
+ms bind ipv4 = true
+ms bind ipv6 = false
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+osd crush chooseleaf type = 0
+run dir = ${dir}/run
+admin socket = ${dir}/run/$name.asok
+log file = ${dir}/log/$name.log
+pid file = ${dir}/run/$name.pid
+keyring = ${dir}/keyring
+[mon]
+mon data = ${dir}/mon-$id
+mon cluster log file = ${dir}/log/cluster.log
+[osd]
+osd data = ${dir}/osd$id
+osd objectstore = memstore
+memstore device bytes = 2147483648
+osd max object name len = 460
+osd max object namespace len = 64
+[client.rgw]
+rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+rgw data = ${dir}/rgw
+`;
+}
+
+async function waitFor(what: string, dir: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Ceph: ${what} within ${timeoutMs / 1000} s (logs in ${join(dir, 'log')})`);
+}
+
+/** Kills every daemon whose pid file is in the cluster's run directory, then removes the directory. */
+function stopCluster(dir: string): void {
+  const runDir = join(dir, 'run');
+  const pids = existsSync(runDir)
+    ? readdirSync(runDir)
+        .filter((f) => f.endsWith('.pid'))
+        .map((f) => Number(readFileSync(join(runDir, f), 'utf8').trim()))
+        .filter((p) => Number.isInteger(p) && p > 0)
+    : [];
+  const signal = (sig: NodeJS.Signals) => {
+    for (const pid of pids)
+      try {
+        process.kill(pid, sig);
+      } catch {
+        /* already gone */
+      }
+  };
+  signal('SIGTERM');
+  const until = Date.now() + 2_000;
+  const alive = () => pids.some((pid) => existsSync(`/proc/${pid}`));
+  while (alive() && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  signal('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function startOnce(dir: string): Promise<{ monPort: number; rgwPort: number }> {
+  const [monPort, rgwPort] = [await freePort(), await freePort()];
+  for (const sub of ['run', 'log', 'mon-a', 'osd0', 'rgw']) mkdirSync(join(dir, sub), { recursive: true });
+  const fsid = randomUUID();
+  const conf = join(dir, 'ceph.conf');
+  writeFileSync(conf, config(dir, fsid, monPort, rgwPort));
+  const c = ['-c', conf];
+  const opts = { env: CEPH_ENV, timeout: 60_000 };
+  await run(binary('monmaptool'), ['--create', '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, '--fsid', fsid, join(dir, 'monmap')], opts);
+  await run(binary('ceph-authtool'), ['--create-keyring', join(dir, 'keyring'), '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *'], opts);
+  await run(binary('ceph-mon'), [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap'), '--keyring', join(dir, 'keyring')], opts);
+  await run(binary('ceph-mon'), [...c, '-i', 'a'], opts);
+  await waitFor('the monitor did not answer', dir, async () => (await run(binary('ceph'), [...c, '-s'], { ...opts, timeout: 5_000 }), true));
+  const osdId = (await run(binary('ceph'), [...c, 'osd', 'create'], opts)).stdout.trim();
+  await run(binary('ceph-osd'), [...c, '-i', osdId, '--mkfs'], opts);
+  await run(binary('ceph-osd'), [...c, '-i', osdId], opts);
+  await waitFor('the OSD did not come up', dir, async () => (await run(binary('ceph'), [...c, 'osd', 'stat'], { ...opts, timeout: 5_000 })).stdout.includes('1 up'));
+  await run(binary('radosgw'), [...c, '-n', 'client.rgw'], opts);
+  await waitFor('radosgw did not answer', dir, async () => (await fetch(`http://127.0.0.1:${rgwPort}/`)).ok);
+  await run(binary('radosgw-admin'), [...c, 'user', 'create', '--uid=tributary', '--display-name=Tributary', `--access-key=${ACCESS_KEY}`, `--secret-key=${SECRET_KEY}`], opts);
+  return { monPort, rgwPort };
+}
+
+function describe(dir: string, rgwPort: number): CephS3 {
+  const endpoint = `http://127.0.0.1:${rgwPort}`;
+  const credentials = { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY };
+  return {
+    endpoint,
+    ...credentials,
+    region: REGION,
+    clientConfig: { endpoint, region: REGION, forcePathStyle: true, credentials, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' },
+    stop: () => stopCluster(dir),
+  };
+}
+
+/** Starts a private cluster (~15 s); retries once, because the one-node start-up has a rare race. */
+export async function startCeph(): Promise<CephS3> {
+  if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root (the daemons are started under a temp directory)');
+  for (const b of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'monmaptool', 'ceph-authtool', 'ceph']) binary(b);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-ceph-'));
+    try {
+      const { rgwPort } = await startOnce(dir);
+      return describe(dir, rgwPort);
+    } catch (err) {
+      lastError = err;
+      stopCluster(dir);
+    }
+  }
+  throw new Error(`Ceph test cluster did not start twice: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+}
+
+/** Set by the vitest global setup: where the run's shared cluster records itself. */
+const SHARED_ENV = 'TRIBUTARY_TEST_CEPH_DIR';
+
+interface SharedRecord {
+  dir: string;
+  rgwPort: number;
+}
+
+let shared: Promise<CephS3> | undefined;
+
+/**
+ * The test run's one cluster. The first caller (in any worker) takes a lock directory and starts
+ * it; the others wait for its record. Its `stop()` does nothing: the global teardown stops it.
+ * Outside vitest (no global setup) it is a private cluster stopped when the process exits.
+ */
+export function sharedCeph(): Promise<CephS3> {
+  shared ??= obtainShared();
+  return shared;
+}
+
+async function obtainShared(): Promise<CephS3> {
+  const root = process.env[SHARED_ENV];
+  if (!root) {
+    const own = await startCeph();
+    process.once('exit', () => own.stop());
+    return own;
+  }
+  const recordFile = join(root, 'cluster.json');
+  const lock = join(root, 'lock');
+  let owner = false;
+  try {
+    mkdirSync(lock);
+    owner = true;
+  } catch {
+    /* another worker is starting it */
+  }
+  if (owner) {
+    try {
+      const dir = mkdtempSync(join(root, 'cluster-'));
+      const { rgwPort } = await startWithRetry(dir);
+      writeFileSync(recordFile, JSON.stringify({ dir, rgwPort } satisfies SharedRecord));
+    } catch (err) {
+      writeFileSync(join(root, 'failed'), err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+  }
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(recordFile)) {
+    if (existsSync(join(root, 'failed'))) throw new Error(`Ceph test cluster failed to start: ${readFileSync(join(root, 'failed'), 'utf8')}`);
+    if (Date.now() > deadline) throw new Error('Ceph test cluster: timed out waiting for another worker to start it');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const record = JSON.parse(readFileSync(recordFile, 'utf8')) as SharedRecord;
+  return { ...describe(record.dir, record.rgwPort), stop: () => undefined };
+}
+
+async function startWithRetry(dir: string): Promise<{ rgwPort: number }> {
+  if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root');
+  try {
+    return await startOnce(dir);
+  } catch {
+    stopCluster(dir);
+    mkdirSync(dir, { recursive: true });
+    return startOnce(dir);
+  }
+}
+
+/** For the vitest global setup: makes `sharedCeph()` share one cluster; returns its teardown. */
+export function prepareSharedCeph(): () => void {
+  const root = mkdtempSync(join(tmpdir(), 'tributary-ceph-shared-'));
+  process.env[SHARED_ENV] = root;
+  return () => {
+    const recordFile = join(root, 'cluster.json');
+    if (existsSync(recordFile)) stopCluster((JSON.parse(readFileSync(recordFile, 'utf8')) as SharedRecord).dir);
+    rmSync(root, { recursive: true, force: true });
+  };
+}
