@@ -3,7 +3,7 @@ import { FatalError, RetryableError, type DestinationWriter } from '../destinati
 import type { StoredEvent } from '../domain/event.js';
 import { deliverLanes, type BatchOutcome } from './deliver.js';
 
-const ev = (seq: number): StoredEvent => ({ seq: String(seq), id: `e${seq}`, applicationId: 'a', type: 'message.created', source: '/s', time: 1, grantId: 'g', provider: 'imap', object: {} });
+const ev = (seq: number, grantId = `g${seq}`): StoredEvent => ({ seq: String(seq), id: `e${seq}`, applicationId: 'a', type: 'message.created', source: '/s', time: 1, grantId, provider: 'imap', object: {} });
 
 function writer(write: DestinationWriter['write']): DestinationWriter {
   return { test: async () => undefined, close: async () => undefined, write };
@@ -20,11 +20,11 @@ const run = (lanes: StoredEvent[][][], w: DestinationWriter, writeTimeoutMs = 10
 };
 
 describe('deliverLanes', () => {
-  it('stops a lane at its first failed batch and lets other lanes finish', async () => {
+  it('stops a grant at its first failed batch and lets other lanes finish', async () => {
     const { error, outcomes } = run(
       [
-        [[ev(1)], [ev(2)], [ev(3)]],
-        [[ev(4)], [ev(5)]],
+        [[ev(1, 'a')], [ev(2, 'a')], [ev(3, 'a')]],
+        [[ev(4, 'b')], [ev(5, 'b')]],
       ],
       writer(async (batch) => {
         if (batch[0]!.seq === '2') throw new RetryableError('503');
@@ -33,7 +33,31 @@ describe('deliverLanes', () => {
     );
     expect(await error).toBeInstanceOf(RetryableError);
     expect(outcomes.map((o) => o.batch[0]!.seq).sort()).toEqual(['1', '2', '4', '5']);
-    expect(outcomes.find((o) => o.batch[0]!.seq === '5')!.rejected).toEqual([{ event: ev(5), reason: 'bad', status: 422 }]);
+    expect(outcomes.find((o) => o.batch[0]!.seq === '5')!.rejected).toEqual([{ event: ev(5, 'b'), reason: 'bad', status: 422 }]);
+    expect(outcomes.find((o) => o.batch[0]!.seq === '2')!.failed).toEqual([{ event: ev(2, 'a'), reason: '503', status: null, fatal: false }]);
+  });
+
+  it('a partial result: the rest of the batch counts as written; a failed event takes its grant\'s later events with it, other grants go on', async () => {
+    const written: string[][] = [];
+    const { error, outcomes } = run(
+      [
+        [
+          [ev(1, 'a'), ev(2, 'b'), ev(3, 'a'), ev(4, 'b')],
+          [ev(5, 'a'), ev(6, 'b')],
+        ],
+      ],
+      writer(async (batch) => {
+        written.push(batch.map((e) => e.id));
+        return { rejected: [], failed: batch[0]!.id === 'e1' ? [{ id: 'e1', reason: 'grant a: 500', status: 500, retryAfterMs: 900 }] : [] };
+      }),
+    );
+    expect(await error).toMatchObject({ name: 'RetryableError', status: 500, retryAfterMs: 900 });
+    const [first, second] = outcomes;
+    expect(first!.written.map((e) => e.id)).toEqual(['e2', 'e4']);
+    expect(first!.failed.map((f) => f.event.id)).toEqual(['e1']);
+    // Grant a is blocked for the rest of the pass: its e5 is not even offered to the writer.
+    expect(written[1]).toEqual(['e6']);
+    expect(second!.written.map((e) => e.id)).toEqual(['e6']);
   });
 
   it('reports a fatal error over retryable ones, and the longest Retry-After among retryable ones', async () => {

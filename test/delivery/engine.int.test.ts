@@ -101,6 +101,23 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     ]);
   });
 
+  it('a partial write result: only the failed event and its grant\'s later events are written again, in order', async () => {
+    const sink = new FakeSink({ maxBatch: 50, maxWaitMs: 0, maxInFlight: 1, ordering: 'per-grant' });
+    const bad = `pa-bad-${kind}`;
+    sink.failEvent = (e, attempt) => (e.id === `pa-${kind}-5` && attempt === 1 ? 'grant lane answered 503' : null);
+    const { svc, start } = setup(sink);
+    await createStream(svc);
+    const events = Array.from({ length: 20 }, (_, i) => message(`pa-${kind}-${i}`, i % 4 === 1 ? bad : `pa-ok${i % 4}-${kind}`));
+    await appendEvents(t.store.db, appId, events);
+    start();
+    await until('all events', () => new Set(sink.ids()).size === events.length);
+    // Nothing that was written is written twice; the failed grant resumes at its failed event.
+    expect(sink.ids()).toHaveLength(events.length);
+    const badIds = sink.received.filter((e) => e.grantId === bad).map((e) => e.id);
+    expect(badIds).toEqual(events.filter((e) => e.grantId === bad).map((e) => e.id));
+    expect(sink.batches.filter((b) => b.attempt > 1).flatMap((b) => b.ids).every((id) => events.find((e) => e.id === id)!.grantId === bad)).toBe(true);
+  });
+
   it('failing → failed when the schedule is exhausted; resume delivers the kept backlog', async () => {
     const sink = new FakeSink();
     let broken = true;

@@ -18,6 +18,8 @@ export class FakeSink {
   failWith: (batch: StoredEvent[], attempt: number) => Error | null = () => null;
   /** Refuse one event individually (return a reason) or accept it (null). */
   refuse: (e: StoredEvent) => string | null = () => null;
+  /** Leave one event (and its grant's later events in the batch) unwritten, reported in `failed` (return a reason), or write it (null). */
+  failEvent: (e: StoredEvent, attempt: number) => string | null = () => null;
   delayMs: (batch: StoredEvent[]) => number = () => 0;
   testError: Error | null = null;
 
@@ -58,12 +60,21 @@ function fakeDefinition(sink: FakeSink, type: string): DestinationDefinition {
               if (err) throw err;
               sink.batches.push({ ids: batch.map((e) => e.id), attempt });
               const rejected: WriteResult['rejected'] = [];
+              const failed: NonNullable<WriteResult['failed']> = [];
+              const stopped = new Set<string | null>();
               for (const e of batch) {
+                if (stopped.has(e.grantId)) continue;
+                const failure = sink.failEvent(e, attempt);
+                if (failure) {
+                  stopped.add(e.grantId);
+                  failed.push({ id: e.id, reason: failure, status: 503 });
+                  continue;
+                }
                 const reason = sink.refuse(e);
                 if (reason) rejected.push({ id: e.id, reason, status: 422 });
                 else sink.received.push(e);
               }
-              return { rejected };
+              return failed.length ? { rejected, failed } : { rejected };
             } finally {
               sink.inFlight--;
             }

@@ -162,29 +162,51 @@ describe('webhook destination against a local receiver', () => {
     }
   });
 
-  it('500 fails the batch and stops sending further events of that grant', async () => {
+  it('500 reports the grant\'s first event as failed and stops sending further events of that grant', async () => {
     const r = await receiver();
     r.reply = () => ({ status: 500 });
     const events = eventRange(0, 50, { prefix: 'e500', grants: 5 });
-    await expect(writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1)).rejects.toMatchObject({ name: 'RetryableError', status: 500 });
+    const result = await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
+    // One failed entry per grant: its first event (the engine retries it and the grant's later events).
+    expect(result.failed?.map((f) => f.id).sort()).toEqual(events.slice(0, 5).map((e) => e.id).sort());
+    expect(result.failed?.every((f) => f.status === 500 && f.reason.includes('500'))).toBe(true);
     expect(r.requests.length).toBeLessThanOrEqual(5);
+  });
+
+  it('a grant answered with 500 fails alone: the other grants are all delivered and only its first failing event is reported', async () => {
+    const r = await receiver();
+    r.reply = (id) => ({ status: id === 'one-evt-7' ? 500 : 200 });
+    const events = eventRange(0, 40, { prefix: 'one', grants: 4 });
+    const result = await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
+    expect(result.failed).toEqual([{ id: 'one-evt-7', status: 500, reason: expect.stringContaining('500') }]);
+    const bad = 'one-grant-3';
+    for (const g of [0, 1, 2]) expect(r.received.filter((x) => x.grantId === `one-grant-${g}`).map((x) => x.id)).toEqual(events.filter((e) => e.grantId === `one-grant-${g}`).map((e) => e.id));
+    // The failing grant got as far as its failing event and no further.
+    expect(r.received.filter((x) => x.grantId === bad).map((x) => x.id)).toEqual(['one-evt-3']);
   });
 
   it('429 with Retry-After in seconds or as a date is retryable after that delay', async () => {
     const r = await receiver();
     r.reply = () => ({ status: 429, headers: { 'retry-after': '7' } });
     const w = writer({ url: r.url(), secret: r.secret });
-    await expect(w.write(eventRange(0, 1, { prefix: 'r429' }), signal(), 1)).rejects.toMatchObject({ name: 'RetryableError', status: 429, retryAfterMs: 7000 });
+    expect((await w.write(eventRange(0, 1, { prefix: 'r429' }), signal(), 1)).failed).toEqual([expect.objectContaining({ status: 429, retryAfterMs: 7000 })]);
     r.reply = () => ({ status: 503, headers: { 'retry-after': new Date(Date.now() + 60_000).toUTCString() } });
-    const err = (await w.write(eventRange(0, 1, { prefix: 'r503' }), signal(), 1).catch((e: unknown) => e)) as { retryAfterMs: number };
-    expect(err.retryAfterMs).toBeGreaterThan(55_000);
-    expect(err.retryAfterMs).toBeLessThanOrEqual(60_000);
+    const failed = (await w.write(eventRange(0, 1, { prefix: 'r503' }), signal(), 1)).failed![0]!;
+    expect(failed.retryAfterMs).toBeGreaterThan(55_000);
+    expect(failed.retryAfterMs).toBeLessThanOrEqual(60_000);
   });
 
-  it('410 Gone is fatal', async () => {
+  it('410 Gone is fatal: every lane stops; what was not sent is reported as failed (fatal)', async () => {
     const r = await receiver();
     r.reply = () => ({ status: 410 });
-    await expect(writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 3, { prefix: 'gone' }), signal(), 1)).rejects.toMatchObject({ name: 'FatalError', status: 410 });
+    const result = await writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 3, { prefix: 'gone' }), signal(), 1);
+    expect(result.failed?.length).toBe(3);
+    expect(result.failed?.every((f) => f.fatal === true)).toBe(true);
+    expect(result.failed?.some((f) => f.status === 410)).toBe(true);
+    r.reply = (id) => ({ status: id === 'gone2-evt-0' ? 410 : 200, delayMs: id === 'gone2-evt-0' ? 0 : 50 });
+    const mixed = await writer({ url: r.url(), secret: r.secret }, { concurrency: 1 }).write(eventRange(0, 4, { prefix: 'gone2', grants: 2 }), signal(), 1);
+    // The second grant never started: it is reported as not sent, not as written.
+    expect(mixed.failed?.map((f) => f.id).sort()).toEqual(['gone2-evt-0', 'gone2-evt-1']);
   });
 
   it('another 4xx rejects only that event (with its status) and the batch continues', async () => {
@@ -220,10 +242,8 @@ describe('webhook destination against a local receiver', () => {
   it('does not follow redirects', async () => {
     const r = await receiver();
     r.reply = () => ({ status: 307, headers: { location: r.url('/elsewhere') } });
-    await expect(writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 1, { prefix: 'redir' }), signal(), 1)).rejects.toMatchObject({
-      name: 'RetryableError',
-      message: expect.stringContaining('redirects are not followed'),
-    });
+    const result = await writer({ url: r.url(), secret: r.secret }).write(eventRange(0, 1, { prefix: 'redir' }), signal(), 1);
+    expect(result.failed).toEqual([expect.objectContaining({ status: 307, reason: expect.stringContaining('redirects are not followed') })]);
     expect(r.requests).toEqual(['/hook']);
   });
 

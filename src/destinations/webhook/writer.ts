@@ -26,6 +26,9 @@ export interface WebhookOptions {
   resolve: LookupAll;
 }
 
+/** One POST's outcome; `status` is absent when no HTTP answer came back (unreachable, timeout). */
+type Posted = Outcome & { status?: number };
+
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONCURRENCY = 64;
 const USER_AGENT = 'Tributary-Webhooks/1.0';
@@ -57,8 +60,9 @@ async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown })
 /**
  * Delivers each event as its own signed POST. Events of one grant go one after another (the
  * next waits for the previous answer); different grants go concurrently over a keep-alive pool.
- * A whole-batch failure (down, 5xx, 429, timeout, redirect) stops new requests and throws
- * RetryableError; 410 throws FatalError; another 4xx rejects just that event.
+ * A grant whose request fails (5xx, 429, timeout, redirect) stops there and is reported in
+ * `failed` while the other grants carry on; another 4xx rejects just that event; 410 stops every
+ * lane (fatal). Only when nothing reached the receiver at all does the whole batch throw.
  */
 export class WebhookWriter implements DestinationWriter {
   private readonly agent: Agent;
@@ -92,7 +96,7 @@ export class WebhookWriter implements DestinationWriter {
   }
 
   /** One POST; never throws for HTTP or network outcomes, it classifies them. */
-  private async post(url: URL, id: string, payload: object, signal: AbortSignal): Promise<Outcome & { status?: number }> {
+  private async post(url: URL, id: string, payload: object, signal: AbortSignal): Promise<Posted> {
     const json = Buffer.from(JSON.stringify(payload));
     const headers: Record<string, string> = {
       ...this.extraHeaders,
@@ -154,34 +158,57 @@ export class WebhookWriter implements DestinationWriter {
       else lanes.set(key, [e]);
     }
     const rejected: WriteResult['rejected'] = [];
-    let stop: (Outcome & { status?: number }) | null = null;
+    const failed: NonNullable<WriteResult['failed']> = [];
+    let answered = 0;
+    let fatal: { reason: string; status?: number } | null = null;
     const queue = [...lanes.values()];
+    const next = new Map<StoredEvent[], number>();
 
+    // A grant's lane stops at its first failure (its later events must not overtake it); the other
+    // lanes carry on. Only a 410 (or a refused address) stops every lane: the endpoint is gone.
     const runLane = async (lane: StoredEvent[]) => {
-      for (const e of lane) {
-        if (stop) return;
+      for (let i = 0; i < lane.length; i++) {
+        next.set(lane, i);
+        if (fatal) return;
+        const e = lane[i]!;
         const outcome = await this.post(url, e.id, toCloudEvent(e, attempt), signal);
+        if (outcome.status !== undefined) answered++;
+        if (outcome.kind === 'ok') continue;
         if (outcome.kind === 'reject') {
           rejected.push(outcome.status === undefined ? { id: e.id, reason: outcome.reason } : { id: e.id, reason: outcome.reason, status: outcome.status });
-        } else if (outcome.kind !== 'ok') {
-          // Keep the most severe outcome: a 410 anywhere outranks a retryable failure.
-          if (!stop || outcome.kind === 'fatal') stop = outcome;
-          return;
+          continue;
         }
+        if (outcome.kind === 'fatal') fatal ??= { reason: outcome.reason, ...(outcome.status === undefined ? {} : { status: outcome.status }) };
+        failed.push({ id: e.id, reason: outcome.reason, ...(outcome.status === undefined ? {} : { status: outcome.status }), ...(outcome.kind === 'retry' && outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}), ...(outcome.kind === 'fatal' ? { fatal: true } : {}) });
+        next.set(lane, lane.length);
+        return;
       }
+      next.set(lane, lane.length);
     };
     const worker = async () => {
-      for (let lane = queue.shift(); lane && !stop; lane = queue.shift()) await runLane(lane);
+      for (let lane = queue.shift(); lane; lane = queue.shift()) await runLane(lane);
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, queue.length) }, worker));
 
-    const failure = stop as (Outcome & { status?: number }) | null;
-    if (failure?.kind === 'fatal') throw new FatalError(failure.reason, failure.status);
-    if (failure?.kind === 'retry') {
-      this.ctx.logger.warn({ stream_id: this.ctx.streamId, host: url.host, status: failure.status, reason: failure.reason }, 'webhook delivery failed; the batch will be retried');
-      throw new RetryableError(failure.reason, failure.retryAfterMs, failure.status);
+    const stopped = fatal as { reason: string; status?: number } | null;
+    if (stopped) {
+      // Lanes that had not finished when the endpoint went away: their next event was not sent.
+      for (const lane of lanes.values()) {
+        const i = next.get(lane) ?? 0;
+        if (i < lane.length) failed.push({ id: lane[i]!.id, reason: `not sent: ${stopped.reason}`, fatal: true });
+      }
     }
-    return { rejected };
+    if (failed.length === 0) return { rejected };
+    const first = failed[0]!;
+    const reached = answered > 0 || failed.length < lanes.size;
+    if (!reached) {
+      // Nothing reached the receiver at all: the endpoint (not one grant) is down or refused.
+      if (stopped) throw new FatalError(stopped.reason, stopped.status);
+      this.ctx.logger.warn({ stream_id: this.ctx.streamId, host: url.host, reason: first.reason }, 'webhook endpoint unreachable; the batch will be retried');
+      throw new RetryableError(first.reason, first.retryAfterMs, first.status);
+    }
+    this.ctx.logger.warn({ stream_id: this.ctx.streamId, host: url.host, failed: failed.length, status: first.status, reason: first.reason }, 'webhook delivery failed for some grants; their events will be retried');
+    return { rejected, failed };
   }
 
   async close(): Promise<void> {
