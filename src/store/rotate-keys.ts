@@ -6,7 +6,7 @@ import { SEALED_COLUMNS } from './sealed-columns.js';
 /**
  * Re-seals every sealed value that is not under the sealer's primary key. Runs in batches, one
  * transaction per batch, and is safe to re-run after an interruption (already re-sealed rows
- * are skipped). Returns the number of values re-sealed per table.column.
+ * are skipped; the key id is compared exactly, never with LIKE, whose `_` a key id may hold). Returns the number of values re-sealed per table.column.
  */
 export async function resealAll(store: Store, sealer: Sealer, onProgress?: (what: string, n: number) => void): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
@@ -17,7 +17,7 @@ export async function resealAll(store: Store, sealer: Sealer, onProgress?: (what
     for (;;) {
       const rows = await sql<{ id: string; value: string }>`
         select id, ${sql.ref(col.column)} as value from ${sql.table(col.table)}
-        where ${sql.ref(col.column)} is not null and ${sql.ref(col.column)} not like ${primaryPrefix + '%'}
+        where ${sql.ref(col.column)} is not null and left(${sql.ref(col.column)}, ${primaryPrefix.length}) <> ${primaryPrefix}
         order by id limit 200`.execute(store.db);
       if (rows.rows.length === 0) break;
       await store.db.transaction().execute(async (tx) => {
