@@ -1,5 +1,6 @@
 import type { DestinationDefinition } from './destination.js';
 import { fileDestination } from './file/definition.js';
+import { natsDestination } from './nats/definition.js';
 import { postgresDestination } from './postgres/definition.js';
 import { webhookDestination } from './webhook/definition.js';
 
@@ -13,7 +14,7 @@ import { webhookDestination } from './webhook/definition.js';
  */
 const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
 
-const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination)];
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 
