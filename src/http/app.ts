@@ -1,14 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.js';
 import { type Authenticator, bearerApiKey, registerAuth } from './plugins/auth.js';
+import { bearerGrantToken } from './plugins/grant-token.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { registerRateLimit } from './plugins/rate-limit.js';
 import { registerSystemRoutes } from './routes/system.js';
 import { registerV3 } from './routes/v3/index.js';
 import { registerInbound } from './routes/inbound/index.js';
@@ -58,16 +59,7 @@ export async function buildHttpApp(ctx: AppContext, options: HttpOptions = {}): 
     // The dashboard is served over http on localhost by default; HSTS only makes sense behind https.
     hsts: ctx.config.publicUrl.startsWith('https:'),
   });
-  await app.register(rateLimit, {
-    max: ctx.config.rateLimitPerMinute,
-    timeWindow: 60_000,
-    // Per credential when one is presented, else per client address.
-    keyGenerator: (req) => {
-      const auth = req.headers.authorization;
-      return auth ? 'k:' + createHash('sha256').update(auth).digest('base64url').slice(0, 16) : 'ip:' + req.ip;
-    },
-    allowList: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url),
-  });
+  await registerRateLimit(app, ctx);
   await app.register(formbody);
   await app.register(swagger, {
     openapi: {
@@ -78,7 +70,7 @@ export async function buildHttpApp(ctx: AppContext, options: HttpOptions = {}): 
     },
   });
 
-  registerAuth(app, [...(options.authenticators ?? []), bearerApiKey(ctx)]);
+  registerAuth(app, [...(options.authenticators ?? []), bearerGrantToken(ctx), bearerApiKey(ctx)]);
 
   await registerSystemRoutes(app, ctx);
   await app.register(async (v3) => registerV3(v3 as unknown as Api, ctx), { prefix: '/v3' });

@@ -7,6 +7,7 @@ import { passwordProblem } from '../../../dashboard/passwords.js';
 import { ABSOLUTE_MS, IDLE_TIMEOUT_MS, createSession, endSession, resolveSession } from '../../../dashboard/sessions.js';
 import { AppError, badRequest } from '../../../domain/errors.js';
 import { ok } from '../../envelope.js';
+import { perAccountLimit } from '../../plugins/rate-limit.js';
 import type { Api } from '../../types.js';
 import { crossOriginProblem, requireSession } from './session-auth.js';
 
@@ -81,6 +82,8 @@ export function registerAuthRoutes(app: Api, ctx: AppContext): void {
     {
       config: { public: true, rateLimit: { max: 10, timeWindow: 60_000 } },
       schema: { tags, hide, body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }) },
+      // 10 a minute per client address (above), and 20 per 15 minutes per account from anywhere.
+      preHandler: perAccountLimit(app, 'email', 20, 15 * 60_000),
     },
     async (req, reply) => {
       sameOriginOnly(ctx, req);
