@@ -23,7 +23,7 @@ export async function createContext(config: Config, logger: Logger = createLogge
     logger.warn({ file }, 'generated a secret key ring in the data directory; production deployments should set TRIBUTARY_SECRET_KEYS');
   }
   const sealer = createSealer(ring);
-  const store = await openStore(config);
+  const store = await openStore(config, (err) => logger.warn({ err: err.message, code: (err as { code?: string }).code }, 'database connection lost; queries retry and reconnect'));
   const applied = await migrate(store);
   if (applied.length) logger.info({ applied }, 'applied database migrations');
   return { config, store, repos: createRepositories(store, sealer), sealer, logger, metrics: createMetrics(), now: () => new Date(), keyFile: file };

@@ -25,8 +25,26 @@ export interface Store {
 
 const INT8 = 20;
 
-export async function openPostgres(connectionString: string, poolSize = 10): Promise<Store> {
-  const pool = new pg.Pool({ connectionString, max: poolSize });
+/** Called with every connection-level error of the pool (a restarted or failed-over server). */
+export type StoreErrorListener = (err: Error) => void;
+
+/**
+ * A pool that survives the server going away: a restart or failover terminates every session
+ * (57P01) and those errors arrive as 'error' events, on idle clients through the pool and on
+ * checked-out ones through the client; without listeners either one kills the process. Dead
+ * clients are dropped by the pool, and the next query connects again, so the callers' own retry
+ * loops (scheduler ticks, syncer and delivery backoff) are what resumes the work. Acquiring a
+ * connection is bounded, so a partitioned server fails queries instead of hanging them.
+ */
+export function resilientPool(connectionString: string, poolSize: number, onError: StoreErrorListener = () => undefined): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 10_000, keepAlive: true });
+  pool.on('error', (err) => onError(err));
+  pool.on('connect', (client) => client.on('error', (err) => onError(err)));
+  return pool;
+}
+
+export async function openPostgres(connectionString: string, poolSize = 10, onError?: StoreErrorListener): Promise<Store> {
+  const pool = resilientPool(connectionString, poolSize, onError);
   // Fail fast, naming the setting, if the database is unreachable.
   try {
     await pool.query('select 1');
@@ -127,8 +145,8 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
   };
 }
 
-export async function openStore(opts: { databaseUrl: string | null; dataDir: string }): Promise<Store> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl) : openPGlite(opts.dataDir);
+export async function openStore(opts: { databaseUrl: string | null; dataDir: string }, onError?: StoreErrorListener): Promise<Store> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, 10, onError) : openPGlite(opts.dataDir);
 }
 
 export type { Database } from './database.js';

@@ -11,6 +11,8 @@ import { join } from 'node:path';
 export interface PostgresServer {
   url: (database?: string) => string;
   port: number;
+  /** `pg_ctl restart -m fast`: every open connection is terminated (57P01), as in a failover. */
+  restart(): void;
   stop(): void;
 }
 
@@ -49,9 +51,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   run('initdb', ['-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  run('pg_ctl', ['-D', dir, '-l', join(parent, 'log'), '-w', '-t', '60', '-o', `-p ${port} -k ${parent} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400`, 'start']);
+  const options = `-p ${port} -k ${parent} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400`;
+  run('pg_ctl', ['-D', dir, '-l', join(parent, 'log'), '-w', '-t', '60', '-o', options, 'start']);
   return {
     port,
+    restart() {
+      run('pg_ctl', ['-D', dir, '-l', join(parent, 'log'), '-w', '-t', '60', '-m', 'fast', '-o', options, 'restart']);
+    },
     url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
     stop() {
       try {
