@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { badRequest, notFound } from '../domain/errors.js';
 import { toCloudEvent, type CloudEvent, type EventType } from '../domain/event.js';
 import { checkOutboundUrl } from '../domain/net.js';
@@ -113,7 +114,12 @@ export function webhookService(deps: WebhookDeps) {
       return toCloudEvent(mockEvent(type, applicationId, deps.now()), 1);
     },
 
-    /** Sends one mock event to a URL through the webhook destination (signed with a throwaway secret). */
+    /**
+     * Sends one mock event to a URL through the webhook destination, signed with the secret (and
+     * the previous one, during a rotation) of the application's webhook for that URL, so the
+     * receiver verifies it as it will verify real deliveries. A URL no webhook has gets a
+     * throwaway secret: it can test reachability, not verification.
+     */
     async sendTestEvent(applicationId: string, type: EventType, url: string): Promise<{ ok: boolean; error: string | null; statusCode: number | null }> {
       const def = definitionOf(deps.catalog, WEBHOOK);
       try {
@@ -121,8 +127,15 @@ export function webhookService(deps: WebhookDeps) {
       } catch (err) {
         throw badRequest(`webhook_url is refused: ${errorMessage(err)}`);
       }
+      const own = await deps.db
+        .selectFrom('streams')
+        .selectAll()
+        .where('application_id', '=', applicationId)
+        .where('destination_type', '=', WEBHOOK)
+        .where(sql<boolean>`destination_config->>'url' = ${url}`)
+        .executeTakeFirst();
       const writer = def.create(
-        { url, secret: newSecret() },
+        own ? { ...streams.fullConfig(own), url } : { url, secret: newSecret() },
         destinationContext({ logger: deps.logger.child({ test_event: true }), now: deps.now, allowPrivateAddresses: deps.allowPrivateAddresses, streamId: 'send-test-event', dataDir: deps.dataDir }),
       );
       try {

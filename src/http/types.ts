@@ -4,12 +4,14 @@ import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, Raw
 /** The Fastify instance with TypeBox typing that every route module receives. */
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-/** Who is calling: an application, reached through an API key or a dashboard session. */
+/** Who is calling: an application, reached through an API key, a dashboard session or a grant's access token. */
 export interface Principal {
   applicationId: string;
-  via: 'api_key' | 'session';
+  via: 'api_key' | 'session' | 'grant_token';
   keyId?: string;
   userId?: string;
+  /** With a grant access token: the one grant it is scoped to. */
+  grantId?: string;
 }
 
 declare module 'fastify' {
@@ -19,5 +21,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes are authenticated unless they opt out with `public: true`. */
     public?: boolean;
+    /** Routes that also accept a grant-scoped access token (from POST /v3/connect/token). */
+    grantToken?: boolean;
   }
 }

@@ -7,14 +7,15 @@ import { getOAuthProvider, type OAuthIntegration, type OAuthProviderDefinition }
 import type { IntegrationRow } from '../store/database.js';
 import { HostedAuthError, withParams } from './errors.js';
 import { IdTokenError, validateIdToken } from './id-token.js';
-import { randomToken, s256, verifierMatches } from './secrets.js';
-import { consumeLink, consumeSession, createSession, findLink, issueCode, redeemCode as takeCode } from './store.js';
+import { challengeError, challengeMethod } from './pkce.js';
+import { randomToken, s256 } from './secrets.js';
+import { consumeLink, consumeSession, createSession, findLink, issueCode } from './store.js';
 
 /**
  * Hosted authentication (PROVIDERS.md §1, §2, §7): the calling app sends its user to
  * GET /v3/connect/auth; Tributary runs its own authorization-code flow with the provider (state,
  * PKCE S256, nonce), validates the ID token, creates or re-authenticates the grant, and hands the
- * app a one-time code that POST /v3/connect/token turns into the grant id.
+ * app a one-time code that POST /v3/connect/token (code-exchange.ts) turns into the grant id and tokens.
  */
 type Ctx = Pick<AppContext, 'store' | 'repos' | 'sealer' | 'config' | 'logger' | 'metrics' | 'now'>;
 
@@ -97,9 +98,10 @@ export async function startAuth(ctx: Ctx, query: AuthRequest): Promise<string> {
   if (!integration) throw fail('invalid_request', `the application has no ${provider} connector; create one with POST /v3/connectors`);
   if (!integration.client_id) throw fail('server_error', `the ${provider} connector has no client_id`);
   if (q.prompt !== undefined && !PROMPTS.includes(q.prompt)) throw fail('invalid_request', `prompt must be one of ${PROMPTS.join(', ')}`);
-  if (q.code_challenge !== undefined && !/^[A-Za-z0-9._~-]{43,128}$/.test(q.code_challenge)) throw fail('invalid_request', 'code_challenge must be 43–128 characters of [A-Za-z0-9._~-]');
-  const method = q.code_challenge === undefined ? null : (q.code_challenge_method ?? 'plain');
-  if (method !== null && method !== 'S256' && method !== 'plain') throw fail('invalid_request', 'code_challenge_method must be S256 or plain');
+  const challengeProblem = q.code_challenge === undefined ? null : challengeError(q.code_challenge);
+  if (challengeProblem) throw fail('invalid_request', challengeProblem);
+  const method = q.code_challenge === undefined ? null : challengeMethod(q.code_challenge_method);
+  if (q.code_challenge !== undefined && method === null) throw fail('invalid_request', 'code_challenge_method must be S256 or plain');
 
   const requested = q.scope ? q.scope.split(/[\s,]+/).filter(Boolean) : integration.scope;
   const scope = [...new Set([...REQUIRED_SCOPES, ...requested])];
@@ -240,40 +242,3 @@ async function signIn(
   return { email: profile.email, providerUserId, scope: tokens.scope, credentials: tokens.credentials, idToken: tokens.idToken };
 }
 
-export interface TokenRequest {
-  grant_type: string;
-  code: string;
-  redirect_uri: string;
-  client_id: string;
-  client_secret: string;
-  code_verifier?: string | undefined;
-}
-
-/** OAuth errors of the token endpoint (RFC 6749 §5.2): status and `error`. */
-export class TokenRequestError extends Error {
-  constructor(
-    readonly status: 400 | 401,
-    readonly error: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'TokenRequestError';
-  }
-}
-
-/** POST /v3/connect/token: one-time code → grant. `client_secret` is an API key of the application. */
-export async function exchangeAppCode(ctx: Ctx, r: TokenRequest) {
-  if (r.grant_type !== 'authorization_code') throw new TokenRequestError(400, 'unsupported_grant_type', 'grant_type must be "authorization_code"');
-  const key = await ctx.repos.apiKeys.authenticate(r.client_secret);
-  if (!key || key.applicationId !== r.client_id) throw new TokenRequestError(401, 'invalid_client', 'client_id and client_secret (an API key of that application) do not match');
-  const code = await takeCode(ctx, r.code);
-  if (code === 'invalid' || code.applicationId !== r.client_id) throw new TokenRequestError(400, 'invalid_grant', 'the code is unknown, expired or already used');
-  if (code.redirectUri !== r.redirect_uri) throw new TokenRequestError(400, 'invalid_grant', 'redirect_uri differs from the one used to start the sign-in');
-  if (code.codeChallenge !== null) {
-    if (!r.code_verifier) throw new TokenRequestError(400, 'invalid_grant', 'code_verifier is required: the sign-in was started with a code_challenge');
-    if (!verifierMatches(code.codeChallenge, code.challengeMethod, r.code_verifier)) throw new TokenRequestError(400, 'invalid_grant', 'code_verifier does not match the code_challenge');
-  }
-  const grant = await ctx.repos.grants.get(code.applicationId, code.grantId);
-  if (!grant) throw new TokenRequestError(400, 'invalid_grant', 'the grant was deleted');
-  return { grant_id: grant.id, email: grant.email, provider: grant.provider, scope: grant.scope.join(' '), token_type: 'Bearer', id_token: code.idToken ?? '' };
-}

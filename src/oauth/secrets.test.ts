@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { constantTimeEqual, randomToken, s256, tokenHash, verifierMatches } from './secrets.js';
+import { verifierMatches } from './pkce.js';
+import { constantTimeEqual, randomToken, s256, tokenHash } from './secrets.js';
 
 describe('hosted-auth secrets', () => {
   it('S256 is unpadded base64url of SHA-256 (checked against WebCrypto)', async () => {

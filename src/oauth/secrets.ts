@@ -13,8 +13,3 @@ export const s256 = (verifier: string) => createHash('sha256').update(verifier).
 export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
-
-/** Checks an app's PKCE verifier against the challenge it sent to /v3/connect/auth. */
-export function verifierMatches(challenge: string, method: string | null, verifier: string): boolean {
-  return constantTimeEqual(challenge, method === 'S256' ? s256(verifier) : verifier);
-}

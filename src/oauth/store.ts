@@ -122,12 +122,17 @@ export interface RedeemedCode {
   idToken: string | null;
 }
 
-/** Consumes a code: 'invalid' when unknown, used or expired (one answer, so nothing leaks about which). */
-export async function redeemCode(ctx: Ctx, code: string): Promise<RedeemedCode | 'invalid'> {
-  const row = await ctx.store.db
+/**
+ * Consumes a code: 'invalid' when unknown, used or expired (one answer, so nothing leaks about which).
+ * With `applicationId`, a code of another application is not touched (a caller cannot burn it).
+ */
+export async function redeemCode(ctx: Ctx, code: string, applicationId?: string): Promise<RedeemedCode | 'invalid'> {
+  let claim = ctx.store.db
     .updateTable('auth_codes')
     .set({ used_at: ctx.now() })
-    .where('code_hash', '=', tokenHash(code))
+    .where('code_hash', '=', tokenHash(code));
+  if (applicationId !== undefined) claim = claim.where('application_id', '=', applicationId);
+  const row = await claim
     .where('used_at', 'is', null)
     .where('expires_at', '>', ctx.now())
     .returningAll()
@@ -163,10 +168,11 @@ export async function consumeLink(ctx: Ctx, id: string): Promise<boolean> {
   return r.numUpdatedRows > 0n;
 }
 
-/** Deletes what expired more than a day ago (kept a while for "this link was used" answers). */
+/** Deletes what expired more than a day ago (kept a while for "this link was used" answers), grant tokens included. */
 export async function pruneExpired(ctx: Ctx): Promise<void> {
   const before = sql<Date>`now() - interval '1 day'`;
   await ctx.store.db.deleteFrom('auth_sessions').where('expires_at', '<', before).execute();
   await ctx.store.db.deleteFrom('auth_codes').where('expires_at', '<', before).execute();
   await ctx.store.db.deleteFrom('auth_links').where('expires_at', '<', before).execute();
+  await ctx.store.db.deleteFrom('grant_tokens').where('expires_at', '<', before).execute();
 }

@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { AccessTokenTables } from './tables/access-tokens.js';
 import type { DashboardTables } from './tables/dashboard.js';
 import type { DeliveryTables } from './tables/delivery.js';
 import type { ImapTables } from './tables/imap.js';
@@ -99,7 +100,7 @@ export interface SchemaMigrationsTable {
   applied_at: Timestamp;
 }
 
-export interface Database extends DeliveryTables, OAuthTables, ImapTables, DashboardTables {
+export interface Database extends DeliveryTables, OAuthTables, ImapTables, DashboardTables, AccessTokenTables {
   applications: ApplicationsTable;
   api_keys: ApiKeysTable;
   redirect_uris: RedirectUrisTable;

@@ -46,7 +46,7 @@ describe.each(DATABASES)('hosted authentication against the Microsoft sandbox (%
     // The code works once.
     const again = await h.api.call('POST', '/v3/connect/token', { grant_type: 'authorization_code', code, redirect_uri: APP_REDIRECT, client_id: h.api.applicationId, client_secret: h.api.key }, null);
     expect(again.status).toBe(400);
-    expect(again.body.error.type).toBe('invalid_grant');
+    expect(again.body).toMatchObject({ error: 'invalid_grant', error_code: 1003 });
   });
 
   it('re-authentication keeps the grant id and emits grant.updated', async () => {
@@ -134,7 +134,7 @@ describe.each(DATABASES)('hosted authentication against the Microsoft sandbox (%
     expect(wrongKey.status).toBe(401);
     const bad = await h.api.call('POST', '/v3/connect/token', { ...body, code_verifier: 'x'.repeat(50) }, null);
     expect(bad.status).toBe(400);
-    expect(bad.body.error.message).toMatch(/code_verifier/);
+    expect(bad.body.error_description).toMatch(/code_verifier/);
     // The failed attempt consumed the code: a code is good for one try.
     const good = await h.api.call('POST', '/v3/connect/token', { ...body, code_verifier: verifier }, null);
     expect(good.status).toBe(400);

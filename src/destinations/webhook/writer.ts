@@ -4,6 +4,7 @@ import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
 import { checkOutboundUrl, pinnedLookup, type LookupAll } from '../../domain/net.js';
 import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { classifyStatus, type Outcome } from './classify.js';
+import { cloudEventHeaders, type CloudEventAttributes } from './cloudevents.js';
 import { forbiddenCause, systemLookupAll } from './guard.js';
 import { signatureHeaders } from './signing.js';
 
@@ -96,12 +97,13 @@ export class WebhookWriter implements DestinationWriter {
   }
 
   /** One POST; never throws for HTTP or network outcomes, it classifies them. */
-  private async post(url: URL, id: string, payload: object, signal: AbortSignal): Promise<Posted> {
+  private async post(url: URL, id: string, payload: CloudEventAttributes, signal: AbortSignal): Promise<Posted> {
     const json = Buffer.from(JSON.stringify(payload));
     const headers: Record<string, string> = {
       ...this.extraHeaders,
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
+      ...cloudEventHeaders(payload),
       ...signatureHeaders(
         { secret: this.config.secret, previousSecret: this.config.previous_secret, previousExpiresAt: this.config.previous_secret_expires_at },
         id,

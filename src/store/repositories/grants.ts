@@ -17,6 +17,9 @@ export interface GrantFilter {
   since?: number;
   /** Created before (unix seconds). */
   before?: number;
+  /** Sort column and direction; newest created first by default. */
+  sortBy?: 'created_at' | 'updated_at';
+  order?: 'asc' | 'desc';
 }
 
 export interface NewGrant {
@@ -44,7 +47,8 @@ export function grantsRepo(db: Kysely<Database>, sealer: Sealer) {
       if (f.provider) q = q.where('provider', '=', f.provider);
       if (f.since !== undefined) q = q.where('created_at', '>=', new Date(f.since * 1000));
       if (f.before !== undefined) q = q.where('created_at', '<', new Date(f.before * 1000));
-      return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(f.limit).offset(f.offset).execute();
+      const order = f.order ?? 'desc';
+      return q.orderBy(f.sortBy ?? 'created_at', order).orderBy('id', order).limit(f.limit).offset(f.offset).execute();
     },
 
     get: (applicationId: string, id: string, tx: Executor = db) =>

@@ -32,6 +32,8 @@ export interface StreamsTable {
   dead_lettered_count: BigText;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** migrations/0701: kept by a trigger whenever `status` changes. */
+  status_updated_at: Generated<Date>;
 }
 
 export interface DeadLettersTable {

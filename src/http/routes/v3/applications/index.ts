@@ -19,10 +19,11 @@ const RedirectUri = Type.Object({ id: Type.String(), url: Type.String(), platfor
 
 const Application = Type.Object({
   application_id: Type.String(),
+  organization_id: Type.String({ description: 'A self-hosted deployment has no organizations above applications: the application id' }),
   name: Type.String(),
   environment: Type.String(),
   region: Type.String(),
-  branding: Type.Record(Type.String(), Type.Unknown()),
+  branding: Type.Object({ name: Type.String() }, { additionalProperties: true, description: 'name defaults to the application name' }),
   callback_uris: Type.Array(RedirectUri),
   public_url: Type.String(),
   callback_url: Type.String({ description: 'The redirect URI to register with providers ({PUBLIC_URL}/v3/connect/callback).' }),
@@ -49,15 +50,18 @@ export function redirectUriError(value: string): string | null {
   return null;
 }
 
-const UrlBody = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2000 }), platform: Type.Optional(Type.Literal('web')) }, { additionalProperties: false });
+const RedirectSettings = Type.Optional(Type.Record(Type.String({ maxLength: 100 }), Type.String({ maxLength: 500 }), { description: 'native-app settings of the Nylas API (origin, bundle_id…): accepted and ignored, hosted auth here is web only' }));
+const UrlBody = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2000 }), platform: Type.Optional(Type.Literal('web')), settings: RedirectSettings }, { additionalProperties: false });
+const UrlPatch = Type.Object({ url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })), platform: Type.Optional(Type.Literal('web')), settings: RedirectSettings }, { additionalProperties: false });
 
 export async function registerApplications(app: Api, ctx: AppContext): Promise<void> {
   const view = async (a: ApplicationRow) => ({
     application_id: a.id,
+    organization_id: a.id,
     name: a.name,
     environment: a.environment,
     region: a.region,
-    branding: a.branding,
+    branding: { name: a.name, ...a.branding },
     callback_uris: (await ctx.repos.redirectUris.list(a.id)).map(redirectOut),
     public_url: ctx.config.publicUrl,
     callback_url: `${ctx.config.publicUrl}/v3/connect/callback`,
@@ -116,16 +120,26 @@ export async function registerApplications(app: Api, ctx: AppContext): Promise<v
     return ok(req, redirectOut(row));
   });
 
-  app.put('/applications/redirect-uris/:id', { schema: { tags: ['applications'], params: IdParams, body: UrlBody, response: { 200: Envelope(RedirectUri) } } }, async (req) => {
-    const problem = redirectUriError(req.body.url);
-    if (problem) throw badRequest(problem);
-    const row = await ctx.repos.redirectUris.update(appId(req), req.params.id, req.body.url).catch((e: { code?: string }) => {
-      if (e.code === '23505') throw conflict('this redirect URI is already registered');
-      throw e;
-    });
-    if (!row) throw notFound('redirect URI');
-    return ok(req, redirectOut(row));
-  });
+  // PUT replaces the URL; PATCH (as the Nylas SDKs send it) may leave it out, keeping the current one.
+  for (const method of ['put', 'patch'] as const) {
+    app[method](
+      '/applications/redirect-uris/:id',
+      { schema: { tags: ['applications'], summary: method === 'put' ? 'Change a redirect URI' : 'Update a redirect URI (fields left out stay)', params: IdParams, body: method === 'put' ? UrlBody : UrlPatch, response: { 200: Envelope(RedirectUri) } } },
+      async (req) => {
+        const current = await ctx.repos.redirectUris.get(appId(req), req.params.id);
+        if (!current) throw notFound('redirect URI');
+        const url = req.body.url ?? current.url;
+        const problem = redirectUriError(url);
+        if (problem) throw badRequest(problem);
+        const row = await ctx.repos.redirectUris.update(appId(req), req.params.id, url).catch((e: { code?: string }) => {
+          if (e.code === '23505') throw conflict('this redirect URI is already registered');
+          throw e;
+        });
+        if (!row) throw notFound('redirect URI');
+        return ok(req, redirectOut(row));
+      },
+    );
+  }
 
   app.delete('/applications/redirect-uris/:id', { schema: { tags: ['applications'], params: IdParams } }, async (req) => {
     if (!(await ctx.repos.redirectUris.remove(appId(req), req.params.id))) throw notFound('redirect URI');

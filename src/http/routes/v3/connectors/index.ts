@@ -99,12 +99,14 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
     return ok(req, connectorView(row, ctx.now()));
   });
 
-  app.patch(
+  // PATCH is Tributary's; the Nylas SDKs update a connector with PUT (same partial semantics).
+  for (const method of ['patch', 'put'] as const) app[method](
     '/connectors/:provider',
     {
       schema: {
         tags,
-        summary: 'Update an integration (client_secret is write-only)',
+        operationId: method === 'put' ? 'replaceConnector' : 'updateConnector',
+        summary: `Update an integration (client_secret is write-only)${method === 'put' ? '; same as PATCH, as the Nylas SDKs send it' : ''}`,
         params: ProviderParams,
         body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), settings: Type.Optional(ConnectorSettings), scope: Type.Optional(Scope) }, { additionalProperties: false }),
         response: { 200: Envelope(Connector) },

@@ -6,6 +6,7 @@ import { PROVIDERS } from '../../../../domain/provider.js';
 import { deleteGrant } from '../../../../grants/lifecycle.js';
 import type { GrantRow } from '../../../../store/database.js';
 import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
+import { Offset, page, pageStart, PageToken } from '../../../paging.js';
 import type { Api } from '../../../types.js';
 
 export const Grant = Type.Object({
@@ -49,16 +50,20 @@ export async function registerGrants(app: Api, ctx: AppContext): Promise<void> {
     {
       schema: {
         tags,
+        operationId: 'listGrants',
         summary: 'List grants',
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+            offset: Offset,
+            page_token: PageToken,
             email: Type.Optional(Type.String({ maxLength: 320 })),
-            grant_status: Type.Optional(Type.Union(GRANT_STATUSES.map((s) => Type.Literal(s)))),
+            grant_status: Type.Optional(Type.Union([...GRANT_STATUSES, 'invalid'].map((s) => Type.Literal(s)), { description: 'invalid (Nylas: needs re-authentication) is the same as expired' })),
             provider: Type.Optional(Type.Union(PROVIDERS.map((p) => Type.Literal(p)))),
             since: Type.Optional(Type.Integer({ minimum: 0, description: 'created at or after (unix seconds)' })),
             before: Type.Optional(Type.Integer({ minimum: 0, description: 'created before (unix seconds)' })),
+            sort_by: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('updated_at')], { default: 'created_at' })),
+            order_by: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
           },
           { additionalProperties: false },
         ),
@@ -67,17 +72,41 @@ export async function registerGrants(app: Api, ctx: AppContext): Promise<void> {
     },
     async (req) => {
       const q = req.query;
+      const start = pageStart(q);
+      const status = q.grant_status === 'invalid' ? 'expired' : q.grant_status;
       const rows = await ctx.repos.grants.list(appId(req), {
         limit: q.limit + 1,
-        offset: q.offset,
+        offset: start,
         ...(q.email ? { email: q.email } : {}),
-        ...(q.grant_status ? { status: q.grant_status } : {}),
+        ...(status ? { status } : {}),
         ...(q.provider ? { provider: q.provider } : {}),
         ...(q.since !== undefined ? { since: q.since } : {}),
         ...(q.before !== undefined ? { before: q.before } : {}),
+        ...(q.sort_by ? { sortBy: q.sort_by } : {}),
+        ...(q.order_by ? { order: q.order_by } : {}),
       });
-      const more = rows.length > q.limit;
-      return okList(req, rows.slice(0, q.limit).map(grantView), more ? String(q.offset + q.limit) : null);
+      const { items, next } = page(rows, start, q.limit);
+      return okList(req, items.map(grantView), next);
+    },
+  );
+
+  app.get(
+    '/grants/me',
+    {
+      config: { grantToken: true },
+      schema: {
+        tags,
+        operationId: 'getCurrentGrant',
+        summary: 'The grant of the access token in the Authorization header (from POST /v3/connect/token)',
+        response: { 200: Envelope(Grant) },
+      },
+    },
+    async (req) => {
+      const grantId = req.principal?.grantId;
+      if (!grantId) throw badRequest('/v3/grants/me needs a grant access token (from POST /v3/connect/token) as the Bearer credential; with an API key use /v3/grants/{grant_id}');
+      const g = await ctx.repos.grants.get(appId(req), grantId);
+      if (!g) throw notFound('grant');
+      return ok(req, grantView(g));
     },
   );
 

@@ -3,6 +3,7 @@ import type { StreamService } from '../../../../delivery/streams.js';
 import type { DestinationCatalog } from '../../../../delivery/catalog.js';
 import type { Sealer } from '../../../../crypto/sealing.js';
 import { appId, Envelope, ListEnvelope, ok, okList } from '../../../envelope.js';
+import { Offset, page, pageStart, PageToken } from '../../../paging.js';
 import type { Api } from '../../../types.js';
 import { DataTypes, DestinationInput, Filters, StreamParams, streamView, StreamView } from './schemas.js';
 
@@ -23,7 +24,8 @@ export function registerStreamCrud(app: Api, svc: StreamService, catalog: Destin
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-            offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+            offset: Offset,
+            page_token: PageToken,
           },
           { additionalProperties: false },
         ),
@@ -31,9 +33,9 @@ export function registerStreamCrud(app: Api, svc: StreamService, catalog: Destin
       },
     },
     async (req) => {
-      const rows = await svc.list(appId(req), { limit: req.query.limit + 1, offset: req.query.offset });
-      const more = rows.length > req.query.limit;
-      return okList(req, rows.slice(0, req.query.limit).map(view), more ? String(req.query.offset + req.query.limit) : null);
+      const start = pageStart(req.query);
+      const { items, next } = page(await svc.list(appId(req), { limit: req.query.limit + 1, offset: start }), start, req.query.limit);
+      return okList(req, items.map(view), next);
     },
   );
 

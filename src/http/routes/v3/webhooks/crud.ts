@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { WebhookService } from '../../../../delivery/webhooks.js';
 import { appId, Envelope, ListEnvelope, ok, okList } from '../../../envelope.js';
+import { Offset, page, pageStart, PageToken } from '../../../paging.js';
 import type { Api } from '../../../types.js';
 import { Description, Emails, TriggerTypes, WebhookParams, WebhookUrl, webhookView, WebhookView } from './schemas.js';
 
@@ -15,16 +16,16 @@ export function registerWebhookCrud(app: Api, svc: WebhookService): void {
         tags,
         summary: 'List webhooks (every stream with a webhook destination)',
         querystring: Type.Object(
-          { limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }) },
+          { limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), offset: Offset, page_token: PageToken },
           { additionalProperties: false },
         ),
         response: { 200: ListEnvelope(WebhookView) },
       },
     },
     async (req) => {
-      const rows = await svc.list(appId(req), { limit: req.query.limit + 1, offset: req.query.offset });
-      const more = rows.length > req.query.limit;
-      return okList(req, rows.slice(0, req.query.limit).map((r) => webhookView(r)), more ? String(req.query.offset + req.query.limit) : null);
+      const start = pageStart(req.query);
+      const { items, next } = page(await svc.list(appId(req), { limit: req.query.limit + 1, offset: start }), start, req.query.limit);
+      return okList(req, items.map((r) => webhookView(r)), next);
     },
   );
 

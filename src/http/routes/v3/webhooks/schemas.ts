@@ -20,6 +20,7 @@ export const WebhookView = Type.Object({
   webhook_secret: Type.Optional(Type.String({ description: 'Returned only when the webhook is created and when its secret is rotated' })),
   status: Type.Union([Type.Literal('active'), Type.Literal('failing'), Type.Literal('failed'), Type.Literal('pause')]),
   notification_email_addresses: Type.Array(Type.String()),
+  status_updated_at: Type.Integer({ description: 'when status last changed (unix seconds)' }),
   created_at: Type.Integer(),
   updated_at: Type.Integer(),
 });
@@ -34,6 +35,7 @@ export function webhookView(s: StreamRow, secret?: string) {
     ...(secret ? { webhook_secret: secret } : {}),
     status: s.status as 'active' | 'failing' | 'failed' | 'pause',
     notification_email_addresses: s.notification_email_addresses,
+    status_updated_at: unix(s.status_updated_at)!,
     created_at: unix(s.created_at)!,
     updated_at: unix(s.updated_at)!,
   };
