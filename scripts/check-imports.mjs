@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 const SRC = resolve('src');
 const PLUGIN_ROOTS = ['providers', 'destinations'];
 // Files beside the plug-in folders that plug-ins may use: the interfaces and shared mappings.
-const PLUGIN_SHARED = new Set(['providers/provider.ts', 'destinations/destination.ts', 'destinations/tables.ts']);
+const PLUGIN_SHARED = new Set(['providers/provider.ts', 'destinations/destination.ts', 'destinations/tables.ts', 'destinations/parquet.ts']);
 
 function* files(dir) {
   for (const name of readdirSync(dir)) {

@@ -20,7 +20,16 @@ export interface TableDef {
   name: TableName;
   columns: readonly ColumnDef[];
   primaryKey: readonly string[];
+  /** The column warehouses partition by day on: the event's own time where the table has one. */
+  eventTime: string;
 }
+
+/**
+ * Version of this layout. Bump it when a column is added (columns are only ever added, and
+ * nullable): sinks that keep tables compare it with what they created and add the missing
+ * columns, so a new column is a migration, never a break.
+ */
+export const SCHEMA_VERSION = 1;
 
 export const TABLE_NAMES = ['message', 'participant', 'grant_event', 'zoom_transcript', '_tributary_test'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
@@ -35,6 +44,7 @@ const SYNCED = col('_synced_at', 'timestamptz', false);
 export const TABLES: Record<TableName, TableDef> = {
   message: {
     name: 'message',
+    eventTime: 'received_at',
     primaryKey: ['id'],
     columns: [
       col('id', 'text', false),
@@ -57,11 +67,13 @@ export const TABLES: Record<TableName, TableDef> = {
   },
   participant: {
     name: 'participant',
+    eventTime: '_synced_at',
     primaryKey: ['message_id', 'type', 'email'],
     columns: [col('message_id', 'text', false), col('type', 'text', false), col('name', 'text'), col('email', 'text', false), SYNCED],
   },
   grant_event: {
     name: 'grant_event',
+    eventTime: 'occurred_at',
     primaryKey: ['event_id'],
     columns: [
       col('event_id', 'text', false),
@@ -80,6 +92,7 @@ export const TABLES: Record<TableName, TableDef> = {
   },
   zoom_transcript: {
     name: 'zoom_transcript',
+    eventTime: 'occurred_at',
     primaryKey: ['event_id'],
     columns: [
       col('event_id', 'text', false),
@@ -95,6 +108,7 @@ export const TABLES: Record<TableName, TableDef> = {
   },
   _tributary_test: {
     name: '_tributary_test',
+    eventTime: 'written_at',
     primaryKey: ['id'],
     columns: [col('id', 'text', false), col('stream_id', 'text', false), col('written_at', 'timestamptz', false)],
   },

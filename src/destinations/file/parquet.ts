@@ -1,7 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, timestampTZValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { TABLES, TABLE_NAMES, type Cell, type ColumnType, type Row, type TableName } from '../tables.js';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { appendCell, DUCK_TYPES, duckIdent, duckLiteral } from '../parquet.js';
+import { TABLES, TABLE_NAMES, type Row, type TableName } from '../tables.js';
 import { hourParts, partName, publish } from './fs-atomic.js';
 import type { RollPolicy } from './ndjson.js';
 
@@ -15,35 +16,9 @@ import type { RollPolicy } from './ndjson.js';
  * is recorded in staging before the export, so a crash at any point is finished by the next
  * writer under the same file name: no half-written file is visible, no staged row is lost.
  */
-const DUCK_TYPES: Record<ColumnType, string> = {
-  text: 'VARCHAR',
-  integer: 'INTEGER',
-  bigint: 'BIGINT',
-  boolean: 'BOOLEAN',
-  timestamptz: 'TIMESTAMPTZ',
-  json: 'VARCHAR', // serialized JSON; readers parse with json(), no extension needed to write
-};
-
-const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+const q = duckIdent;
+const lit = duckLiteral;
 const stage = (t: TableName) => `stage_${t}`;
-
-function appendCell(a: DuckDBAppender, type: ColumnType, v: Cell | undefined): void {
-  if (v === null || v === undefined) return a.appendNull();
-  switch (type) {
-    case 'text':
-    case 'json':
-      return a.appendVarchar(String(v));
-    case 'integer':
-      return a.appendInteger(Number(v));
-    case 'bigint':
-      return a.appendBigInt(BigInt(v as number));
-    case 'boolean':
-      return a.appendBoolean(Boolean(v));
-    case 'timestamptz':
-      return a.appendTimestampTZ(timestampTZValue(BigInt((v as Date).getTime()) * 1000n));
-  }
-}
 
 export class ParquetSink {
   private db: DuckDBInstance | null = null;

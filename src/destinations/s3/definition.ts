@@ -1,0 +1,33 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { DestinationDefinition } from '../destination.js';
+import { S3Writer, type S3Config } from './writer.js';
+
+export const s3ConfigSchema = Type.Object(
+  {
+    bucket: Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$', description: 'Bucket name (must exist)' }),
+    prefix: Type.Optional(Type.String({ maxLength: 512, pattern: '^[^\\\\{}^%`\\[\\]"<>~#|]*$', default: '', description: 'Key prefix, e.g. nylas/streams/' })),
+    region: Type.Optional(Type.String({ pattern: '^[a-z0-9-]{2,32}$', default: 'us-east-1', description: 'The bucket’s region' })),
+    endpoint: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+/?$', maxLength: 512, description: 'For S3-compatible stores (MinIO, Ceph, R2…); empty = AWS' })),
+    force_path_style: Type.Optional(Type.Boolean({ default: false, description: 'Path-style URLs (most S3-compatible stores need this)' })),
+    access_key_id: Type.Optional(Type.String({ minLength: 3, maxLength: 128, description: 'Empty = the default credential chain (instance or task role, environment)' })),
+    secret_access_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Sealed at rest, never returned' })),
+    format: Type.Optional(Type.Union([Type.Literal('ndjson'), Type.Literal('parquet')], { default: 'ndjson', description: 'NDJSON: one CloudEvent per line; Parquet: the message/participant/grant_event tables' })),
+    gzip: Type.Optional(Type.Boolean({ default: true, description: 'Compress NDJSON objects with gzip' })),
+  },
+  { additionalProperties: false },
+);
+
+const _shape: S3Config = {} as Static<typeof s3ConfigSchema>;
+void _shape;
+
+export const s3Destination: DestinationDefinition<S3Config> = {
+  type: 's3',
+  title: 'Amazon S3 (NDJSON / Parquet)',
+  description: 'Objects in Hive partitions type=/date=/hour= of the event time; a redelivered or replayed event never appears twice.',
+  configSchema: s3ConfigSchema,
+  secretFields: ['secret_access_key'],
+  // Large batches make large objects (fewer, cheaper files); one writer at a time keeps the
+  // partition index exact.
+  limits: { maxBatch: 5000, maxWaitMs: 10_000, maxInFlight: 1, ordering: 'per-grant' },
+  create: (config, ctx) => new S3Writer(config, ctx),
+};
