@@ -1,7 +1,9 @@
 import type { DestinationDefinition } from './destination.js';
 import { fileDestination } from './file/definition.js';
+import { kafkaDestination } from './kafka/definition.js';
 import { natsDestination } from './nats/definition.js';
 import { postgresDestination } from './postgres/definition.js';
+import { s3Destination } from './s3/definition.js';
 import { webhookDestination } from './webhook/definition.js';
 
 /**
@@ -14,7 +16,7 @@ import { webhookDestination } from './webhook/definition.js';
  */
 const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
 
-const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination)];
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(s3Destination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 
