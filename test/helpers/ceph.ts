@@ -137,8 +137,11 @@ async function startOnce(dir: string): Promise<{ monPort: number; rgwPort: numbe
   await run(binary('ceph-mon'), [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap'), '--keyring', join(dir, 'keyring')], opts);
   await run(binary('ceph-mon'), [...c, '-i', 'a'], opts);
   await waitFor('the monitor did not answer', dir, async () => (await run(binary('ceph'), [...c, '-s'], { ...opts, timeout: 5_000 }), true));
-  const osdId = (await run(binary('ceph'), [...c, 'osd', 'create'], opts)).stdout.trim();
-  await run(binary('ceph-osd'), [...c, '-i', osdId, '--mkfs'], opts);
+  // The OSD's uuid is given to both the monitor and mkfs: left to the OSD, its boot-time
+  // "osd create" can race the monitor's map and be refused with "wrong fsid" under CPU load.
+  const osdUuid = randomUUID();
+  const osdId = (await run(binary('ceph'), [...c, 'osd', 'create', osdUuid], opts)).stdout.trim();
+  await run(binary('ceph-osd'), [...c, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid], opts);
   await run(binary('ceph-osd'), [...c, '-i', osdId], opts);
   await waitFor('the OSD did not come up', dir, async () => (await run(binary('ceph'), [...c, 'osd', 'stat'], { ...opts, timeout: 5_000 })).stdout.includes('1 up'));
   await run(binary('radosgw'), [...c, '-n', 'client.rgw'], opts);
@@ -159,12 +162,12 @@ function describe(dir: string, rgwPort: number): CephS3 {
   };
 }
 
-/** Starts a private cluster (~15 s); retries once, because the one-node start-up has a rare race. */
+/** Starts a private cluster (~15 s); retries, because the one-node start-up has a rare race. */
 export async function startCeph(): Promise<CephS3> {
   if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root (the daemons are started under a temp directory)');
   for (const b of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'monmaptool', 'ceph-authtool', 'ceph']) binary(b);
   let lastError: unknown;
-  for (let attempt = 1; attempt <= 2; attempt++) {
+  for (let attempt = 1; attempt <= 3; attempt++) {
     const dir = mkdtempSync(join(tmpdir(), 'tributary-ceph-'));
     try {
       const { rgwPort } = await startOnce(dir);
@@ -174,7 +177,7 @@ export async function startCeph(): Promise<CephS3> {
       stopCluster(dir);
     }
   }
-  throw new Error(`Ceph test cluster did not start twice: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  throw new Error(`Ceph test cluster did not start in three attempts: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
 }
 
 /** Set by the vitest global setup: where the run's shared cluster records itself. */
@@ -235,12 +238,14 @@ async function obtainShared(): Promise<CephS3> {
 
 async function startWithRetry(dir: string): Promise<{ rgwPort: number }> {
   if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root');
-  try {
-    return await startOnce(dir);
-  } catch {
-    stopCluster(dir);
-    mkdirSync(dir, { recursive: true });
-    return startOnce(dir);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(dir);
+    } catch (err) {
+      stopCluster(dir);
+      mkdirSync(dir, { recursive: true });
+      if (attempt === 3) throw err;
+    }
   }
 }
 
