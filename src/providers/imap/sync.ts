@@ -84,21 +84,36 @@ export class ImapSession implements ProviderSession {
     return c;
   }
 
+  /**
+   * The first pass of a new grant: mail is new from the grant's creation (GrantHandle.createdAt),
+   * not from whenever a worker first got to it, so each folder starts at the first UID whose
+   * INTERNALDATE is at or after that moment (UIDs grow in arrival order).
+   */
   async baseline(): Promise<Cursor> {
     try {
       this.usable();
       const cursor: ImapCursor = { folders: {} };
-      for (const f of this.folders) cursor.folders[f] = await this.folderStatus(f);
+      for (const f of this.folders) {
+        const status = await this.folderStatus(f);
+        cursor.folders[f] = { ...status, uidNext: await this.firstUidSince(f, status.uidNext, this.grant.createdAt) };
+      }
       const days = Number(this.grant.settings.backfill_days ?? 0);
       const inbox = cursor.folders[INBOX]!;
       if (days > 0 && inbox.uidNext > 1) {
-        const since = new Date(this.ctx.now().getTime() - days * 86_400_000);
+        const since = new Date(this.grant.createdAt.getTime() - days * 86_400_000);
         const lock = await this.client.getMailboxLock(INBOX);
         try {
           const uids = (await this.client.search({ since }, { uid: true })) || [];
-          const inRange = uids.filter((u) => u < inbox.uidNext);
-          if (inRange.length > 0) {
-            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: Math.min(...inRange), endUid: inbox.uidNext, done: 0, total: inRange.length };
+          // One pass, no spread: a big mailbox has hundreds of thousands of UIDs.
+          let first = Infinity;
+          let total = 0;
+          for (const u of uids) {
+            if (u >= inbox.uidNext) continue;
+            total++;
+            if (u < first) first = u;
+          }
+          if (total > 0) {
+            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: first, endUid: inbox.uidNext, done: 0, total };
           }
         } finally {
           lock.release();
@@ -107,6 +122,24 @@ export class ImapSession implements ProviderSession {
       return cursor as unknown as Cursor;
     } catch (err) {
       throw classifyImapError(err, this.settings);
+    }
+  }
+
+  /** The lowest UID below `uidNext` that arrived at or after `since` (`uidNext` when none did). */
+  private async firstUidSince(folder: string, uidNext: number, since: Date): Promise<number> {
+    if (uidNext <= 1 || since.getTime() >= this.ctx.now().getTime()) return uidNext;
+    const lock = await this.client.getMailboxLock(folder);
+    try {
+      // SEARCH SINCE compares dates only (in the server's zone): ask from the day before, then compare INTERNALDATE exactly.
+      const candidates = ((await this.client.search({ since: new Date(since.getTime() - 86_400_000) }, { uid: true })) || []).filter((u) => u < uidNext);
+      if (candidates.length === 0) return uidNext;
+      let first = uidNext;
+      for (const m of await this.client.fetchAll(uidSet(candidates), { uid: true, internalDate: true }, { uid: true })) {
+        if (m.internalDate instanceof Date && m.internalDate.getTime() >= since.getTime() && m.uid < first) first = m.uid;
+      }
+      return first;
+    } finally {
+      lock.release();
     }
   }
 
