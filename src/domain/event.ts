@@ -132,6 +132,65 @@ export function messageEvent(args: {
   };
 }
 
+/** One cue of a meeting transcript. Times are offsets from the recording's start. */
+export interface TranscriptSegment {
+  start_ms: number;
+  end_ms: number;
+  /** The speaker's display name as the transcript gives it; null when the transcript names none. */
+  speaker: string | null;
+  text: string;
+}
+
+/** The normalized `conference.zoom.transcript` object. */
+export interface TranscriptObject {
+  /** The transcript's id: the recording file's id at Zoom. */
+  id: string;
+  grant_id: string;
+  object: 'transcript';
+  /** Zoom's numeric meeting id as a string (ids exceed 32 bits; recurring meetings share it). */
+  meeting_id: string;
+  /** One occurrence of the meeting (Zoom's uuid). */
+  meeting_uuid: string;
+  topic: string;
+  host: { id: string; email: string | null };
+  /** Unix seconds. */
+  start_time: number;
+  /** Minutes, as Zoom reports it. */
+  duration: number;
+  timezone: string | null;
+  recording_start: number | null;
+  recording_end: number | null;
+  /** Speakers heard in the transcript, in order of first appearance. */
+  participants: { name: string }[];
+  segment_count: number;
+  /** Absent when `truncated`. */
+  segments?: TranscriptSegment[];
+  /** `Speaker: text` lines; absent when `truncated`. */
+  text?: string;
+  /** True when the transcript was too large for one event: segments and text are left out; fetch the file instead. */
+  truncated: boolean;
+  /** Where the VTT file is at Zoom (needs a Zoom OAuth token of the host with a recording scope). */
+  file: { id: string; download_url: string; size: number | null; file_extension: string };
+}
+
+/** Transcript objects over this size are announced with `truncated: true`, without segments and text. */
+export const MAX_TRANSCRIPT_EVENT_BYTES = 1024 * 1024;
+
+/**
+ * Builds the transcript event. The id is stable per (grant, meeting occurrence, recording file)
+ * — the caller derives it with stableId — so webhook retries, duplicates and polls that find
+ * the same transcript append it once.
+ */
+export function transcriptEvent(args: { id: string; time: number; transcript: TranscriptObject }): NewEvent {
+  const full = args.transcript;
+  let object: Record<string, unknown> = { ...full };
+  if (Buffer.byteLength(JSON.stringify(full)) > MAX_TRANSCRIPT_EVENT_BYTES) {
+    const { segments: _segments, text: _text, ...rest } = full;
+    object = { ...rest, truncated: true };
+  }
+  return { id: args.id, type: 'conference.zoom.transcript', source: SOURCES.zoom, time: args.time, grantId: full.grant_id, provider: 'zoom', object };
+}
+
 /** Nylas notification codes for grant events. */
 export const GRANT_EVENT_CODES = {
   'grant.created': 25012,

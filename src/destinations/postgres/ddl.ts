@@ -41,3 +41,25 @@ export function createTableSql(schema: string, t: TableDef, opts: DdlOptions): s
 export function schemaSql(schema: string, opts: DdlOptions): string[] {
   return [`CREATE SCHEMA IF NOT EXISTS ${ident(schema)}`, ...TABLE_NAMES.map((name) => createTableSql(schema, TABLES[name], opts))];
 }
+
+/** The columns a schema's tables already have (table → column names). */
+export const EXISTING_COLUMNS_SQL = `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1`;
+
+/**
+ * Columns the layout gained after a table was created by an older version (always nullable):
+ * `ALTER TABLE … ADD COLUMN` for exactly the missing ones, so an up-to-date table is never
+ * locked by a no-op ALTER.
+ */
+export function missingColumnsSql(schema: string, existing: ReadonlyMap<string, ReadonlySet<string>>, opts: DdlOptions): string[] {
+  const out: string[] = [];
+  for (const name of TABLE_NAMES) {
+    const t = TABLES[name];
+    const have = existing.get(t.name);
+    if (!have) continue;
+    for (const c of t.columns) {
+      if (have.has(c.name) || !c.nullable) continue;
+      out.push(`ALTER TABLE ${qualified(schema, t.name)} ADD COLUMN IF NOT EXISTS ${ident(c.name)} ${PG_TYPES[c.type]}${opts.lz4 && (c.type === 'text' || c.type === 'json') ? ' COMPRESSION lz4' : ''}`);
+    }
+  }
+  return out;
+}

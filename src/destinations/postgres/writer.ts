@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { StoredEvent } from '../../domain/event.js';
 import type { DestinationContext, DestinationWriter, WriteResult } from '../destination.js';
 import { RowMappingError, TABLES, rowsByTable, testRow, toRows, type Row, type TableName, type TableRows } from '../tables.js';
-import { LZ4_SUPPORTED_SQL, schemaSql } from './ddl.js';
+import { EXISTING_COLUMNS_SQL, LZ4_SUPPORTED_SQL, missingColumnsSql, schemaSql } from './ddl.js';
 import { copyRows } from './copy.js';
 import { classifyPgError, isUniqueViolation, toDestinationError } from './errors.js';
 import { insertSql, rowsJson } from './insert.js';
@@ -49,7 +49,12 @@ export class PostgresWriter implements DestinationWriter {
     this.ready ??= this.transaction(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tributary-destination:${this.schema}`]);
       const { rows } = await c.query<{ lz4: boolean }>(LZ4_SUPPORTED_SQL);
-      for (const stmt of schemaSql(this.schema, { lz4: rows[0]?.lz4 === true })) await c.query(stmt);
+      const opts = { lz4: rows[0]?.lz4 === true };
+      for (const stmt of schemaSql(this.schema, opts)) await c.query(stmt);
+      const cols = await c.query<{ table_name: string; column_name: string }>(EXISTING_COLUMNS_SQL, [this.schema]);
+      const existing = new Map<string, Set<string>>();
+      for (const r of cols.rows) existing.set(r.table_name, (existing.get(r.table_name) ?? new Set()).add(r.column_name));
+      for (const stmt of missingColumnsSql(this.schema, existing, opts)) await c.query(stmt);
     }).catch((err: unknown) => {
       this.ready = null;
       throw err;

@@ -1,5 +1,6 @@
 import { Type as T, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { registerControlMethods } from '../control-routes.js';
 import type { SandboxControl } from './control.js';
 
 const Address = T.Union([T.String(), T.Object({ name: T.Optional(T.String()), address: T.String() }, { additionalProperties: false })]);
@@ -76,17 +77,7 @@ function routes(c: SandboxControl) {
   };
 }
 
-/** `POST /_control/{name}` for each control method; bad input → 400 `{ error: { message } }`, unknown ids → 404. */
+/** `POST /_control/{name}` for each control method. */
 export function registerControlRoutes(app: FastifyInstance, control: SandboxControl): void {
-  for (const [name, { schema, run }] of Object.entries(routes(control))) {
-    app.post(`/_control/${name}`, { schema: { body: schema } }, async (req, reply) => {
-      try {
-        const result = await run(req.body ?? {});
-        return reply.send(result ?? { ok: true });
-      } catch (e) {
-        const message = e instanceof Error ? e.message : String(e);
-        return reply.code(/^unknown /.test(message) ? 404 : 400).send({ error: { message } });
-      }
-    });
-  }
+  registerControlMethods(app, routes(control));
 }
