@@ -33,11 +33,37 @@ describe('the shared table layout', () => {
     ]);
   });
 
-  it('maps a Zoom transcript, keeping the whole object as JSON', () => {
-    const e = { ...grantEvent(2, { prefix: 't' }), type: 'conference.zoom.transcript' as const, source: '/zoom/recordings/realtime', object: { meeting_id: 12345, topic: 'Weekly', transcript: 'WEBVTT…' } };
-    expect(toRows(e, at)).toEqual([
-      { table: 'zoom_transcript', rows: [expect.objectContaining({ event_id: 't-evt-2', meeting_id: '12345', topic: 'Weekly', transcript: 'WEBVTT…', object: JSON.stringify(e.object) })] },
-    ]);
+  it('maps a Zoom transcript to a zoom_transcript row and one zoom_transcript_segment row per segment', () => {
+    const object = {
+      id: 'file-1',
+      meeting_id: 12345,
+      meeting_uuid: 'uuid==',
+      topic: 'Weekly',
+      host: { id: 'h1', email: 'host@example.com' },
+      start_time: 1_764_000_000,
+      duration: 30,
+      participants: [{ name: 'Ada' }],
+      segment_count: 2,
+      segments: [
+        { start_ms: 0, end_ms: 1500, speaker: 'Ada', text: 'Hello' },
+        { start_ms: 1500, end_ms: 2000, speaker: null, text: 'Hi' },
+        { start_ms: 'bad' },
+      ],
+      text: 'Ada: Hello\nHi',
+      truncated: false,
+    };
+    const e = { ...grantEvent(2, { prefix: 't' }), type: 'conference.zoom.transcript' as const, source: '/zoom/recordings/realtime', object };
+    const [transcript, segments] = toRows(e, at);
+    expect(transcript!.rows[0]).toMatchObject({ event_id: 't-evt-2', meeting_id: '12345', meeting_uuid: 'uuid==', recording_file_id: 'file-1', topic: 'Weekly', transcript: 'Ada: Hello\nHi', host_email: 'host@example.com', duration_minutes: 30, segment_count: 2, truncated: false, participants: '[{"name":"Ada"}]' });
+    expect((transcript!.rows[0]!.start_time as Date).getTime()).toBe(1_764_000_000_000);
+    expect(JSON.parse(transcript!.rows[0]!.object as string)).not.toHaveProperty('segments');
+    expect(segments).toEqual({
+      table: 'zoom_transcript_segment',
+      rows: [
+        expect.objectContaining({ event_id: 't-evt-2', seq: 0, start_ms: 0, end_ms: 1500, speaker: 'Ada', text: 'Hello' }),
+        expect.objectContaining({ event_id: 't-evt-2', seq: 1, speaker: null, text: 'Hi' }),
+      ],
+    });
   });
 
   it('an event missing a required value is refused with the column named', () => {

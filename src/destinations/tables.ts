@@ -3,8 +3,8 @@ import type { StoredEvent } from '../domain/event.js';
 /**
  * The one tabular mapping of events, shared by every table-shaped sink (file/Parquet, postgres,
  * later BigQuery/Snowflake). It keeps the names of the hosted Streams warehouse layout
- * (PROVIDERS.md §7: `message`, `participant`, a `*_test` table) and adds `grant_event` and
- * `zoom_transcript`. Columns are data so each sink derives its DDL from them; `toRows` is the
+ * (PROVIDERS.md §7: `message`, `participant`, a `*_test` table) and adds `grant_event`,
+ * `zoom_transcript` and its `zoom_transcript_segment` rows. Columns are data so each sink derives its DDL from them; `toRows` is the
  * only place that knows how an event becomes rows.
  */
 export type ColumnType = 'text' | 'integer' | 'bigint' | 'boolean' | 'timestamptz' | 'json';
@@ -29,9 +29,9 @@ export interface TableDef {
  * nullable): sinks that keep tables compare it with what they created and add the missing
  * columns, so a new column is a migration, never a break.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-export const TABLE_NAMES = ['message', 'participant', 'grant_event', 'zoom_transcript', '_tributary_test'] as const;
+export const TABLE_NAMES = ['message', 'participant', 'grant_event', 'zoom_transcript', 'zoom_transcript_segment', '_tributary_test'] as const;
 export type TableName = (typeof TABLE_NAMES)[number];
 
 /** A cell: json columns hold serialized JSON text; timestamps are Date. */
@@ -100,9 +100,36 @@ export const TABLES: Record<TableName, TableDef> = {
       col('application_id', 'text', false),
       col('meeting_id', 'text'),
       col('topic', 'text'),
+      /** The full text (`Speaker: text` lines); null when the event was truncated. */
       col('transcript', 'text'),
+      /** The object without segments and text (those have their own columns and table). */
       col('object', 'json', false),
       col('occurred_at', 'timestamptz', false),
+      SYNCED,
+      col('meeting_uuid', 'text'),
+      col('recording_file_id', 'text'),
+      col('host_id', 'text'),
+      col('host_email', 'text'),
+      col('start_time', 'timestamptz'),
+      col('duration_minutes', 'integer'),
+      col('participants', 'json'),
+      col('segment_count', 'integer'),
+      col('truncated', 'boolean'),
+    ],
+  },
+  zoom_transcript_segment: {
+    name: 'zoom_transcript_segment',
+    eventTime: '_synced_at',
+    primaryKey: ['event_id', 'seq'],
+    columns: [
+      col('event_id', 'text', false),
+      col('seq', 'integer', false),
+      col('grant_id', 'text'),
+      col('meeting_uuid', 'text'),
+      col('start_ms', 'bigint', false),
+      col('end_ms', 'bigint', false),
+      col('speaker', 'text'),
+      col('text', 'text', false),
       SYNCED,
     ],
   },
@@ -159,6 +186,22 @@ function participants(messageId: string, object: Record<string, unknown>, synced
   return rows;
 }
 
+/** One row per transcript segment, numbered in order; malformed segments are left out. */
+function segmentRows(e: StoredEvent, segments: unknown, meetingUuid: string | null, syncedAt: Date): Row[] {
+  if (!Array.isArray(segments)) return [];
+  const rows: Row[] = [];
+  for (const s of segments as unknown[]) {
+    if (typeof s !== 'object' || s === null) continue;
+    const seg = s as Record<string, unknown>;
+    const start = typeof seg.start_ms === 'number' && Number.isFinite(seg.start_ms) ? Math.round(seg.start_ms) : null;
+    const end = typeof seg.end_ms === 'number' && Number.isFinite(seg.end_ms) ? Math.round(seg.end_ms) : null;
+    const text = str(seg.text);
+    if (start === null || end === null || text === null) continue;
+    rows.push({ event_id: e.id, seq: rows.length, grant_id: e.grantId, meeting_uuid: meetingUuid, start_ms: start, end_ms: end, speaker: str(seg.speaker), text, _synced_at: syncedAt });
+  }
+  return rows;
+}
+
 function mapEvent(e: StoredEvent, syncedAt: Date): TableRows[] {
   const o = e.object;
   switch (e.type) {
@@ -210,18 +253,32 @@ function mapEvent(e: StoredEvent, syncedAt: Date): TableRows[] {
       return [{ table: 'grant_event', rows: [row] }];
     }
     case 'conference.zoom.transcript': {
+      const { segments, text, ...meta } = o;
+      const host = typeof o.host === 'object' && o.host !== null ? (o.host as Record<string, unknown>) : {};
       const row: Row = {
         event_id: e.id,
         grant_id: e.grantId,
         application_id: e.applicationId,
         meeting_id: str(o.meeting_id),
         topic: str(o.topic),
-        transcript: str(o.transcript),
-        object: JSON.stringify(o),
+        transcript: str(text),
+        object: JSON.stringify(meta),
         occurred_at: new Date(e.time * 1000),
         _synced_at: syncedAt,
+        meeting_uuid: str(o.meeting_uuid),
+        recording_file_id: str(o.id),
+        host_id: str(host.id),
+        host_email: str(host.email),
+        start_time: time(o.start_time),
+        duration_minutes: typeof o.duration === 'number' && Number.isInteger(o.duration) ? o.duration : null,
+        participants: json(o.participants),
+        segment_count: typeof o.segment_count === 'number' ? o.segment_count : null,
+        truncated: bool(o.truncated),
       };
-      return [{ table: 'zoom_transcript', rows: [row] }];
+      return [
+        { table: 'zoom_transcript', rows: [row] },
+        { table: 'zoom_transcript_segment', rows: segmentRows(e, segments, str(o.meeting_uuid), syncedAt) },
+      ];
     }
   }
 }

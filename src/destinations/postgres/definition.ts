@@ -25,7 +25,7 @@ const MAX_IN_FLIGHT = 4;
 export const postgresDestination: DestinationDefinition<PostgresConfig> = {
   type: 'postgres',
   title: 'PostgreSQL',
-  description: 'Rows in message, participant, grant_event, zoom_transcript tables; upserts by primary key so redelivery has no effect.',
+  description: 'Rows in message, participant, grant_event, zoom_transcript (+ segments) tables; upserts by primary key so redelivery has no effect.',
   configSchema: postgresConfigSchema,
   secretFields: ['connection_string'],
   // Keyed, insert-only tables: the end state does not depend on order, so batches may overlap.

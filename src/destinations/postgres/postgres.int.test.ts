@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../../test/helpers/context.js';
-import { eventRange, messageCreated } from '../conformance/events.js';
+import { eventRange, grantEvent, messageCreated } from '../conformance/events.js';
 import { runConformance, testContext, type ConformanceReceiver } from '../conformance/suite.js';
 import { postgresDestination } from './definition.js';
 import type { PostgresConfig } from './writer.js';
@@ -70,6 +70,7 @@ describe('postgres destination specifics', () => {
       { table_name: 'message', cols: 'id' },
       { table_name: 'participant', cols: 'message_id,type,email' },
       { table_name: 'zoom_transcript', cols: 'event_id' },
+      { table_name: 'zoom_transcript_segment', cols: 'event_id,seq' },
     ]);
     // This server supports lz4 (PostgreSQL 15, Debian build): bodies use it.
     const [compression] = await query<{ c: string }>(url, `SELECT attcompression AS c FROM pg_attribute WHERE attrelid = 'custom_schema.message'::regclass AND attname = 'body'`);
@@ -95,6 +96,32 @@ describe('postgres destination specifics', () => {
     const [m] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM tributary.message');
     const [g] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM tributary.grant_event');
     expect(m!.n + g!.n).toBe(15);
+  });
+
+  it('a Zoom transcript lands as one zoom_transcript row and its segments; a redelivery adds nothing', async () => {
+    const url = await createTestDatabase();
+    const w = postgresDestination.create({ connection_string: url }, testContext());
+    const base = grantEvent(1, { prefix: 'zoom' });
+    const segments = Array.from({ length: 50 }, (_, i) => ({ start_ms: i * 1000, end_ms: i * 1000 + 900, speaker: i % 2 ? 'Ada' : null, text: `line ${i}\twith tab` }));
+    const e = { ...base, type: 'conference.zoom.transcript' as const, source: '/zoom/recordings/realtime', provider: 'zoom' as const, object: { id: 'f1', meeting_id: '85012345678', meeting_uuid: 'u==', topic: 'Weekly', host: { id: 'h', email: 'h@example.com' }, start_time: 1_764_000_000, duration: 60, participants: [{ name: 'Ada' }], segment_count: 50, segments, text: 'x', truncated: false } };
+    expect(await w.write([e], new AbortController().signal, 1)).toEqual({ rejected: [] });
+    expect(await w.write([e], new AbortController().signal, 1)).toEqual({ rejected: [] });
+    await w.close();
+    const [t] = await query<{ topic: string; duration_minutes: number; participants: unknown; start_time: Date }>(url, 'SELECT topic, duration_minutes, participants, start_time FROM tributary.zoom_transcript');
+    expect(t).toEqual({ topic: 'Weekly', duration_minutes: 60, participants: [{ name: 'Ada' }], start_time: new Date(1_764_000_000_000) });
+    const rows = await query<{ seq: number; speaker: string | null; text: string; start_ms: string }>(url, 'SELECT seq, speaker, text, start_ms FROM tributary.zoom_transcript_segment ORDER BY seq');
+    expect(rows).toHaveLength(50);
+    expect(rows[1]).toEqual({ seq: 1, speaker: 'Ada', text: 'line 1\twith tab', start_ms: '1000' });
+  });
+
+  it('tables created by an older layout gain the new columns', async () => {
+    const url = await createTestDatabase();
+    await query(url, 'CREATE SCHEMA old; CREATE TABLE old.zoom_transcript (event_id text PRIMARY KEY, grant_id text, application_id text NOT NULL, meeting_id text, topic text, transcript text, object jsonb NOT NULL, occurred_at timestamptz NOT NULL, _synced_at timestamptz NOT NULL)');
+    const w = postgresDestination.create({ connection_string: url, schema: 'old' }, testContext());
+    await w.test();
+    await w.close();
+    const cols = await query<{ column_name: string }>(url, `SELECT column_name FROM information_schema.columns WHERE table_schema = 'old' AND table_name = 'zoom_transcript'`);
+    expect(cols.map((c) => c.column_name)).toEqual(expect.arrayContaining(['meeting_uuid', 'segment_count', 'truncated', 'participants']));
   });
 
   it('a missing database is a fatal error naming it, not a retry', async () => {
