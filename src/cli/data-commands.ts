@@ -5,9 +5,25 @@ import { printObject, printRows } from './output.js';
 type Row = Record<string, unknown>;
 const json = (cmd: Command) => Boolean(cmd.optsWithGlobals().json);
 
+/** A --set value: JSON when it parses (numbers, booleans, arrays), else the text itself. */
+function parseValue(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}
+
 /** Data commands: thin wrappers over the REST API (TRIBUTARY_URL, TRIBUTARY_API_KEY). */
 export function registerDataCommands(program: Command): void {
   const api = () => apiClient();
+
+  const providers = program.command('providers').description('the providers this deployment has registered (/v3/providers)');
+  providers.command('list').action(async (_o, cmd: Command) => {
+    const { data } = await api().request<Row[]>('GET', '/v3/providers');
+    const rows = data.map((p) => ({ ...p, settings: Object.keys(((p.integration_settings_schema as Row | undefined)?.properties as Row | undefined) ?? {}).join(', ') }));
+    printRows(rows, ['id', 'name', 'auth', 'settings', 'docs'], json(cmd));
+  });
 
   const integrations = program.command('integrations').description('provider integrations (/v3/connectors)');
   integrations
@@ -18,15 +34,22 @@ export function registerDataCommands(program: Command): void {
     });
   integrations
     .command('create <provider>')
-    .description('create an integration: microsoft, google, imap or zoom')
+    .description('create an integration for a registered provider (see `tributary providers list`)')
     .option('--client-id <id>')
     .option('--client-secret <secret>', 'or set TRIBUTARY_CLIENT_SECRET to keep it out of shell history')
-    .option('--tenant <tenant>', 'microsoft: common, organizations, consumers, a tenant GUID or domain')
+    .option('--tenant <tenant>', 'shorthand for --set tenant=<tenant>')
+    .option('--set <key=value...>', 'a provider setting (repeatable); the value is parsed as JSON when it can be, e.g. --set backfill_days=7')
     .option('--name <name>')
     .option('--secret-expires-at <date>', 'when the client secret expires (ISO date)')
-    .action(async (provider: string, o: Record<string, string | undefined>, cmd: Command) => {
+    .action(async (provider: string, o: Record<string, string | undefined> & { set?: string[] }, cmd: Command) => {
       const secret = o.clientSecret ?? process.env.TRIBUTARY_CLIENT_SECRET;
       const settings: Row = {};
+      for (const pair of o.set ?? []) {
+        const eq = pair.indexOf('=');
+        if (eq <= 0) throw new Error(`--set: "${pair}" is not key=value`);
+        const raw = pair.slice(eq + 1);
+        settings[pair.slice(0, eq)] = parseValue(raw);
+      }
       if (o.clientId) settings.client_id = o.clientId;
       if (secret) settings.client_secret = secret;
       if (o.tenant) settings.tenant = o.tenant;

@@ -6,7 +6,7 @@ import { ProviderError } from '../providers/provider.js';
 import { getOAuthProvider, type OAuthIntegration, type OAuthProviderDefinition } from '../providers/registry.js';
 import type { IntegrationRow } from '../store/database.js';
 import { HostedAuthError, withParams } from './errors.js';
-import { IdTokenError, validateIdToken } from './id-token.js';
+import { readIdentity } from './identity.js';
 import { challengeError, challengeMethod } from './pkce.js';
 import { randomToken, s256 } from './secrets.js';
 import { consumeLink, consumeSession, createSession, findLink, issueCode } from './store.js';
@@ -23,8 +23,6 @@ export const CALLBACK_PATH = '/v3/connect/callback';
 export const callbackUrl = (ctx: Pick<AppContext, 'config'>) => `${ctx.config.publicUrl}${CALLBACK_PATH}`;
 
 const PROMPTS = ['login', 'consent', 'select_account', 'none'];
-/** Scopes hosted auth cannot work without: an ID token, and a refresh token. */
-const REQUIRED_SCOPES = ['openid', 'offline_access'];
 
 export interface AuthRequest {
   client_id?: string | undefined;
@@ -104,7 +102,7 @@ export async function startAuth(ctx: Ctx, query: AuthRequest): Promise<string> {
   if (q.code_challenge !== undefined && method === null) throw fail('invalid_request', 'code_challenge_method must be S256 or plain');
 
   const requested = q.scope ? q.scope.split(/[\s,]+/).filter(Boolean) : integration.scope;
-  const scope = [...new Set([...REQUIRED_SCOPES, ...requested])];
+  const scope = [...new Set([...definition.auth.requiredScopes, ...requested])];
   const codeVerifier = randomToken();
   const nonce = randomToken();
   const state = await createSession(ctx, {
@@ -120,7 +118,7 @@ export async function startAuth(ctx: Ctx, query: AuthRequest): Promise<string> {
     codeVerifier,
     nonce,
   });
-  const { authorize } = definition.oauth.endpoints(ctx.config.providers, integration.settings);
+  const { authorize } = definition.auth.endpoints(ctx.config.providers, integration.settings);
   return withParams(authorize, {
     client_id: integration.client_id,
     response_type: 'code',
@@ -128,11 +126,11 @@ export async function startAuth(ctx: Ctx, query: AuthRequest): Promise<string> {
     scope: scope.join(' '),
     state,
     nonce,
-    code_challenge: s256(codeVerifier),
-    code_challenge_method: 'S256',
+    code_challenge: definition.auth.pkce ? s256(codeVerifier) : undefined,
+    code_challenge_method: definition.auth.pkce ? 'S256' : undefined,
     login_hint: q.login_hint,
     prompt: q.prompt,
-    ...definition.oauth.authorizeParams,
+    ...definition.auth.authorizeParams,
   });
 }
 
@@ -154,7 +152,8 @@ export async function completeAuth(ctx: Ctx, q: CallbackQuery): Promise<string> 
   if (found.status === 'used') throw new HostedAuthError('invalid_request', 'this sign-in was already completed; start again from the application', null);
   if (found.status === 'expired') throw new HostedAuthError('invalid_request', 'the sign-in took too long and expired; start again', back);
   if (q.error) {
-    const cancelled = q.error === 'access_denied' && q.error_subcode === 'cancel';
+    const params = q as Record<string, string | undefined>;
+    const cancelled = (getOAuthProvider(s.provider)?.auth.cancelled ?? []).some((m) => Object.entries(m).every(([k, v]) => params[k] === v));
     throw new HostedAuthError(q.error, cancelled ? 'the user declined to grant access' : (q.error_description ?? q.error).split('\n')[0]!.slice(0, 500), back);
   }
   if (!q.code) throw new HostedAuthError('invalid_request', 'the provider returned neither a code nor an error', back);
@@ -173,9 +172,9 @@ export async function completeAuth(ctx: Ctx, q: CallbackQuery): Promise<string> 
   let grant;
   try {
     const existing = await ctx.repos.grants.findByEmail(s.applicationId, account.email);
-    // Keep what the sync session stored beside the tokens (the Graph subscription and its clientState).
-    const kept = existing && existing.provider_user_id === account.providerUserId ? (ctx.repos.grants.openCredentials(existing) ?? {}) : {};
-    const { access_token: _a, refresh_token: _r, expires_at: _e, refreshed_at: _f, scope: _s, ...extra } = kept;
+    // Keep what the sync session stored beside the tokens (a subscription or watch), as the provider declares.
+    const previous = existing && existing.provider_user_id === account.providerUserId ? (ctx.repos.grants.openCredentials(existing) ?? {}) : {};
+    const extra = Object.fromEntries(definition.auth.keepOnReauth.filter((k) => previous[k] !== undefined).map((k) => [k, previous[k]]));
     ({ grant } = await upsertAuthorizedGrant(ctx, {
       applicationId: s.applicationId,
       integrationId: integration.id,
@@ -208,37 +207,14 @@ async function signIn(
   const c = callCtx(ctx);
   let tokens;
   try {
-    tokens = await definition.oauth.exchangeCode({ code, redirectUri: callbackUrl(ctx), codeVerifier: s.codeVerifier, integration: access }, c);
+    tokens = await definition.auth.exchangeCode({ code, redirectUri: callbackUrl(ctx), codeVerifier: s.codeVerifier, integration: access }, c);
   } catch (err) {
-    const described = definition.oauth.describeError(err);
+    const described = definition.auth.describeError(err);
     if (err instanceof ProviderError && err.kind === 'app_misconfigured') await ctx.repos.integrations.setError(integration.id, err.message);
     else if (described && definition.classifyTokenError(err) === 'app_misconfigured') await ctx.repos.integrations.setError(integration.id, described.description);
     ctx.logger.warn({ integration_id: integration.id, err: err instanceof Error ? err.message : String(err) }, 'code exchange failed');
     throw new HostedAuthError(described?.error ?? 'server_error', described?.description ?? 'the provider could not be reached; try again', back);
   }
-  if (!tokens.idToken) throw new HostedAuthError('server_error', 'the provider returned no ID token (is "openid" among the connector scopes?)', back);
-  let claims;
-  try {
-    claims = await validateIdToken(tokens.idToken, {
-      spec: definition.oauth,
-      discoveryUrl: definition.oauth.endpoints(ctx.config.providers, integration.settings).discovery,
-      clientId: access.clientId ?? '',
-      nonce: s.nonce,
-      now: ctx.now(),
-      fetch: c.fetch,
-    });
-  } catch (err) {
-    ctx.logger.warn({ integration_id: integration.id, err: err instanceof Error ? err.message : String(err) }, 'ID token validation failed');
-    throw new HostedAuthError('server_error', err instanceof IdTokenError ? err.message : 'the ID token could not be validated', back);
-  }
-  const providerUserId = definition.oauth.providerUserId(claims as Record<string, unknown>);
-  if (!providerUserId) throw new HostedAuthError('server_error', 'the ID token does not identify the user (no tid/oid)', back);
-  let profile;
-  try {
-    profile = await definition.oauth.profile(tokens.credentials, c);
-  } catch (err) {
-    throw new HostedAuthError('server_error', `could not read the account profile: ${err instanceof Error ? err.message : String(err)}`, back);
-  }
-  return { email: profile.email, providerUserId, scope: tokens.scope, credentials: tokens.credentials, idToken: tokens.idToken };
+  const account = await readIdentity(ctx, definition, integration, tokens, s.nonce, back);
+  return { email: account.email, providerUserId: account.providerUserId, scope: tokens.scope, credentials: tokens.credentials, idToken: tokens.idToken };
 }
-

@@ -6,7 +6,9 @@ import { getOAuthProvider } from '../providers/registry.js';
 import { validateIdToken } from './id-token.js';
 
 const TID = '11111111-2222-3333-4444-555555555555';
-const spec = getOAuthProvider('microsoft')!.oauth;
+const auth = getOAuthProvider('microsoft')!.auth;
+if (auth.identity.kind !== 'id_token') throw new Error('microsoft identifies users by ID token');
+const spec = auth.identity;
 
 describe('ID token validation', () => {
   let server: Server;
@@ -36,7 +38,7 @@ describe('ID token validation', () => {
       .setIssuedAt()
       .setExpirationTime(Math.floor(Date.now() / 1000) + expSeconds)
       .sign(k);
-  const check = (token: string, nonce = 'n1') => validateIdToken(token, { spec, discoveryUrl: `${base}/common/v2.0/.well-known/openid-configuration`, clientId: 'client-1', nonce, now: new Date(), fetch });
+  const check = (token: string, nonce = 'n1') => validateIdToken(token, { identity: spec, discoveryUrl: `${base}/common/v2.0/.well-known/openid-configuration`, clientId: 'client-1', nonce, now: new Date(), fetch });
 
   it('accepts a token signed by the tenant key, issued for its own tid', async () => {
     const claims = await check(await sign({}));

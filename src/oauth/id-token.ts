@@ -1,11 +1,11 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
-import type { OAuthSpec } from '../providers/registry.js';
+import type { IdentitySpec } from '../providers/registry.js';
 
 /**
  * ID-token validation (OpenID Connect Core §3.1.3.7): signature from the provider's JWKS (found
- * through its discovery document), issuer (for Microsoft multitenant apps, the template filled
- * with the token's own `tid`), audience = our client id, nonce = the one we sent, expiry and
- * not-before with a small clock tolerance.
+ * through its discovery document), issuer (the provider's rule: a fixed issuer, or a template
+ * filled from the token's own claims), audience = our client id, nonce = the one we sent, expiry
+ * and not-before with a small clock tolerance, then the provider's own claims check.
  */
 export class IdTokenError extends Error {
   constructor(message: string) {
@@ -37,7 +37,7 @@ async function discover(url: string, fetchFn: typeof fetch): Promise<Discovery> 
 
 export async function validateIdToken(
   idToken: string,
-  a: { spec: OAuthSpec; discoveryUrl: string; clientId: string; nonce: string; now: Date; fetch: typeof fetch },
+  a: { identity: Extract<IdentitySpec, { kind: 'id_token' }>; discoveryUrl: string; clientId: string; nonce: string; now: Date; fetch: typeof fetch },
 ): Promise<JWTPayload> {
   const d = await discover(a.discoveryUrl, a.fetch);
   let payload: JWTPayload;
@@ -46,8 +46,10 @@ export async function validateIdToken(
   } catch (err) {
     throw new IdTokenError(`ID token rejected: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const issuer = a.spec.expectedIssuer(d.issuer, payload);
-  if (!issuer || payload.iss !== issuer) throw new IdTokenError(`ID token issuer ${String(payload.iss)} does not match the tenant's issuer`);
+  const issuer = a.identity.expectedIssuer(d.issuer, payload);
+  if (!issuer || payload.iss !== issuer) throw new IdTokenError(`ID token issuer ${String(payload.iss)} does not match the expected issuer`);
   if (payload.nonce !== a.nonce) throw new IdTokenError('ID token nonce does not match this sign-in');
+  const problem = a.identity.checkClaims?.(payload);
+  if (problem) throw new IdTokenError(`ID token rejected: ${problem}`);
   return payload;
 }

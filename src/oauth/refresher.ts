@@ -1,10 +1,9 @@
 import { sql } from 'kysely';
 import type { AppContext, WorkerContext, WorkerModule } from '../context.js';
 import { secretHealth } from '../domain/integration.js';
-import { PROVIDERS } from '../domain/provider.js';
 import { expireGrant } from '../grants/lifecycle.js';
 import { ProviderError } from '../providers/provider.js';
-import { getOAuthProvider } from '../providers/registry.js';
+import { getOAuthProvider, listProviders } from '../providers/registry.js';
 import { backoffDelay } from '../sync/backoff.js';
 import { pruneExpired } from './store.js';
 import { GRANT_LEASE_PREFIX, grantLeaseName } from '../sync/leases.js';
@@ -12,7 +11,7 @@ import { GRANT_LEASE_PREFIX, grantLeaseName } from '../sync/leases.js';
 /**
  * Token upkeep for grants that no sync session holds (no worker has claimed them, or their
  * provider has no session): refresh at least every `maxAgeMs` so refresh tokens never die of
- * inactivity (Microsoft: 90 days), save the rotated token at once, classify failures.
+ * inactivity (some providers expire them after 90 idle days), save the rotated token at once, classify failures.
  *
  * Single flight across processes: a grant's tokens are only ever refreshed by the holder of its
  * sync lease (`grant-sync:<id>`). A live sync session refreshes its own grant; this worker takes
@@ -36,7 +35,7 @@ export interface RefresherOptions {
 
 export const DEFAULT_REFRESHER: RefresherOptions = { intervalMs: 60_000, maxAgeMs: 12 * 3600_000, reauthFailuresBeforeExpiry: 3, reauthWindowMs: 10 * 60_000, secretCheckMs: 6 * 3600_000, batch: 50 };
 
-const oauthProviders = () => PROVIDERS.filter((p) => getOAuthProvider(p));
+const oauthProviders = () => listProviders().filter((p) => p.auth.kind === 'oauth').map((p) => p.id);
 
 /** Valid OAuth grants without a live sync lease whose next attempt is due. */
 async function candidates(ctx: Ctx, limit: number): Promise<string[]> {
@@ -72,7 +71,7 @@ export async function refreshGrant(ctx: Ctx, grantId: string, holder: string, op
     const refreshedAt = Number(credentials.refreshed_at ?? 0);
     if (ctx.now().getTime() - refreshedAt < opts.maxAgeMs) return 'fresh';
     try {
-      const next = await definition.oauth.refresh(
+      const next = await definition.auth.refresh(
         grant.id,
         credentials,
         { clientId: integration.client_id, clientSecret: ctx.repos.integrations.openSecret(integration), settings: integration.settings, scope: integration.scope },
@@ -96,7 +95,7 @@ async function onFailure(ctx: Ctx, grantId: string, integrationId: string, err: 
   const state = await ctx.store.db.selectFrom('token_refresh_state').selectAll().where('grant_id', '=', grantId).executeTakeFirst();
   const failures = (state?.failures ?? 0) + 1;
   const firstAt = state?.first_failure_at ?? ctx.now();
-  // The Microsoft plug-in marks failures that leave no doubt (revoked, consent removed).
+  // Plug-ins mark failures that leave no doubt (revoked, consent removed).
   const unambiguous = err instanceof ProviderError && err.unambiguous;
   if (kind === 'reauth' && failures >= opts.reauthFailuresBeforeExpiry && (unambiguous || ctx.now().getTime() - firstAt.getTime() >= opts.reauthWindowMs)) {
     await expireGrant(ctx, grantId, message);

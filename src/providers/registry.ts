@@ -1,62 +1,113 @@
-import type { ProviderId } from '../domain/provider.js';
+import { Type, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { imapProvider } from './imap/definition.js';
 import { microsoftProvider } from './microsoft/definition.js';
-import type { ProviderDefinition } from './provider.js';
+import type { OAuthProviderDefinition, PasswordProviderDefinition, ProviderDefinition } from './provider.js';
 
 /**
- * The one place that knows every source plug-in. The sync engine, hosted auth and the API reach
- * providers only through `getProvider` (DESIGN.md import rules). Each plug-in adds one line.
+ * The one place that knows every source plug-in: adding a provider is its folder and one line
+ * here. The sync engine, hosted auth, the HTTP layer (API, inbound routes, OpenAPI), the CLI and
+ * the dashboard (through GET /v3/providers) list and reach providers only through this file.
  */
-const definitions: Partial<Record<ProviderId, ProviderDefinition>> = {
-  imap: imapProvider,
-  microsoft: microsoftProvider,
-};
+const DEFINITIONS: readonly ProviderDefinition[] = [microsoftProvider, imapProvider];
+
+const byId = new Map<string, ProviderDefinition>(DEFINITIONS.map((d) => [d.id, d]));
 
 export function getProvider(id: string): ProviderDefinition | undefined {
-  return Object.hasOwn(definitions, id) ? definitions[id as ProviderId] : undefined;
+  return byId.get(id);
 }
 
-/** What hosted auth (src/oauth) and the token refresher need from an OAuth provider plug-in. */
-export interface OAuthCallContext {
-  fetch: typeof fetch;
-  now: () => Date;
-  /** Provider base URLs from configuration. */
-  urls: Record<string, string>;
+/** Every registered provider, in display order. */
+export function listProviders(): readonly ProviderDefinition[] {
+  return DEFINITIONS;
 }
 
-export interface OAuthIntegration {
-  clientId: string | null;
-  clientSecret: string | null;
-  settings: Record<string, unknown>;
-  scope: string[];
+/** The registered provider ids (what the API accepts as `provider`). */
+export function providerIds(): string[] {
+  return DEFINITIONS.map((d) => d.id);
 }
 
-export interface OAuthSpec {
-  defaultScopes: readonly string[];
-  /** The authorize endpoint, and the OpenID discovery document (issuer, JWKS) for this integration. */
-  endpoints(urls: Record<string, string>, settings: Record<string, unknown>): { authorize: string; discovery: string };
-  authorizeParams: Record<string, string>;
-  /** The `iss` an ID token must carry, given the discovery issuer (possibly a template) and the token's claims. */
-  expectedIssuer(discoveryIssuer: string, claims: Record<string, unknown>): string | null;
-  providerUserId(claims: Record<string, unknown>): string | null;
-  exchangeCode(
-    a: { code: string; redirectUri: string; codeVerifier: string; integration: OAuthIntegration },
-    c: OAuthCallContext,
-  ): Promise<{ credentials: Record<string, unknown>; idToken: string | null; scope: string[] }>;
-  /** Refreshes and returns the new credentials (save them at once); throws a classified ProviderError. */
-  refresh(grantId: string, credentials: Record<string, unknown>, integration: OAuthIntegration, c: OAuthCallContext): Promise<Record<string, unknown>>;
-  profile(credentials: Record<string, unknown>, c: OAuthCallContext): Promise<{ email: string; displayName: string | null }>;
-  /** The provider's OAuth error for a failed exchange, to relay to the app; null when not a token-endpoint error. */
-  describeError(err: unknown): { error: string; description: string } | null;
-}
-
-export type OAuthProviderDefinition = ProviderDefinition & { oauth: OAuthSpec };
-
-const oauthDefinitions: Partial<Record<ProviderId, OAuthProviderDefinition>> = {
-  microsoft: microsoftProvider,
-};
-
-/** The provider when it signs users in through hosted OAuth (not IMAP passwords). */
+/** The provider when it signs users in through hosted OAuth (not passwords). */
 export function getOAuthProvider(id: string): OAuthProviderDefinition | undefined {
-  return Object.hasOwn(oauthDefinitions, id) ? oauthDefinitions[id as ProviderId] : undefined;
+  const d = byId.get(id);
+  return d?.auth.kind === 'oauth' ? (d as OAuthProviderDefinition) : undefined;
 }
+
+/** The provider when it takes a username and password (POST /v3/connect/custom). */
+export function getPasswordProvider(id: string): PasswordProviderDefinition | undefined {
+  const d = byId.get(id);
+  return d?.auth.kind === 'password' ? (d as PasswordProviderDefinition) : undefined;
+}
+
+/** A TypeBox union of the registered ids, for request schemas. */
+export function providerIdSchema(description = 'a registered provider') {
+  return Type.Union(
+    DEFINITIONS.map((d) => Type.Literal(d.id)),
+    { description },
+  );
+}
+
+/** The client credentials every OAuth integration has; they live in their own columns, the secret sealed. */
+export const OAuthClientSettings = Type.Object({
+  client_id: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 500, title: 'Application (client) ID', 'x-required-on-create': true, 'x-errors': { required: 'Paste the Application (client) ID' } }),
+  ),
+  client_secret: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 2000,
+      title: 'Client secret',
+      writeOnly: true,
+      description: 'Write-only: stored sealed and never shown again.',
+      'x-required-on-create': true,
+      'x-generate': false,
+      'x-errors': { required: 'Paste the client secret’s Value (it is shown once in the provider console)' },
+    }),
+  ),
+  secret_expires_at: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      title: 'Client secret expires on',
+      description: 'Unix seconds when the client secret expires. Provider consoles show it next to the secret; you are warned 30 days before.',
+      'x-unix-date': true,
+    }),
+  ),
+});
+
+const integrationSchemas = new Map<string, TObject>();
+
+/** The full integration settings schema of a provider: its own settings, plus the client fields for OAuth providers. */
+export function integrationSettingsSchema(d: ProviderDefinition): TObject {
+  let s = integrationSchemas.get(d.id);
+  if (!s) {
+    const own = d.settings.integration;
+    s = Type.Object({ ...(d.auth.kind === 'oauth' ? OAuthClientSettings.properties : {}), ...own.properties }, { additionalProperties: false });
+    integrationSchemas.set(d.id, s);
+  }
+  return s;
+}
+
+/**
+ * The first problem of `value` against `schema`, as a sentence naming the field
+ * (`settings.imap_password is required`), or null. For request bodies whose shape depends on the
+ * provider, so a route cannot declare it statically.
+ */
+export function schemaProblem(schema: TSchema, value: unknown, where: string): string | null {
+  if (Value.Check(schema, value)) return null;
+  const first = Value.Errors(schema, value).First();
+  if (!first) return `${where} is invalid`;
+  const path = first.path.replace(/^\//, '').replace(/\//g, '.');
+  const obj = schema as TObject;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${where} must be an object`;
+  const known = Object.keys(obj.properties ?? {});
+  const unknown = Object.keys(value).find((k) => !known.includes(k));
+  if (unknown !== undefined) return `${where} has an unknown property "${unknown}"; this provider takes ${known.join(', ') || 'none'}`;
+  const missing = (obj.required ?? []).find((k) => (value as Record<string, unknown>)[k] === undefined);
+  if (missing !== undefined) return `${where}.${missing} is required`;
+  return `${where}${path ? `.${path}` : ''} ${first.message.toLowerCase()}`;
+}
+
+export type { CodeExchange, IdentitySpec, OAuthCallContext, OAuthIntegration, OAuthProviderDefinition, OAuthSpec, SignedInAccount } from './provider.js';
+
+/** Where a provider's inbound routes are mounted: `/v3/providers/{id}/{path}`. */
+export const inboundPath = (providerId: string, path: string) => `/v3/providers/${providerId}/${path}`;

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { expireGrant } from '../grants/lifecycle.js';
-import { ProviderError, type Cursor, type GrantHandle, type ProviderContext, type ProviderDefinition, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
+import { ProviderError, type Cursor, type GrantHandle, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
 import type { GrantRow } from '../store/database.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { commitBatch, GrantGoneError, LeaseLostError, type HeldLease, type SyncState } from './outbox.js';
@@ -43,7 +43,7 @@ export class GrantSyncer {
     private readonly ctx: Ctx,
     readonly grantId: string,
     readonly lease: HeldLease,
-    private readonly definitionOf: (provider: string) => ProviderDefinition | undefined,
+    private readonly definitionOf: (provider: string) => ProviderSource | undefined,
     private readonly options: SyncerOptions,
     firstPassDelayMs: number,
     private readonly random: () => number = Math.random,

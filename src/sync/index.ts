@@ -1,6 +1,6 @@
 import type { AppContext, WorkerModule } from '../context.js';
-import { PROVIDERS } from '../domain/provider.js';
-import { getProvider } from '../providers/registry.js';
+import type { ProviderSource } from '../providers/provider.js';
+import { getProvider, providerIds } from '../providers/registry.js';
 import { defaultSchedulerOptions, SyncScheduler, type SchedulerOptions } from './scheduler.js';
 
 export { requestSync } from './hints.js';
@@ -10,9 +10,9 @@ export async function startSync(
   ctx: Pick<AppContext, 'store' | 'repos' | 'logger' | 'metrics' | 'now' | 'config'>,
   holder: string,
   overrides: Partial<SchedulerOptions> = {},
-  definitionOf = getProvider,
+  definitionOf: (provider: string) => ProviderSource | undefined = getProvider,
 ): Promise<SyncScheduler> {
-  const scheduler = new SyncScheduler(ctx, holder, definitionOf, PROVIDERS, { ...defaultSchedulerOptions(ctx), ...overrides });
+  const scheduler = new SyncScheduler(ctx, holder, definitionOf, providerIds(), { ...defaultSchedulerOptions(ctx), ...overrides });
   await scheduler.start();
   return scheduler;
 }

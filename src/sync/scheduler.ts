@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import type { ProviderDefinition } from '../providers/provider.js';
+import type { ProviderSource } from '../providers/provider.js';
 import { DEFAULT_BACKOFF, spread, type BackoffPolicy } from './backoff.js';
 import { describe, GrantSyncer, type SyncerExit } from './grant-syncer.js';
 import { dropHint, listenForHints, purgeStaleHints, registerLocalSyncer, takeHints } from './hints.js';
@@ -56,7 +56,7 @@ export class SyncScheduler {
   constructor(
     private readonly ctx: Ctx,
     readonly holder: string,
-    private readonly definitionOf: (provider: string) => ProviderDefinition | undefined,
+    private readonly definitionOf: (provider: string) => ProviderSource | undefined,
     providerIds: readonly string[],
     private readonly options: SchedulerOptions,
     private readonly random: () => number = Math.random,

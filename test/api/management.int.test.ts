@@ -89,12 +89,14 @@ describe.each(DATABASES)('management API on %s', (kind) => {
 
     it('validates provider, tenant and required settings', async () => {
       expect((await t.call('POST', '/v3/connectors', { provider: 'yahoo' })).status).toBe(400);
-      const tenant = await t.call('POST', '/v3/connectors', { provider: 'google', settings: { client_id: 'a', client_secret: 'b', tenant: 'common' } });
-      expect(tenant.body.error.message).toContain('microsoft only');
-      expect((await t.call('POST', '/v3/connectors', { provider: 'zoom', settings: { client_id: 'a' } })).body.error.message).toContain('client_secret');
+      const tenant = await t.call('POST', '/v3/connectors', { provider: 'imap', settings: { tenant: 'common' } });
+      expect(tenant.body.error.message).toContain('unknown property "tenant"');
+      expect((await t.call('POST', '/v3/connectors', { provider: 'imap', settings: { client_id: 'a' } })).body.error.message).toContain('unknown property "client_id"');
+      expect((await t.call('POST', '/v3/connectors', { provider: 'microsoft', settings: { client_id: 'a' } })).body.error.message).toContain('client_secret');
+      expect((await t.call('POST', '/v3/connectors', { provider: 'microsoft', settings: { client_id: 'a', client_secret: 'b', backfill_days: -1 } })).body.error.message).toContain('settings.backfill_days');
       expect((await t.call('PATCH', '/v3/connectors/microsoft', { settings: { tenant: 'not a tenant!' } })).body.error.message).toContain('tenant must be');
       expect((await t.call('GET', '/v3/connectors/aol')).status).toBe(400);
-      expect((await t.call('GET', '/v3/connectors/zoom')).status).toBe(404);
+      expect((await t.call('GET', '/v3/connectors/imap')).status).toBe(404);
     });
 
     it('warns about a client secret that expires within 30 days and errors once expired', async () => {
@@ -105,10 +107,30 @@ describe.each(DATABASES)('management API on %s', (kind) => {
       expect(past.body.data).toMatchObject({ secret_status: 'expired', status: 'error', error: expect.stringContaining('expired') });
     });
 
+    it('lists exactly the registered providers, with their settings schemas and setup data', async () => {
+      const { listProviders } = await import('../../src/providers/registry.js');
+      const r = await t.call('GET', '/v3/providers');
+      expect(r.status).toBe(200);
+      interface Listed {
+        id: string;
+        integration_settings_schema: { properties: Record<string, unknown> };
+        guide: { steps: { copy?: { value: string } }[] };
+      }
+      const byId = new Map<string, Listed>(r.body.data.map((p: Listed) => [p.id, p]));
+      expect([...byId.keys()]).toEqual(listProviders().map((d) => d.id));
+      expect(byId.get('microsoft')).toMatchObject({ auth: 'oauth', callback_url: `${t.ctx.config.publicUrl}/v3/connect/callback`, inbound_urls: { notifications: `${t.ctx.config.publicUrl}/v3/providers/microsoft/notifications` } });
+      expect(Object.keys(byId.get('microsoft')!.integration_settings_schema.properties)).toEqual(expect.arrayContaining(['client_id', 'client_secret', 'tenant']));
+      expect(byId.get('microsoft')!.guide.steps.some((s) => s.copy?.value === `${t.ctx.config.publicUrl}/v3/connect/callback`)).toBe(true);
+      expect(byId.get('imap')).toMatchObject({ auth: 'password', callback_url: null, credentials_schema: { required: ['imap_username', 'imap_password'] } });
+      // A provider that is not registered cannot be configured, listed or filtered on.
+      expect((await t.call('POST', '/v3/connectors', { provider: 'aol', settings: {} })).status).toBe(400);
+      expect((await t.call('GET', '/v3/grants?provider=aol')).status).toBe(400);
+    });
+
     it('deletes', async () => {
-      await t.call('POST', '/v3/connectors', { provider: 'zoom', settings: { client_id: 'z', client_secret: 'zz' } });
-      expect((await t.call('DELETE', '/v3/connectors/zoom')).status).toBe(200);
-      expect((await t.call('DELETE', '/v3/connectors/zoom')).status).toBe(404);
+      await t.call('POST', '/v3/connectors', { provider: 'imap', settings: { imap_host: 'imap.example.com' } });
+      expect((await t.call('DELETE', '/v3/connectors/imap')).status).toBe(200);
+      expect((await t.call('DELETE', '/v3/connectors/imap')).status).toBe(404);
       expect((await t.call('GET', '/v3/connectors')).body.data.map((c: { provider: string }) => c.provider)).toEqual(['microsoft']);
     });
   });

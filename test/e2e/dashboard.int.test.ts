@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expireGrant } from '../../src/grants/lifecycle.js';
 import { Receiver } from '../delivery/receiver.js';
-import { GRAPH_PERMISSIONS } from '../../web/src/pages/microsoft-manifest.js';
+import { GRAPH_PERMISSIONS } from '../../src/providers/microsoft/guide.js';
 import { ensureWebBuild, eventually, LAPTOP, launchChromium, newPage, PHONE, screenshot, startDashboardServer, type DashboardServer } from './harness.js';
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { requiredResourceAccess, tenantProblem } from '../../web/src/pages/microsoft-manifest.js';
+import { requiredResourceAccess } from '../../src/providers/microsoft/guide.js';
+import { getProvider, integrationSettingsSchema } from '../../src/providers/registry.js';
 import { initialValues, SECRET_MASK, toConfig, visibleFields } from '../../web/src/schema-form.js';
 import type { JsonSchema } from '../../web/src/types.js';
 import { niceMax } from '../../web/src/ui/chart.js';
@@ -59,11 +60,16 @@ describe('schema form', () => {
 });
 
 describe('Microsoft setup', () => {
-  it('checks the tenant of a single-tenant app', () => {
-    expect(tenantProblem('')).toMatch(/Directory \(tenant\) ID/);
-    expect(tenantProblem('contoso.onmicrosoft.com')).toBeNull();
-    expect(tenantProblem('72f988bf-86f1-41af-91ab-2d7cd011db47')).toBeNull();
-    expect(tenantProblem('not a tenant')).toMatch(/tenant GUID/);
+  it('checks the tenant of a single-tenant app with the provider schema’s choices', () => {
+    const schema = JSON.parse(JSON.stringify(integrationSettingsSchema(getProvider('microsoft')!))) as JsonSchema;
+    const tenant = (t: string) => toConfig(schema, { ...initialValues(schema, null), tenant: '__other__', tenant__other: t }, null);
+    expect(initialValues(schema, null).tenant).toBe('organizations');
+    expect(initialValues(schema, { tenant: 'contoso.onmicrosoft.com' })).toMatchObject({ tenant: '__other__', tenant__other: 'contoso.onmicrosoft.com' });
+    expect(tenant('').errors.tenant).toMatch(/Directory \(tenant\) ID/);
+    expect(tenant('contoso.onmicrosoft.com').config.tenant).toBe('contoso.onmicrosoft.com');
+    expect(tenant('72f988bf-86f1-41af-91ab-2d7cd011db47').errors.tenant).toBeUndefined();
+    expect(tenant('not a tenant').errors.tenant).toMatch(/tenant GUID/);
+    expect(toConfig(schema, initialValues(schema, null), null, { creating: true }).errors).toMatchObject({ client_id: 'Paste the Application (client) ID' });
   });
 
   it('offers the delegated Graph permissions as a requiredResourceAccess block', () => {

@@ -1,6 +1,6 @@
 import { messageEvent, SOURCES } from '../../src/domain/event.js';
 import { stableId } from '../../src/domain/ids.js';
-import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderDefinition, type ProviderSession } from '../../src/providers/provider.js';
+import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderSource, type ProviderSession } from '../../src/providers/provider.js';
 
 /**
  * An in-memory provider for the sync engine's tests: each grant has a list of message ids; the
@@ -27,7 +27,7 @@ export class FakeMailboxes {
     this.hints.get(grantId)?.('push');
   }
 
-  definition(): ProviderDefinition {
+  definition(): ProviderSource {
     return { id: 'imap', classifyTokenError: () => 'transient', open: async (grant) => this.session(grant) };
   }
 

@@ -1,5 +1,6 @@
 /** Shapes of the API answers the dashboard reads (snake_case, unix seconds), as the server documents them. */
-export type ProviderId = 'microsoft' | 'google' | 'imap' | 'zoom';
+/** A registered provider's id (GET /v3/providers lists them). */
+export type ProviderId = string;
 
 export interface Session {
   signed_in: boolean;
@@ -140,7 +141,45 @@ export interface JsonSchema {
   additionalProperties?: boolean | JsonSchema;
   patternProperties?: Record<string, JsonSchema>;
   writeOnly?: boolean;
+  examples?: unknown[];
   'x-secret'?: boolean;
+  'x-choices'?: { value: string; title: string; description?: string }[];
+  'x-other'?: { title: string; description?: string; label: string; hint?: string; placeholder?: string; pattern?: string; required?: string; invalid?: string };
+  'x-initial'?: string;
+  'x-errors'?: { required?: string; pattern?: string; range?: string };
+  'x-unix-date'?: boolean;
+  'x-required-on-create'?: boolean;
+  'x-labels'?: Record<string, string>;
+  'x-generate'?: boolean;
+  'x-default-from'?: 'email' | 'integration';
+}
+
+/** A registered source provider (GET /v3/providers). */
+export interface ProviderInfo {
+  id: string;
+  name: string;
+  description: string;
+  brand: { letter: string; colors: string[] };
+  auth: 'oauth' | 'password';
+  default_scopes: string[];
+  integration_settings_schema: JsonSchema;
+  grant_settings_schema: JsonSchema | null;
+  credentials_schema: JsonSchema | null;
+  callback_url: string | null;
+  inbound_urls: Record<string, string>;
+  guide: {
+    title: string;
+    description: string;
+    steps: {
+      title: string;
+      text: string;
+      copy?: { label: string; value: string; test_id?: string };
+      tags?: { name: string; why: string }[];
+      tags_test_id?: string;
+      code?: { label: string; value: string; intro?: string; test_id?: string };
+    }[];
+  } | null;
+  docs: string;
 }
 
 export interface DestinationType {
@@ -174,5 +213,3 @@ export interface ApiKey {
 
 /** Event types of the log (src/domain/event.ts), offered in filters and stream forms. */
 export const EVENT_TYPES = ['message.created', 'message.created.truncated', 'grant.created', 'grant.updated', 'grant.expired', 'grant.deleted', 'conference.zoom.transcript'] as const;
-export const PROVIDERS: ProviderId[] = ['microsoft', 'google', 'imap', 'zoom'];
-export const PROVIDER_NAMES: Record<ProviderId, string> = { microsoft: 'Microsoft 365', google: 'Google Workspace', imap: 'IMAP', zoom: 'Zoom' };

@@ -1,5 +1,6 @@
-import { ProviderError, type GrantHandle, type ProviderContext, type ProviderDefinition, type ProviderSession, type TokenErrorClass } from '../provider.js';
+import { ProviderError, type GrantHandle, type PasswordProviderDefinition, type ProviderContext, type ProviderSession, type TokenErrorClass } from '../provider.js';
 import { classifyImapError, connectImap } from './client.js';
+import { ImapCredentialFields, ImapIntegrationSettings } from './fields.js';
 import { accountEmail, resolveSettings, type ImapSettings } from './settings.js';
 import { ImapSession } from './sync.js';
 
@@ -24,8 +25,15 @@ function grantSettings(grant: GrantHandle): ImapSettings {
   return s;
 }
 
-export const imapProvider: ProviderDefinition = {
+const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+
+export const imapProvider: PasswordProviderDefinition = {
   id: 'imap',
+  name: 'IMAP',
+  description: 'Any mailbox that speaks IMAP; the account owner enters their server and password.',
+  brand: { letter: '@', colors: ['#475569', '#64748b'] },
+  settings: { integration: ImapIntegrationSettings },
+  docs: 'docs/providers/imap.md',
 
   classifyTokenError(error: unknown): TokenErrorClass {
     return error instanceof ProviderError && error.kind === 'reauth' ? 'reauth' : 'transient';
@@ -37,22 +45,27 @@ export const imapProvider: ProviderDefinition = {
     return new ImapSession(client, settings, grant, ctx);
   },
 
-  async verifyPassword(given, defaults, ctx) {
-    const s = resolveSettings(given, defaults);
-    if (typeof s === 'string') throw new ProviderError('app_misconfigured', s);
-    const client = await connectImap(s, { logger: ctx.logger, timeoutMs: 10_000 });
-    try {
-      await client.logout();
-    } catch (err) {
-      throw classifyImapError(err, s);
-    } finally {
-      client.close();
-    }
-    return {
-      email: accountEmail(s),
-      providerUserId: `${s.username}@${s.host}`,
-      credentials: { username: s.username, password: s.password },
-      settings: { imap_host: s.host, imap_port: s.port, imap_security: s.security },
-    };
+  auth: {
+    kind: 'password',
+    fields: ImapCredentialFields,
+    hostOf: (given, defaults) => str(given.imap_host) ?? str(defaults.imap_host),
+    async verify(given, defaults, ctx) {
+      const s = resolveSettings(given, defaults);
+      if (typeof s === 'string') throw new ProviderError('app_misconfigured', s);
+      const client = await connectImap(s, { logger: ctx.logger, timeoutMs: 10_000 });
+      try {
+        await client.logout();
+      } catch (err) {
+        throw classifyImapError(err, s);
+      } finally {
+        client.close();
+      }
+      return {
+        email: accountEmail(s),
+        providerUserId: `${s.username}@${s.host}`,
+        credentials: { username: s.username, password: s.password },
+        settings: { imap_host: s.host, imap_port: s.port, imap_security: s.security },
+      };
+    },
   },
 };

@@ -1,8 +1,10 @@
-import { DEFAULT_SCOPES } from '../../domain/integration.js';
-import { ProviderError, type GrantHandle, type ProviderContext, type ProviderDefinition, type ProviderSession } from '../provider.js';
+import { ProviderError, type GrantHandle, type OAuthCallContext, type OAuthIntegration, type OAuthProviderDefinition, type OAuthSpec, type ProviderContext, type ProviderSession } from '../provider.js';
 import { GraphClient } from './client.js';
 import { classifyTokenError, TokenEndpointError, tokenFailure } from './errors.js';
 import { authorizeEndpoint, discoveryEndpoint, expectedIssuer, microsoftUrls, tenantOf } from './endpoints.js';
+import { microsoftGuide } from './guide.js';
+import { notificationsRoute } from './notifications.js';
+import { checkSettings, MicrosoftSettings } from './settings.js';
 import { MicrosoftSession } from './sync.js';
 import { exchangeCode, type MicrosoftCredentials, type TokenClient } from './token.js';
 import { TokenKeeper } from './tokens.js';
@@ -11,19 +13,8 @@ import { SubscriptionKeeper } from './watch.js';
 /** An existing subscription is looked up this often: Graph may drop one without our hearing. */
 const SUBSCRIPTION_CHECK_MS = 5 * 60_000;
 
-/** What hosted auth and the refresher may call on an OAuth provider (typed by OAuthSpec in ../registry.ts). */
-interface CallContext {
-  fetch: typeof fetch;
-  now: () => Date;
-  urls: Record<string, string>;
-}
-
-interface IntegrationAccess {
-  clientId: string | null;
-  clientSecret: string | null;
-  settings: Record<string, unknown>;
-  scope: string[];
-}
+type CallContext = OAuthCallContext;
+type IntegrationAccess = OAuthIntegration;
 
 function tokenClient(i: IntegrationAccess, c: CallContext): TokenClient {
   if (!i.clientId || !i.clientSecret) throw new ProviderError('app_misconfigured', 'the microsoft integration has no client_id or client_secret');
@@ -42,8 +33,43 @@ function credentialsOf(raw: Record<string, unknown>): MicrosoftCredentials {
   };
 }
 
-export const microsoftOAuth = {
-  defaultScopes: DEFAULT_SCOPES.microsoft,
+/** Graph delegated scopes Tributary needs (offline_access: a refresh token). */
+export const DEFAULT_SCOPES = ['offline_access', 'openid', 'profile', 'User.Read', 'Mail.Read'] as const;
+
+/** GET /me: the mailbox address (mail, else userPrincipalName) and display name. */
+async function profile(credentials: Record<string, unknown>, c: CallContext): Promise<{ email: string; displayName: string | null }> {
+  const token = credentialsOf(credentials).access_token;
+  const res = await c.fetch(`${microsoftUrls(c.urls).graph}/me?$select=id,mail,userPrincipalName,displayName`, {
+    headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    signal: AbortSignal.timeout(30_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok) throw new ProviderError(res.status === 401 || res.status === 403 ? 'reauth' : 'transient', `Graph /me answered ${res.status}`);
+  const email = typeof body.mail === 'string' && body.mail ? body.mail : typeof body.userPrincipalName === 'string' ? body.userPrincipalName : '';
+  if (!email) throw new ProviderError('reauth', 'the Microsoft account has no mailbox address');
+  return { email, displayName: typeof body.displayName === 'string' ? body.displayName : null };
+}
+
+export const microsoftOAuth: OAuthSpec = {
+  kind: 'oauth',
+  defaultScopes: DEFAULT_SCOPES,
+  /** An ID token, and a refresh token (Microsoft issues none without offline_access). */
+  requiredScopes: ['openid', 'offline_access'],
+  pkce: true,
+  /** The sign-in page's Cancel comes back as access_denied with this subcode. */
+  cancelled: [{ error: 'access_denied', error_subcode: 'cancel' }],
+  /** The Graph subscription and its clientState survive a re-authentication. */
+  keepOnReauth: ['subscription'],
+  identity: {
+    kind: 'id_token',
+    expectedIssuer,
+    /** Microsoft identifies a user by tenant + object id, never by email alone. */
+    providerUserId(claims: Record<string, unknown>): string | null {
+      return typeof claims.tid === 'string' && typeof claims.oid === 'string' ? `${claims.tid}:${claims.oid}` : null;
+    },
+    idClaims: 'tid/oid',
+    profile,
+  },
 
   endpoints(urls: Record<string, string>, settings: Record<string, unknown>) {
     const u = microsoftUrls(urls);
@@ -52,14 +78,7 @@ export const microsoftOAuth = {
   },
 
   /** Query response mode: the callback is a plain GET. */
-  authorizeParams: { response_mode: 'query' } as Record<string, string>,
-
-  expectedIssuer,
-
-  /** Microsoft identifies a user by tenant + object id, never by email alone. */
-  providerUserId(claims: Record<string, unknown>): string | null {
-    return typeof claims.tid === 'string' && typeof claims.oid === 'string' ? `${claims.tid}:${claims.oid}` : null;
-  },
+  authorizeParams: { response_mode: 'query' },
 
   async exchangeCode(a: { code: string; redirectUri: string; codeVerifier: string; integration: IntegrationAccess }, c: CallContext) {
     const res = await exchangeCode(tokenClient(a.integration, c), { code: a.code, redirectUri: a.redirectUri, codeVerifier: a.codeVerifier, scope: a.integration.scope });
@@ -76,20 +95,6 @@ export const microsoftOAuth = {
     return saved ?? keeper.credentials;
   },
 
-  /** GET /me: the mailbox address (mail, else userPrincipalName) and display name. */
-  async profile(credentials: Record<string, unknown>, c: CallContext): Promise<{ email: string; displayName: string | null }> {
-    const token = credentialsOf(credentials).access_token;
-    const res = await c.fetch(`${microsoftUrls(c.urls).graph}/me?$select=id,mail,userPrincipalName,displayName`, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(30_000),
-    });
-    const body = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    if (!res.ok) throw new ProviderError(res.status === 401 || res.status === 403 ? 'reauth' : 'transient', `Graph /me answered ${res.status}`);
-    const email = typeof body.mail === 'string' && body.mail ? body.mail : typeof body.userPrincipalName === 'string' ? body.userPrincipalName : '';
-    if (!email) throw new ProviderError('reauth', 'the Microsoft account has no mailbox address');
-    return { email, displayName: typeof body.displayName === 'string' ? body.displayName : null };
-  },
-
   /** An OAuth error to relay to the calling app for a failed code exchange. */
   describeError(err: unknown): { error: string; description: string } | null {
     if (!(err instanceof TokenEndpointError)) return null;
@@ -97,9 +102,17 @@ export const microsoftOAuth = {
   },
 };
 
-export const microsoftProvider: ProviderDefinition & { oauth: typeof microsoftOAuth } = {
+export const microsoftProvider: OAuthProviderDefinition = {
   id: 'microsoft',
-  oauth: microsoftOAuth,
+  name: 'Microsoft 365',
+  description: 'Outlook and Exchange Online mailboxes through an Entra (Azure) app and Microsoft Graph.',
+  brand: { letter: 'M', colors: ['#0078d4', '#2b88d8'] },
+  auth: microsoftOAuth,
+  settings: { integration: MicrosoftSettings, defaults: { tenant: 'common' }, check: checkSettings },
+  inbound: [notificationsRoute],
+  guide: microsoftGuide,
+  sandbox: { folder: 'src/sandbox/microsoft', docs: 'docs/providers/microsoft-sandbox.md' },
+  docs: 'docs/providers/microsoft.md',
 
   classifyTokenError,
 

@@ -2,12 +2,12 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type FormEvent } from 'react';
 import { post } from '../api.js';
 import { dateTime } from '../format.js';
-import { useApplication, useConnectors } from '../queries.js';
+import { providerName, useApplication, useConnectors, useProviders } from '../queries.js';
 import { Link } from '../router.js';
-import { PROVIDER_NAMES, type ProviderId } from '../types.js';
+import type { ProviderId } from '../types.js';
 import { Button, Callout, CopyField, Dialog, ErrorState, Field, errorMessage } from '../ui/basics.js';
 import { Icon } from '../ui/icons.js';
-import { ImapGrantForm } from './ImapGrantForm.js';
+import { CredentialsGrantForm } from './CredentialsGrantForm.js';
 
 interface AuthLink {
   id: string;
@@ -33,8 +33,11 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
   const qc = useQueryClient();
   const app = useApplication();
   const connectors = useConnectors();
-  const all = connectors.data ?? [];
-  const oauth = all.filter((c) => c.provider !== 'imap');
+  const providers = useProviders();
+  const authOf = (id: string) => providers.data?.find((p) => p.id === id);
+  // Connectors of providers this deployment no longer registers cannot take grants.
+  const all = (connectors.data ?? []).filter((c) => authOf(c.provider));
+  const oauth = all.filter((c) => authOf(c.provider)?.auth === 'oauth');
   const [email, setEmail] = useState(initialEmail);
   const [provider, setProvider] = useState<string>(initialProvider ?? '');
   const [expires, setExpires] = useState(86_400);
@@ -46,14 +49,15 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
     if (!open) return;
     setEmail(initialEmail);
     setLink(null);
-    setImapDone(null);
+    setPasswordDone(null);
     setErrors({});
   }, [open, initialEmail]);
-  const [imapDone, setImapDone] = useState<string | null>(null);
+  const [passwordDone, setPasswordDone] = useState<string | null>(null);
   useEffect(() => {
     if (!provider && all[0]) setProvider(initialProvider ?? (oauth[0] ?? all[0]).provider);
   }, [all, oauth, provider, initialProvider]);
-  const imap = provider === 'imap' ? all.find((c) => c.provider === 'imap') : undefined;
+  const chosen = authOf(provider);
+  const password = chosen?.auth === 'password' && chosen.credentials_schema ? { connector: all.find((c) => c.provider === provider), info: chosen, schema: chosen.credentials_schema } : undefined;
 
   const landing = app.data ? connectedPage(app.data.public_url) : '';
   const registered = app.data?.callback_uris.map((u) => u.url) ?? [];
@@ -73,7 +77,7 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (imap) return; // the credentials form below submits IMAP grants
+    if (password) return; // the credentials form below submits password grants
     const v = { ...(/^[^\s@]+@[^\s@]+$/.test(email.trim()) ? {} : { email: 'Enter the email address of the mailbox to connect' }), ...(provider ? {} : { provider: 'Choose a provider' }) };
     setErrors(v);
     if (!Object.keys(v).length) create.mutate();
@@ -88,9 +92,9 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
             Set up an integration
           </Link>
         </div>
-      ) : imapDone ? (
+      ) : passwordDone ? (
         <Callout tone="ok" title="Mailbox connected">
-          {imapDone} is now a grant; new mail appears in Events within seconds.
+          {passwordDone} is now a grant; new mail appears in Events within seconds.
         </Callout>
       ) : link ? (
         <div className="stack" data-testid="auth-link">
@@ -111,7 +115,7 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
         <div className="stack">
           <form className="form" onSubmit={submit} noValidate>
             <p className="muted">
-              {imap ? 'IMAP mailboxes connect with their own credentials; Tributary logs in before it creates the grant.' : 'The account owner opens a hosted sign-in link, consents, and the mailbox appears here as a grant.'}
+              {password ? `${password.info.name} mailboxes connect with their own credentials; Tributary logs in before it creates the grant.` : 'The account owner opens a hosted sign-in link, consents, and the mailbox appears here as a grant.'}
             </p>
             {create.error ? <ErrorOrMessage error={create.error} /> : null}
             <Field label="Email address" error={errors.email} required>
@@ -123,13 +127,13 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
                   <select {...p} className="select" value={provider} onChange={(e) => setProvider(e.target.value)}>
                     {all.map((c) => (
                       <option key={c.provider} value={c.provider}>
-                        {PROVIDER_NAMES[c.provider]}
+                        {providerName(providers.data, c.provider)}
                       </option>
                     ))}
                   </select>
                 )}
               </Field>
-              {imap ? null : (
+              {password ? null : (
                 <Field label="Link expires after">
                   {(p) => (
                     <select {...p} className="select" value={expires} onChange={(e) => setExpires(Number(e.target.value))}>
@@ -143,7 +147,7 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
                 </Field>
               )}
             </div>
-            {imap ? null : (
+            {password ? null : (
               <>
                 <Field
                   label="After signing in, go to"
@@ -172,7 +176,9 @@ export function AddGrantDialog({ open, onClose, email: initialEmail = '', provid
               </>
             )}
           </form>
-          {imap ? <ImapGrantForm email={email.trim()} integration={imap} onCancel={onClose} onDone={(g) => setImapDone(g.email)} /> : null}
+          {password?.connector ? (
+            <CredentialsGrantForm email={email.trim()} provider={password.info.id} schema={password.schema} integration={password.connector} onCancel={onClose} onDone={(g) => setPasswordDone(g.email)} />
+          ) : null}
         </div>
       )}
     </Dialog>

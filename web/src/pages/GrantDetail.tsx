@@ -2,9 +2,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { del, get } from '../api.js';
 import { ago, dateTime, num } from '../format.js';
-import { useOverview } from '../queries.js';
 import { Link, navigate, useTitle } from '../router.js';
-import { PROVIDER_NAMES, type CloudEvent, type Grant } from '../types.js';
+import { providerName, useOverview, useProviders } from '../queries.js';
+import type { CloudEvent, Grant } from '../types.js';
 import { Button, Callout, Card, CodeBlock, ConfirmDialog, EmptyState, ErrorState, Loading, PageHeader, Status, errorMessage } from '../ui/basics.js';
 import { AddGrantDialog } from './AddGrantDialog.js';
 import { eventSummary } from './event-summary.js';
@@ -24,6 +24,7 @@ function backfillOf(g: Grant): Backfill | null {
 export function GrantDetailPage({ id }: { id: string }) {
   useTitle('Grant');
   const qc = useQueryClient();
+  const providers = useProviders();
   const grant = useQuery({ queryKey: ['grants', id], queryFn: () => get<Grant>(`/v3/grants/${encodeURIComponent(id)}`), refetchInterval: 15_000 });
   const events = useQuery({ queryKey: ['events', { grant: id }], queryFn: () => get<CloudEvent[]>(`/v3/events?grant_id=${encodeURIComponent(id)}&limit=15`), refetchInterval: 15_000 });
   const overview = useOverview(60);
@@ -58,7 +59,7 @@ export function GrantDetailPage({ id }: { id: string }) {
           </>
         }
         title={g.email}
-        description={`${PROVIDER_NAMES[g.provider] ?? g.provider} · grant ${g.id}`}
+        description={`${providerName(providers.data, g.provider)} · grant ${g.id}`}
         actions={
           <>
             <Status value={g.grant_status} />

@@ -2,9 +2,9 @@ import { useQuery } from '@tanstack/react-query';
 import { useDeferredValue, useState } from 'react';
 import { get, qs } from '../api.js';
 import { ago, num } from '../format.js';
-import { useConnectors, useOverview } from '../queries.js';
 import { Link, navigate, useTitle } from '../router.js';
-import { PROVIDERS, PROVIDER_NAMES, type Grant, type ProviderId } from '../types.js';
+import { providerName, useConnectors, useOverview, useProviders } from '../queries.js';
+import type { Grant, ProviderId } from '../types.js';
 import { Button, Card, EmptyState, ErrorState, Field, Loading, PageHeader, Status } from '../ui/basics.js';
 import { AddGrantDialog } from './AddGrantDialog.js';
 
@@ -14,6 +14,7 @@ export function GrantsPage({ query }: { query: URLSearchParams }) {
   useTitle('Grants');
   const [search, setSearch] = useState(query.get('q') ?? '');
   const provider = query.get('provider') ?? '';
+  const providers = useProviders();
   const status = query.get('status') ?? '';
   const deferred = useDeferredValue(search.trim().toLowerCase());
   const [adding, setAdding] = useState<{ email?: string; provider?: ProviderId } | null>(null);
@@ -57,9 +58,9 @@ export function GrantsPage({ query }: { query: URLSearchParams }) {
               {(p) => (
                 <select {...p} className="select" value={provider} onChange={(e) => setFilter('provider', e.target.value)}>
                   <option value="">All providers</option>
-                  {PROVIDERS.map((x) => (
+                  {(providers.data ?? []).map(({ id: x }) => (
                     <option key={x} value={x}>
-                      {PROVIDER_NAMES[x]}
+                      {providerName(providers.data, x)}
                     </option>
                   ))}
                 </select>
@@ -123,7 +124,7 @@ export function GrantsPage({ query }: { query: URLSearchParams }) {
                         {g.email}
                       </Link>
                     </td>
-                    <td className="hide-s">{PROVIDER_NAMES[g.provider] ?? g.provider}</td>
+                    <td className="hide-s">{providerName(providers.data, g.provider)}</td>
                     <td>
                       <Status value={g.grant_status} />
                     </td>

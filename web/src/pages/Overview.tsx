@@ -1,7 +1,7 @@
 import { num, daysUntil } from '../format.js';
-import { useApplication, useConnectors, useOverview, useStreams } from '../queries.js';
+import { useApplication, useConnectors, useOverview, useStreams, providerName, useProviders } from '../queries.js';
 import { Link, useTitle } from '../router.js';
-import { PROVIDER_NAMES, type Connector, type Stream } from '../types.js';
+import type { Connector, Stream } from '../types.js';
 import { Callout, Card, EmptyState, ErrorState, Loading, PageHeader, Status } from '../ui/basics.js';
 import { BarChart, StackedBar } from '../ui/chart.js';
 import { Icon } from '../ui/icons.js';
@@ -17,6 +17,7 @@ function Stat({ label, value, note, testId }: { label: string; value: string; no
 }
 
 function Attention({ connectors, streams }: { connectors: Connector[]; streams: Stream[] }) {
+  const providers = useProviders();
   const items = [
     ...connectors
       .filter((c) => c.status !== 'ok')
@@ -24,7 +25,7 @@ function Attention({ connectors, streams }: { connectors: Connector[]; streams: 
         <Callout
           key={c.id}
           tone={c.status === 'error' ? 'danger' : 'warn'}
-          title={`${PROVIDER_NAMES[c.provider]}: ${c.secret_status === 'expiring' && c.secret_expires_at ? `client secret expires in ${daysUntil(c.secret_expires_at)} days` : c.secret_status === 'expired' ? 'client secret has expired' : 'integration needs attention'}`}
+          title={`${providerName(providers.data, c.provider)}: ${c.secret_status === 'expiring' && c.secret_expires_at ? `client secret expires in ${daysUntil(c.secret_expires_at)} days` : c.secret_status === 'expired' ? 'client secret has expired' : 'integration needs attention'}`}
           action={
             <Link className="btn btn-small" to={`/integrations/${c.provider}`}>
               Fix

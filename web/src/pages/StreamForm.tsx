@@ -1,9 +1,9 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { patch, post } from '../api.js';
-import { useAllGrants } from '../queries.js';
 import { initialValues, SchemaFields, toConfig, type RawValues } from '../schema-form.js';
-import { EVENT_TYPES, PROVIDERS, PROVIDER_NAMES, type DestinationType, type Stream } from '../types.js';
+import { providerName, useAllGrants, useProviders } from '../queries.js';
+import { EVENT_TYPES, type DestinationType, type Stream } from '../types.js';
 import { Button, Callout, Card, Field, errorMessage } from '../ui/basics.js';
 
 interface TestResult {
@@ -34,6 +34,7 @@ export function StreamForm({ destination, stream, onDone }: { destination: Desti
   const [description, setDescription] = useState(stream?.description ?? '');
   const [types, setTypes] = useState<string[]>(stream?.data_types ?? ['message.created']);
   const [providers, setProviders] = useState<string[]>(stream?.filters.providers ?? []);
+  const registered = useProviders();
   const [grantIds, setGrantIds] = useState<string[]>(stream?.filters.grant_ids ?? []);
   const [start, setStart] = useState<'latest' | 'earliest'>('latest');
   const [values, setValues] = useState<RawValues>(() => initialValues(destination.config_schema, stored));
@@ -122,10 +123,10 @@ export function StreamForm({ destination, stream, onDone }: { destination: Desti
           <fieldset>
             <legend>Providers</legend>
             <div className="checks">
-              {PROVIDERS.map((p) => (
+              {(registered.data ?? []).map(({ id: p }) => (
                 <label key={p} className="check">
                   <input type="checkbox" name="providers" value={p} checked={providers.includes(p)} onChange={() => setProviders(toggle(providers, p))} />
-                  {PROVIDER_NAMES[p]}
+                  {providerName(registered.data, p)}
                 </label>
               ))}
             </div>

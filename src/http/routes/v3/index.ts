@@ -6,6 +6,7 @@ import { registerConnect } from './connect/index.js';
 import { registerConnectors } from './connectors/index.js';
 import { registerEvents } from './events/index.js';
 import { registerGrants } from './grants/index.js';
+import { registerProviders } from './providers/index.js';
 import { registerStreams } from './streams/index.js';
 import { registerWebhooks } from './webhooks/index.js';
 
@@ -13,6 +14,7 @@ import { registerWebhooks } from './webhooks/index.js';
 export async function registerV3(app: Api, ctx: AppContext): Promise<void> {
   await registerApplications(app, ctx);
   await registerConnectors(app, ctx);
+  await registerProviders(app, ctx);
   await registerGrants(app, ctx);
   await registerEvents(app, ctx);
   await registerStreams(app, ctx);

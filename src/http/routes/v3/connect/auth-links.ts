@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../../../context.js';
 import { badRequest } from '../../../../domain/errors.js';
+import type { ProviderId } from '../../../../domain/provider.js';
 import { createLink } from '../../../../oauth/store.js';
 import { getOAuthProvider } from '../../../../providers/registry.js';
 import { appId, Envelope, ok, unix } from '../../../envelope.js';
@@ -11,7 +12,7 @@ const DAY = 86_400;
 
 const Body = Type.Object(
   {
-    provider: Type.String({ minLength: 1, maxLength: 20, description: 'microsoft' }),
+    provider: Type.String({ minLength: 1, maxLength: 20, description: 'an OAuth provider of the application (GET /v3/providers: auth = oauth)' }),
     login_hint: Type.Optional(Type.String({ minLength: 3, maxLength: 320, pattern: '^[^\\s@]+@[^\\s@]+$', description: 'the email address that must sign in' })),
     expires_in: Type.Integer({ minimum: 60, maximum: 30 * DAY, default: 7 * DAY, description: 'seconds the link stays usable' }),
     redirect_uri: Type.String({ minLength: 1, maxLength: 2000, description: 'where the user lands afterwards; one of the application redirect URIs' }),
@@ -35,7 +36,7 @@ export function registerConnectAuthLinks(app: Api, ctx: AppContext): void {
       const applicationId = appId(req);
       const b = req.body;
       if (!getOAuthProvider(b.provider)) throw badRequest(`provider "${b.provider}" does not use hosted authentication`);
-      if (!(await ctx.repos.integrations.get(applicationId, b.provider as 'microsoft'))) throw badRequest(`the application has no ${b.provider} connector; create one with POST /v3/connectors`);
+      if (!(await ctx.repos.integrations.get(applicationId, b.provider as ProviderId))) throw badRequest(`the application has no ${b.provider} connector; create one with POST /v3/connectors`);
       if (!(await ctx.repos.redirectUris.allows(applicationId, b.redirect_uri))) throw badRequest(`redirect_uri "${b.redirect_uri}" is not registered for this application (exact match)`);
       const expiresAt = new Date(ctx.now().getTime() + b.expires_in * 1000);
       const { id, token } = await createLink(ctx, { applicationId, provider: b.provider, loginHint: b.login_hint ?? null, redirectUri: b.redirect_uri, state: b.state ?? null, expiresAt });

@@ -1,15 +1,16 @@
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../../../context.js';
 import { badRequest, conflict, notFound } from '../../../../domain/errors.js';
-import { DEFAULT_SCOPES, secretHealth, tenantError } from '../../../../domain/integration.js';
-import { PROVIDERS, type ProviderId } from '../../../../domain/provider.js';
+import { secretHealth } from '../../../../domain/integration.js';
+import type { ProviderId } from '../../../../domain/provider.js';
 import { deleteIntegration } from '../../../../grants/lifecycle.js';
 import type { IntegrationRow } from '../../../../store/database.js';
 import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
 import type { Api } from '../../../types.js';
-import { ConnectorSettings, settingsError, storedSettings, type ConnectorSettingsInput } from './settings.js';
+import { getProvider, providerIdSchema } from '../../../../providers/registry.js';
+import { ConnectorSettings, parseConnectorSettings } from './settings.js';
 
-const Provider = Type.Union(PROVIDERS.map((p) => Type.Literal(p)));
+const Provider = providerIdSchema('a registered provider: see GET /v3/providers');
 const Scope = Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 100 });
 
 const Connector = Type.Object({
@@ -48,9 +49,11 @@ export function connectorView(row: IntegrationRow, now: Date) {
   };
 }
 
-function checkSettings(provider: ProviderId, s: ConnectorSettingsInput, creating: boolean): void {
-  const problem = settingsError(provider, s, creating) ?? (s.tenant !== undefined ? tenantError(s.tenant) : null);
-  if (problem) throw badRequest(problem);
+/** The provider's definition and its parsed settings; the route schema already limited `provider` to registered ids. */
+function parse(provider: string, raw: Record<string, unknown> | undefined, creating: boolean) {
+  const definition = getProvider(provider);
+  if (!definition) throw badRequest(`provider "${provider}" is not registered`);
+  return { definition, parsed: parseConnectorSettings(definition, raw ?? {}, creating) };
 }
 
 export async function registerConnectors(app: Api, ctx: AppContext): Promise<void> {
@@ -77,16 +80,14 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
     },
     async (req) => {
       const { provider } = req.body;
-      const settings = req.body.settings ?? {};
-      checkSettings(provider, settings, true);
-      if (provider === 'microsoft') settings.tenant ??= 'common';
-      const row = await ctx.repos.integrations.create(appId(req), provider, {
-        name: req.body.name ?? `${String(provider).charAt(0).toUpperCase()}${String(provider).slice(1)} integration`,
-        clientId: settings.client_id ?? null,
-        clientSecret: settings.client_secret ?? null,
-        settings: storedSettings(settings),
-        scope: req.body.scope ?? DEFAULT_SCOPES[provider],
-        secretExpiresAt: settings.secret_expires_at !== undefined ? new Date(settings.secret_expires_at * 1000) : null,
+      const { definition, parsed } = parse(provider, req.body.settings, true);
+      const row = await ctx.repos.integrations.create(appId(req), provider as ProviderId, {
+        name: req.body.name ?? `${definition.name} integration`,
+        clientId: parsed.clientId ?? null,
+        clientSecret: parsed.clientSecret ?? null,
+        settings: parsed.settings,
+        scope: req.body.scope ?? (definition.auth.kind === 'oauth' ? [...definition.auth.defaultScopes] : []),
+        secretExpiresAt: parsed.secretExpiresAt ?? null,
       });
       if (!row) throw conflict(`this application already has a ${provider} integration; update it with PATCH /v3/connectors/${provider}`);
       return ok(req, connectorView(row, ctx.now()));
@@ -114,16 +115,15 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
     },
     async (req) => {
       const { provider } = req.params;
-      const row = await ctx.repos.integrations.get(appId(req), provider);
+      const row = await ctx.repos.integrations.get(appId(req), provider as ProviderId);
       if (!row) throw notFound(`${provider} integration`);
-      const s = req.body.settings;
-      if (s) checkSettings(provider, s, false);
+      const s = req.body.settings ? parse(provider, req.body.settings, false).parsed : null;
       const updated = await ctx.repos.integrations.update(row, {
         ...(req.body.name !== undefined ? { name: req.body.name } : {}),
-        ...(s?.client_id !== undefined ? { clientId: s.client_id } : {}),
-        ...(s?.client_secret !== undefined ? { clientSecret: s.client_secret } : {}),
-        ...(s?.secret_expires_at !== undefined ? { secretExpiresAt: new Date(s.secret_expires_at * 1000) } : {}),
-        ...(s ? { settings: { ...row.settings, ...storedSettings(s) } } : {}),
+        ...(s?.clientId !== undefined ? { clientId: s.clientId } : {}),
+        ...(s?.clientSecret !== undefined ? { clientSecret: s.clientSecret } : {}),
+        ...(s?.secretExpiresAt !== undefined ? { secretExpiresAt: s.secretExpiresAt } : {}),
+        ...(s ? { settings: { ...row.settings, ...s.settings } } : {}),
         ...(req.body.scope !== undefined ? { scope: req.body.scope } : {}),
       });
       if (!updated) throw notFound(`${provider} integration`);

@@ -1,41 +1,38 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { ProviderId } from '../../../../domain/provider.js';
+import { Type } from '@sinclair/typebox';
+import { badRequest } from '../../../../domain/errors.js';
+import type { ProviderDefinition } from '../../../../providers/provider.js';
+import { integrationSettingsSchema, schemaProblem } from '../../../../providers/registry.js';
 
 /**
- * Integration settings accepted by `/v3/connectors`, one schema for all providers; which fields
- * a provider requires is checked in `settingsError`. `client_secret` is write-only: it is sealed
- * and never returned.
+ * Integration settings accepted by `/v3/connectors`. Their shape depends on the provider: each
+ * provider's definition declares its schema (GET /v3/providers lists them), and the request is
+ * checked against it here. `client_secret` is write-only: it is sealed and never returned.
  */
-export const ConnectorSettings = Type.Object(
-  {
-    client_id: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
-    client_secret: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
-    tenant: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'microsoft: common, organizations, consumers, a tenant GUID or a domain' })),
-    topic_name: Type.Optional(Type.String({ pattern: '^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$', description: 'google: Pub/Sub topic for Gmail push' })),
-    secret_expires_at: Type.Optional(Type.Integer({ minimum: 0, description: 'unix seconds when the client secret expires' })),
-    imap_host: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    imap_port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-    imap_security: Type.Optional(Type.Union([Type.Literal('tls'), Type.Literal('starttls'), Type.Literal('none')])),
-    backfill_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 3650 })),
-    tracked_folders: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 50 })),
-  },
-  { additionalProperties: false },
-);
-export type ConnectorSettingsInput = Static<typeof ConnectorSettings>;
+export const ConnectorSettings = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'the provider’s integration settings: see `integration_settings_schema` in GET /v3/providers (OAuth providers: client_id, client_secret, secret_expires_at, plus their own)',
+});
 
-/** Fields every OAuth provider needs before hosted auth can work. */
-export function settingsError(provider: ProviderId, s: ConnectorSettingsInput, creating: boolean): string | null {
-  const oauth = provider !== 'imap';
-  if (oauth && creating && (!s.client_id || !s.client_secret)) return `settings.client_id and settings.client_secret are required for ${provider}`;
-  if (!oauth && (s.client_id || s.client_secret)) return 'imap integrations take no client_id or client_secret';
-  if (s.tenant !== undefined && provider !== 'microsoft') return 'settings.tenant applies to microsoft only';
-  if (s.topic_name !== undefined && provider !== 'google') return 'settings.topic_name applies to google only';
-  if (provider !== 'imap' && (s.imap_host || s.imap_port || s.imap_security)) return 'imap_* settings apply to imap only';
-  return null;
+export interface ParsedSettings {
+  clientId?: string;
+  clientSecret?: string;
+  secretExpiresAt?: Date;
+  /** Everything except the client credentials: kept in the integration's `settings` column. */
+  settings: Record<string, unknown>;
 }
 
-/** Settings kept in the integration's `settings` column (everything except the client credentials). */
-export function storedSettings(s: ConnectorSettingsInput): Record<string, unknown> {
-  const { client_id: _id, client_secret: _secret, secret_expires_at: _exp, ...rest } = s;
-  return rest;
+/** Validates settings against the provider's schema and rules; throws a 400 that names the field. */
+export function parseConnectorSettings(d: ProviderDefinition, raw: Record<string, unknown>, creating: boolean): ParsedSettings {
+  const problem = schemaProblem(integrationSettingsSchema(d), raw, 'settings');
+  if (problem) throw badRequest(problem);
+  const { client_id: clientId, client_secret: clientSecret, secret_expires_at: expires, ...own } = raw as Record<string, unknown> & { client_id?: string; client_secret?: string; secret_expires_at?: number };
+  if (d.auth.kind === 'oauth' && creating && (!clientId || !clientSecret)) throw badRequest(`settings.client_id and settings.client_secret are required for ${d.id}`);
+  const settings = creating ? { ...d.settings.defaults, ...own } : own;
+  const rule = d.settings.check?.(settings);
+  if (rule) throw badRequest(rule);
+  return {
+    ...(clientId !== undefined ? { clientId } : {}),
+    ...(clientSecret !== undefined ? { clientSecret } : {}),
+    ...(expires !== undefined ? { secretExpiresAt: new Date(expires * 1000) } : {}),
+    settings,
+  };
 }

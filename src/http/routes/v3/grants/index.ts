@@ -2,12 +2,12 @@ import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../../../context.js';
 import { badRequest, notFound } from '../../../../domain/errors.js';
 import { GRANT_STATUSES } from '../../../../domain/grant.js';
-import { PROVIDERS } from '../../../../domain/provider.js';
 import { deleteGrant } from '../../../../grants/lifecycle.js';
 import type { GrantRow } from '../../../../store/database.js';
 import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
 import { Offset, page, pageStart, PageToken } from '../../../paging.js';
 import type { Api } from '../../../types.js';
+import { providerIdSchema } from '../../../../providers/registry.js';
 
 export const Grant = Type.Object({
   id: Type.String(),
@@ -59,7 +59,7 @@ export async function registerGrants(app: Api, ctx: AppContext): Promise<void> {
             page_token: PageToken,
             email: Type.Optional(Type.String({ maxLength: 320 })),
             grant_status: Type.Optional(Type.Union([...GRANT_STATUSES, 'invalid'].map((s) => Type.Literal(s)), { description: 'invalid (Nylas: needs re-authentication) is the same as expired' })),
-            provider: Type.Optional(Type.Union(PROVIDERS.map((p) => Type.Literal(p)))),
+            provider: Type.Optional(providerIdSchema()),
             since: Type.Optional(Type.Integer({ minimum: 0, description: 'created at or after (unix seconds)' })),
             before: Type.Optional(Type.Integer({ minimum: 0, description: 'created before (unix seconds)' })),
             sort_by: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('updated_at')], { default: 'created_at' })),

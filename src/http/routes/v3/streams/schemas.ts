@@ -4,8 +4,8 @@ import type { DestinationCatalog } from '../../../../delivery/catalog.js';
 import type { StreamRow, StreamStatus } from '../../../../delivery/stream-store.js';
 import type { Sealer } from '../../../../crypto/sealing.js';
 import { EVENT_TYPES } from '../../../../domain/event.js';
-import { PROVIDERS } from '../../../../domain/provider.js';
 import { unix } from '../../../envelope.js';
+import { providerIds, providerIdSchema } from '../../../../providers/registry.js';
 
 /** Request and response shapes of /v3/streams (PROVIDERS.md §7 naming: snake_case, unix seconds). */
 
@@ -15,7 +15,7 @@ const Id = Type.String({ minLength: 1, maxLength: 100 });
 export const Filters = Type.Object(
   {
     grant_ids: Type.Optional(Type.Union([Type.Array(Id, { maxItems: 1000 }), Type.Null()])),
-    providers: Type.Optional(Type.Union([Type.Array(Type.Union(PROVIDERS.map((p) => Type.Literal(p))), { maxItems: PROVIDERS.length }), Type.Null()])),
+    providers: Type.Optional(Type.Union([Type.Array(providerIdSchema(), { maxItems: providerIds().length }), Type.Null()])),
   },
   { additionalProperties: false },
 );
