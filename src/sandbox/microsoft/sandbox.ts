@@ -80,7 +80,7 @@ export async function startMicrosoftSandbox(options: MicrosoftSandboxOptions = {
     }
     return reply.code(status).send({ error: { message: err.message } });
   });
-  registerIdentityRoutes(app, { baseUrl: () => baseUrl, clock, directory, keys, authorizer, tokenEndpoint });
+  registerIdentityRoutes(app, { baseUrl: () => baseUrl, clock, directory, keys, authorizer, tokenEndpoint, tokens });
   registerGraphRoutes(app, { clock, directory, tokens, throttle, graphUrl, delta, mailbox: (id) => mailboxes.get(id), subscriptions: (req) => subs.handle(req), latencyMs: () => latencyMs });
   registerControlRoutes(app, control);
 

@@ -129,6 +129,11 @@ export class Authorizer {
     return { kind: 'redirect', location: this.codeRedirect(pending, user), sessionId };
   }
 
+  /** Ends a browser session (the end_session endpoint): a later `prompt=none` needs a new sign-in. */
+  signOut(sessionId: string | undefined): void {
+    if (sessionId) this.sessions.delete(sessionId);
+  }
+
   /** `prompt=none`: succeed only with a signed-in session that already consented to every scope. */
   private silent(p: PendingAuth, sessionId: string | undefined): AuthorizeOutcome {
     const userId = sessionId ? this.sessions.get(sessionId) : undefined;

@@ -14,7 +14,11 @@ export function discoveryIssuer(path: TenantPath): string {
   return `${ISSUER_HOST}/{tenantid}/v2.0`;
 }
 
-/** `/{tenant}/v2.0/.well-known/openid-configuration`, with endpoints pointing at this sandbox. */
+/**
+ * `/{tenant}/v2.0/.well-known/openid-configuration`, with endpoints pointing at this sandbox.
+ * Only endpoints the sandbox serves are announced: the device authorization grant is not
+ * emulated, so `device_authorization_endpoint` is left out (the real document has it).
+ */
 export function discoveryDocument(baseUrl: string, path: TenantPath): Record<string, unknown> {
   const t = `${baseUrl}/${path.key}`;
   const tenantRegion = path.kind === 'consumers' ? null : 'EU';
@@ -29,9 +33,9 @@ export function discoveryDocument(baseUrl: string, path: TenantPath): Record<str
     scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
     issuer: discoveryIssuer(path),
     request_uri_parameter_supported: false,
-    userinfo_endpoint: 'https://graph.microsoft.com/oidc/userinfo',
+    // Microsoft serves it on the Graph host; the sandbox serves Graph and identity from one origin.
+    userinfo_endpoint: `${baseUrl}/oidc/userinfo`,
     authorization_endpoint: `${t}/oauth2/v2.0/authorize`,
-    device_authorization_endpoint: `${t}/oauth2/v2.0/devicecode`,
     http_logout_supported: true,
     frontchannel_logout_supported: true,
     end_session_endpoint: `${t}/oauth2/v2.0/logout`,

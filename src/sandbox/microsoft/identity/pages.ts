@@ -63,3 +63,8 @@ export function errorPage(e: AadError, correlationId: string): string {
 <p class="note">Correlation ID: ${esc(correlationId)}</p>`,
   );
 }
+
+/** What the end_session endpoint shows when the app gave no post_logout_redirect_uri. */
+export function signedOutPage(): string {
+  return layout('Sign out', '<h1>You signed out of your account</h1><p>It\'s a good idea to close all browser windows.</p>');
+}

@@ -8,7 +8,10 @@ import { discoveryDocument, discoveryIssuer } from './discovery.js';
 import type { SigningKeys } from './keys.js';
 import { consentPage, errorPage, PAGE_CSP } from './pages.js';
 import { resolveTenantPath } from './tenants.js';
+import { registerLogout } from './logout.js';
 import type { TokenEndpoint } from './token-endpoint.js';
+import type { TokenStore } from './tokens.js';
+import { registerUserInfo } from './userinfo.js';
 
 export interface IdentityDeps {
   baseUrl: () => string;
@@ -17,6 +20,7 @@ export interface IdentityDeps {
   keys: SigningKeys;
   authorizer: Authorizer;
   tokenEndpoint: TokenEndpoint;
+  tokens: TokenStore;
 }
 
 /** Browser session cookie (the real service's is ESTSAUTH); only `prompt=none` reads it. */
@@ -25,7 +29,7 @@ const SESSION_COOKIE = 'sandbox_estsauth';
 type Params = { tenant: string };
 type Strings = Record<string, string | undefined>;
 
-/** The identity platform's HTTP surface: discovery, JWKS, authorize (page + form post) and token. */
+/** The identity platform's HTTP surface: discovery, JWKS, authorize (page + form post), token, userinfo and end_session. */
 export function registerIdentityRoutes(app: FastifyInstance, d: IdentityDeps): void {
   const jsonError = (reply: FastifyReply, e: AadError) => reply.code(e.status).header('cache-control', 'no-store').send(aadErrorBody(e, d.clock.now()));
 
@@ -71,6 +75,9 @@ export function registerIdentityRoutes(app: FastifyInstance, d: IdentityDeps): v
       throw e;
     }
   });
+
+  registerUserInfo(app, { clock: d.clock, directory: d.directory, tokens: d.tokens });
+  registerLogout(app, { directory: d.directory, authorizer: d.authorizer, sessionCookie: SESSION_COOKIE, readCookie: (header) => cookieOf(header, SESSION_COOKIE) });
 }
 
 export function sendOutcome(reply: FastifyReply, outcome: AuthorizeOutcome): FastifyReply {
@@ -81,8 +88,11 @@ export function sendOutcome(reply: FastifyReply, outcome: AuthorizeOutcome): Fas
 }
 
 function cookie(req: FastifyRequest, name: string): string | undefined {
-  const header = req.headers.cookie ?? '';
-  for (const part of header.split(';')) {
+  return cookieOf(req.headers.cookie, name);
+}
+
+function cookieOf(header: string | undefined, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
     if (k === name) return v.join('=');
   }
