@@ -3,6 +3,7 @@ import { fileDestination } from './file/definition.js';
 import { kafkaDestination } from './kafka/definition.js';
 import { natsDestination } from './nats/definition.js';
 import { postgresDestination } from './postgres/definition.js';
+import { pubsubDestination } from './pubsub/definition.js';
 import { s3Destination } from './s3/definition.js';
 import { webhookDestination } from './webhook/definition.js';
 
@@ -16,7 +17,7 @@ import { webhookDestination } from './webhook/definition.js';
  */
 const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
 
-const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(s3Destination)];
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(pubsubDestination), erase(s3Destination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 
