@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attachmentsOf, decodeCharset, decodeHeaderBytes, decodeQuotedPrintable, decodeTransfer, headerValue, htmlToSnippet, messageIds, pickBodyPart, textToHtml, type StructureNode } from './mime.js';
+import { attachmentsOf, base64DecodedSize, decodeCharset, decodeHeaderBytes, decodeQuotedPrintable, decodeTransfer, headerValue, htmlToSnippet, messageIds, pickBodyPart, textToHtml, type StructureNode } from './mime.js';
 
 const alt: StructureNode = {
   type: 'multipart/mixed',
@@ -12,7 +12,7 @@ const alt: StructureNode = {
         { part: '1.2', type: 'text/html', parameters: { charset: 'utf-8' }, encoding: 'base64', size: 20 },
       ],
     },
-    { part: '2', type: 'application/pdf', parameters: { name: 'a.pdf' }, disposition: 'attachment', dispositionParameters: { filename: 'a.pdf' }, encoding: 'base64', size: 400 },
+    { part: '2', type: 'application/pdf', parameters: { name: 'a.pdf' }, disposition: 'attachment', dispositionParameters: { filename: 'a.pdf' }, encoding: 'base64', size: 4104 },
     { part: '3', type: 'image/png', id: '<img1@x>', disposition: 'inline', encoding: 'base64', size: 40 },
     { part: '4', type: 'text/plain', disposition: 'attachment', dispositionParameters: { filename: 'notes.txt' }, size: 5 },
   ],
@@ -24,10 +24,25 @@ describe('pickBodyPart / attachmentsOf', () => {
     expect(choice).toEqual({ section: '1.2', html: true, encoding: 'base64', charset: 'utf-8', size: 20 });
     // The text alternative (1.1) is a body, not an attachment; base64 sizes are decoded sizes.
     expect(attachmentsOf(alt, choice)).toEqual([
-      { part: '2', filename: 'a.pdf', contentType: 'application/pdf', size: 300, inline: false },
+      { part: '2', filename: 'a.pdf', contentType: 'application/pdf', size: 3000, inline: false },
       { part: '3', filename: '', contentType: 'image/png', size: 30, inline: true, contentId: 'img1@x' },
       { part: '4', filename: 'notes.txt', contentType: 'text/plain', size: 5, inline: false },
     ]);
+  });
+
+  it('reports decoded sizes of wrapped base64, with or without a final line break', () => {
+    const wrapped = (bytes: number, width: number, finalBreak: boolean) => {
+      const chars = Math.ceil(bytes / 3) * 4;
+      const lines = Math.ceil(chars / width);
+      return chars + 2 * (finalBreak ? lines : lines - 1);
+    };
+    for (const bytes of [3, 57, 300, 3000, 3003, 1_000_002, 30_408_705]) {
+      // 76 (the RFC's line length, what mailers use) is exact; other widths are off by their extra line breaks at most.
+      for (const finalBreak of [true, false]) expect(base64DecodedSize(wrapped(bytes, 76, finalBreak)), `${bytes}`).toBe(bytes);
+      expect(base64DecodedSize(wrapped(bytes, 64, false)) / bytes, `${bytes} at 64`).toBeLessThan(1.03);
+    }
+    // Padding is invisible in the size: at most 2 bytes too many.
+    expect(base64DecodedSize(wrapped(3001, 76, false)) - 3001).toBeLessThanOrEqual(2);
   });
 
   it('falls back to text, and to section 1 for a single-part message', () => {

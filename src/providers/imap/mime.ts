@@ -73,6 +73,23 @@ export function pickBodyPart(root: StructureNode | undefined): BodyPartChoice | 
   };
 }
 
+/**
+ * The decoded size of a base64 part from its encoded size (what BODYSTRUCTURE gives). MIME wraps
+ * base64 in lines of 76 characters joined by CRLF (RFC 2045 §6.8), and the encoded size counts
+ * those line breaks: 3,000 bytes are 4,000 characters on 53 lines, 4,104 octets. The character
+ * count is recovered for that wrapping, with or without a final CRLF; any other size is taken
+ * as unwrapped (other line widths come out a few bytes per line too large). Padding is not
+ * visible in the size, so the result can exceed the true size by up to 2 bytes.
+ */
+export function base64DecodedSize(encoded: number): number {
+  const estimate = Math.round((encoded * 76) / 78 / 4) * 4;
+  for (let chars = Math.max(4, estimate - 8); chars <= estimate + 8; chars += 4) {
+    const breaks = Math.ceil(chars / 76) - 1;
+    if (chars + 2 * breaks === encoded || chars + 2 * (breaks + 1) === encoded) return (chars / 4) * 3;
+  }
+  return Math.floor((encoded * 3) / 4);
+}
+
 /** Leaves that are attachments (named, non-text, or marked attachment), except the chosen body. */
 export function attachmentsOf(root: StructureNode | undefined, body: BodyPartChoice | null): AttachmentNode[] {
   const out: AttachmentNode[] = [];
@@ -94,8 +111,7 @@ export function attachmentsOf(root: StructureNode | undefined, body: BodyPartCho
       part: section,
       filename: name ?? (type === 'message/rfc822' ? 'message.eml' : ''),
       contentType: type,
-      // BODYSTRUCTURE gives the encoded size; base64 carries 3 bytes in every 4 characters.
-      size: (n.encoding ?? '').toLowerCase() === 'base64' ? Math.floor((encoded * 3) / 4) : encoded,
+      size: (n.encoding ?? '').toLowerCase() === 'base64' ? base64DecodedSize(encoded) : encoded,
       inline: n.disposition?.toLowerCase() === 'inline' || (!n.disposition && n.id !== undefined),
     };
     if (n.id) a.contentId = n.id.replace(/^<|>$/g, '');
