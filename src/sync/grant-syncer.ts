@@ -13,6 +13,19 @@ export interface SyncerOptions {
   reauthFailuresBeforeExpiry: number;
   /** …spanning at least this long, so a mail server briefly refusing logins does not expire grants. */
   reauthWindowMs: number;
+  /**
+   * Deadline of every provider call (open, baseline, one batch of changes, close): past it the
+   * pass's signal aborts (a provider drops its connection on abort) and the pass fails as
+   * transient, so one hung mailbox never holds its syncer, nor a stop, for ever.
+   */
+  callTimeoutMs: number;
+}
+
+/** Thrown when a provider call outlives SyncerOptions.callTimeoutMs. */
+export class ProviderCallTimeout extends ProviderError {
+  constructor(what: string, ms: number) {
+    super('transient', `${what} did not finish within ${ms} ms; dropping the connection and retrying`);
+  }
 }
 
 export type SyncerExit = 'stopped' | 'lease_lost' | 'grant_gone' | 'expired';
@@ -66,6 +79,30 @@ export class GrantSyncer {
     return this.done;
   }
 
+  /**
+   * Runs one provider call under the deadline. On timeout `onTimeout` (the pass's abort) runs
+   * and the call is abandoned: its promise may still settle later, and is ignored then.
+   */
+  private deadline<T>(what: string, call: Promise<T>, onTimeout: () => void = () => undefined): Promise<T> {
+    const ms = this.options.callTimeoutMs;
+    call.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    let onStop = () => undefined as void;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new ProviderCallTimeout(what, ms));
+      }, ms);
+      // A stop does not wait for a call that ignores its signal.
+      onStop = () => reject(new ProviderError('transient', `${what} abandoned: the syncer is stopping`));
+      this.abort.signal.addEventListener('abort', onStop, { once: true });
+    });
+    return Promise.race([call, expired]).finally(() => {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener('abort', onStop);
+    });
+  }
+
   private sleep(ms: number): Promise<void> {
     if (this.stopping || (this.pending !== null && !this.backingOff)) return Promise.resolve();
     return new Promise<void>((resolve) => {
@@ -114,12 +151,25 @@ export class GrantSyncer {
     const started = Date.now();
     const grant = await this.ctx.repos.grants.getById(this.grantId);
     if (!grant || grant.status !== 'valid') throw new GrantGoneError(this.grantId);
-    const session = this.session ?? (await this.open(grant));
+    // One controller per pass: a stop or a call deadline aborts it; the provider drops its connection.
+    const passAbort = new AbortController();
+    const abortPass = () => passAbort.abort();
+    this.abort.signal.addEventListener('abort', abortPass, { once: true });
+    try {
+      await this.runPass(grant, reason, started, passAbort);
+    } finally {
+      this.abort.signal.removeEventListener('abort', abortPass);
+    }
+  }
+
+  private async runPass(grant: GrantRow, reason: string, started: number, passAbort: AbortController): Promise<void> {
+    const abortPass = () => passAbort.abort();
+    const session = this.session ?? (await this.deadline('opening the provider session', this.open(grant, passAbort.signal), abortPass));
     const ref = { id: grant.id, applicationId: grant.application_id };
     const state = grant.sync_state as SyncState;
     let cursor: Cursor | undefined = state.cursor;
     if (!cursor) {
-      cursor = await session.baseline();
+      cursor = await this.deadline('the baseline', session.baseline(), abortPass);
       await commitBatch(this.ctx.store.db, this.lease, ref, { events: [], cursor });
       this.ctx.logger.info({ grant_id: grant.id }, 'sync baseline saved: new mail is announced from now on');
     }
@@ -127,26 +177,35 @@ export class GrantSyncer {
     // A reset restarts the iteration from the new baseline; more than a few in one pass means the provider is confused.
     for (let round = 0; round < 3 && !this.stopping; round++) {
       let reset: string | null = null;
-      for await (const batch of session.changes(cursor, this.abort.signal, reason)) {
-        if ('reset' in batch) {
-          reset = batch.reset;
-          break;
+      const batches = session.changes(cursor, passAbort.signal, reason)[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          const next = await this.deadline('a batch of changes', batches.next(), abortPass);
+          if (next.done) break;
+          const batch = next.value;
+          if ('reset' in batch) {
+            reset = batch.reset;
+            break;
+          }
+          const added = await commitBatch(this.ctx.store.db, this.lease, ref, batch);
+          for (const e of added) this.ctx.metrics.eventsAppended.inc({ type: e.type });
+          appended += added.length;
+          cursor = batch.cursor;
+          if (this.stopping) return;
         }
-        const added = await commitBatch(this.ctx.store.db, this.lease, ref, batch);
-        for (const e of added) this.ctx.metrics.eventsAppended.inc({ type: e.type });
-        appended += added.length;
-        cursor = batch.cursor;
-        if (this.stopping) return;
+      } finally {
+        // Let the provider release what it holds (mailbox locks); bounded like every call.
+        await this.deadline('ending the changes iteration', Promise.resolve(batches.return?.()), abortPass).catch(() => undefined);
       }
       if (reset === null) break;
       this.ctx.logger.warn({ grant_id: grant.id, reason: reset }, 'provider lost our position: re-baselining without announcing old mail');
-      cursor = await session.baseline();
+      cursor = await this.deadline('the baseline', session.baseline(), abortPass);
       await commitBatch(this.ctx.store.db, this.lease, ref, { events: [], cursor });
     }
     this.ctx.logger.debug({ grant_id: grant.id, reason, appended, ms: Date.now() - started }, 'sync pass done');
   }
 
-  private async open(grant: GrantRow): Promise<ProviderSession> {
+  private async open(grant: GrantRow, signal: AbortSignal): Promise<ProviderSession> {
     const definition = this.definitionOf(grant.provider);
     if (!definition) throw new GrantGoneError(grant.id);
     const integration = await this.ctx.repos.integrations.getById(grant.integration_id);
@@ -176,6 +235,11 @@ export class GrantSyncer {
       },
     };
     const session = await definition.open(handle, pctx);
+    if (signal.aborted) {
+      // Opened after its deadline (or a stop): nobody will use it.
+      void session.close().catch(() => undefined);
+      throw new ProviderCallTimeout('opening the provider session', this.options.callTimeoutMs);
+    }
     this.session = session;
     if (session.watch) {
       try {
@@ -192,8 +256,8 @@ export class GrantSyncer {
     const { session, stopWatch } = this;
     this.session = null;
     this.stopWatch = null;
-    await stopWatch?.().catch(() => undefined);
-    await session?.close().catch(() => undefined);
+    if (stopWatch) await this.deadline('stopping the push watch', stopWatch()).catch(() => undefined);
+    if (session) await this.deadline('closing the provider session', session.close()).catch(() => undefined);
   }
 
   /** Returns the delay before the next try, or why the syncer must end. */

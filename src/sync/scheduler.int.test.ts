@@ -3,6 +3,7 @@ import { DATABASES, testContext, type TestContext } from '../../test/helpers/con
 import { FakeMailboxes } from '../../test/helpers/fake-provider.js';
 import { eventually, seedGrants } from '../../test/helpers/grants.js';
 import { ProviderError } from '../providers/provider.js';
+import type { GrantRow } from '../store/database.js';
 import { queueHint, requestSync } from './hints.js';
 import { startSync } from './index.js';
 import { grantLeaseName } from './leases.js';
@@ -179,4 +180,44 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
     await a.stop();
     schedulers.splice(schedulers.indexOf(a), 1);
   });
+});
+
+describe('a hung mailbox (PostgreSQL)', () => {
+  let t: TestContext;
+  const schedulers: SyncScheduler[] = [];
+  afterEach(async () => {
+    for (const s of schedulers.splice(0)) await s.stop();
+    await t.close();
+  });
+
+  it('neither stalls lease renewal of the worker\'s other grants nor its own retries', async () => {
+    t = await testContext('postgres');
+    const fake = new FakeMailboxes();
+    const { grants } = await seedGrants(t, 3);
+    const [stuck, released, healthy] = grants as [GrantRow, GrantRow, GrantRow];
+    const s = await startSync(t, 'w-hang', { ...FAST, leaseTtlMs: 1000, callTimeoutMs: 500 }, (p) => (p === 'imap' ? fake.definition() : undefined));
+    schedulers.push(s);
+    await eventually(() => s.held().length === 3, 5000, 'all held');
+    const tokenOf = async (id: string) => (await t.store.db.selectFrom('leases').select(['token', 'holder']).where('name', '=', grantLeaseName(id)).where('expires_at', '>', new Date()).executeTakeFirst()) ?? null;
+    const before = await tokenOf(healthy.id);
+    const opened = fake.opened;
+
+    // Two mailboxes hang: one is abandoned by the call deadline and retried, one must be stopped.
+    fake.hung.add(stuck.id).add(released.id);
+    fake.push(stuck.id);
+    fake.push(released.id);
+    await new Promise((r) => setTimeout(r, 300));
+    await t.store.db.updateTable('grants').set({ status: 'invalid' }).where('id', '=', released.id).execute();
+    // Several lease lifetimes: a tick blocked on stopping `released` would let the others expire.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(await tokenOf(healthy.id)).toEqual(before);
+    expect((await tokenOf(stuck.id))?.holder).toBe('w-hang');
+    expect(s.held().sort()).toEqual([stuck.id, healthy.id].sort());
+    // The hung pass was abandoned at its deadline, the session dropped, and the grant retried.
+    expect(fake.opened).toBeGreaterThan(opened);
+    fake.hung.clear();
+    fake.add(healthy.id, 'still-flowing');
+    fake.push(healthy.id);
+    await eventually(async () => (await t.store.db.selectFrom('events').select('id').where('grant_id', '=', healthy.id).execute()).length === 1, 5000, 'the healthy grant syncing');
+  }, 30_000);
 });

@@ -20,6 +20,8 @@ export interface SchedulerOptions {
   startSpreadMs: number;
   /** Claimed per tick at most, so that a worker joining a large deployment ramps up. */
   maxClaimsPerTick: number;
+  /** Deadline of each provider call (SyncerOptions.callTimeoutMs). */
+  callTimeoutMs: number;
 }
 
 export function defaultSchedulerOptions(ctx: Pick<AppContext, 'config'>): SchedulerOptions {
@@ -33,6 +35,7 @@ export function defaultSchedulerOptions(ctx: Pick<AppContext, 'config'>): Schedu
     reauthWindowMs: 10 * 60_000,
     startSpreadMs: 5_000,
     maxClaimsPerTick: 500,
+    callTimeoutMs: 120_000,
   };
 }
 
@@ -46,6 +49,12 @@ type Ctx = Pick<AppContext, 'store' | 'repos' | 'logger' | 'metrics' | 'now' | '
  */
 export class SyncScheduler {
   private readonly syncers = new Map<string, { syncer: GrantSyncer; unregister: () => void }>();
+  /**
+   * Syncers being stopped, by grant. Stopping happens beside the tick, never inside it: the tick
+   * renews every lease of this worker, and one session slow to close must not let the others
+   * expire. Their leases are kept (renewed) until the stop finishes, then given back.
+   */
+  private readonly stopping = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private hintTimer: NodeJS.Timeout | undefined;
   private stopListening: (() => Promise<void>) | null = null;
@@ -98,7 +107,9 @@ export class SyncScheduler {
     clearTimeout(this.hintTimer);
     await this.ticking;
     await this.stopListening?.();
-    await Promise.all(this.held().map((id) => this.release(id)));
+    for (const id of this.held()) this.release(id);
+    // Each stop is bounded by the syncer's call deadlines; what still hangs after that is abandoned.
+    await Promise.all(this.stopping.values());
     await this.ctx.repos.leases.release(`${WORKER_LEASE_PREFIX}${this.holder}`, this.holder).catch(() => undefined);
   }
 
@@ -118,27 +129,27 @@ export class SyncScheduler {
     const mine = await renewGrantLeases(db, this.holder, leaseTtlMs);
     // A syncer whose lease vanished or changed hands must stop at once; its commits are already fenced.
     for (const [grantId, { syncer }] of this.syncers) {
-      if (mine.get(grantId) !== syncer.lease.token) await this.stopSyncer(grantId, 'lease lost');
+      if (mine.get(grantId) !== syncer.lease.token) this.stopSyncer(grantId, 'lease lost', false);
     }
     const syncable = new Set(await syncableGrants(db, this.providers));
     for (const grantId of this.held()) {
-      if (!syncable.has(grantId)) await this.release(grantId);
+      if (!syncable.has(grantId)) this.release(grantId);
     }
     // Leases this process holds without a syncer (left by a crash of an earlier syncer): give them back.
     for (const grantId of mine.keys()) {
-      if (!this.syncers.has(grantId)) await this.ctx.repos.leases.release(grantLeaseName(grantId), this.holder);
+      if (!this.syncers.has(grantId) && !this.stopping.has(grantId)) await this.ctx.repos.leases.release(grantLeaseName(grantId), this.holder);
     }
     const share = Math.ceil(syncable.size / (await liveWorkers(db)));
     const excess = this.syncers.size - share;
     if (excess > 0) {
       const give = this.held().slice(-excess);
       this.ctx.logger.info({ count: give.length, share }, 'giving grants back to rebalance across workers');
-      await Promise.all(give.map((id) => this.release(id)));
+      for (const id of give) this.release(id);
       return;
     }
     const want = Math.min(share - this.syncers.size, this.options.maxClaimsPerTick);
     if (want <= 0 || this.stopped) return;
-    const candidates = await freeGrants(db, this.providers, this.holder, want);
+    const candidates = (await freeGrants(db, this.providers, this.holder, want)).filter((id) => !this.stopping.has(id));
     // A few ms per grant claimed together, capped: 1,000 grants connect over startSpreadMs, one grant at once.
     const windowMs = Math.min(this.options.startSpreadMs, candidates.length * 10);
     const claimed: string[] = [];
@@ -163,6 +174,7 @@ export class SyncScheduler {
         backoff: this.options.backoff,
         reauthFailuresBeforeExpiry: this.options.reauthFailuresBeforeExpiry,
         reauthWindowMs: this.options.reauthWindowMs,
+        callTimeoutMs: this.options.callTimeoutMs,
       },
       firstPassDelayMs,
       this.random,
@@ -183,18 +195,25 @@ export class SyncScheduler {
     }
   }
 
-  private async stopSyncer(grantId: string, why: string): Promise<void> {
+  /** Starts stopping a syncer in the background; with `giveBack`, its lease is released once it has stopped. */
+  private stopSyncer(grantId: string, why: string, giveBack: boolean): void {
     const entry = this.syncers.get(grantId);
     if (!entry) return;
     entry.unregister();
     this.syncers.delete(grantId);
     this.ctx.logger.info({ grant_id: grantId, why }, 'stopping grant syncer');
-    await entry.syncer.stop();
+    const done = entry.syncer
+      .stop()
+      .then(async () => {
+        if (giveBack) await this.ctx.repos.leases.release(grantLeaseName(grantId), this.holder);
+      })
+      .catch((err: unknown) => this.ctx.logger.warn({ grant_id: grantId, err: describe(err) }, 'could not stop grant syncer cleanly'))
+      .finally(() => this.stopping.delete(grantId));
+    this.stopping.set(grantId, done);
   }
 
-  private async release(grantId: string): Promise<void> {
-    await this.stopSyncer(grantId, 'released');
-    await this.ctx.repos.leases.release(grantLeaseName(grantId), this.holder).catch(() => undefined);
+  private release(grantId: string): void {
+    this.stopSyncer(grantId, 'released', true);
   }
 
   private onNotified(grantId: string): void {

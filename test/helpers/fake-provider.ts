@@ -17,6 +17,8 @@ export class FakeMailboxes {
   hints = new Map<string, (reason: string) => void>();
   /** Delay inside each changes() call, to widen race windows. */
   delayMs = 0;
+  /** Grants whose changes() and close() never return and ignore the abort signal (a hung mailbox). */
+  readonly hung = new Set<string>();
 
   add(grantId: string, ...ids: string[]) {
     this.mail.set(grantId, [...(this.mail.get(grantId) ?? []), ...ids]);
@@ -44,10 +46,12 @@ export class FakeMailboxes {
     const delay = () => this.delayMs;
     const hints = this.hints;
     const open = this.open;
+    const hung = this.hung;
     let closed = false;
     return {
       baseline: async () => ({ seen: (boxes.get(grant.id) ?? []).length }),
       async *changes(cursor: Cursor): AsyncIterable<ChangeBatch> {
+        if (hung.has(grant.id)) await new Promise(() => undefined);
         if (delay()) await new Promise((r) => setTimeout(r, delay()));
         const failure = failures.get(grant.id);
         if (failure) throw failure;
@@ -79,6 +83,7 @@ export class FakeMailboxes {
         };
       },
       close: async () => {
+        if (hung.has(grant.id)) await new Promise(() => undefined);
         if (closed) return;
         closed = true;
         open.set(grant.id, (open.get(grant.id) ?? 1) - 1);

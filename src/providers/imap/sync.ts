@@ -144,6 +144,10 @@ export class ImapSession implements ProviderSession {
   }
 
   async *changes(raw: Cursor, signal: AbortSignal): AsyncIterable<ChangeBatch> {
+    // Abort (a stop, a lost lease, the engine's call deadline) drops the connection at once: a
+    // command stuck on a silent server would otherwise wait for the 30-minute socket timeout.
+    const drop = () => this.client.close();
+    signal.addEventListener('abort', drop, { once: true });
     try {
       this.usable();
       const cursor = structuredClone(raw) as unknown as ImapCursor;
@@ -188,6 +192,8 @@ export class ImapSession implements ProviderSession {
       if (this.client.mailbox && this.client.mailbox.path !== INBOX) await this.client.mailboxOpen(INBOX);
     } catch (err) {
       throw classifyImapError(err, this.settings);
+    } finally {
+      signal.removeEventListener('abort', drop);
     }
   }
 
@@ -317,11 +323,14 @@ export class ImapSession implements ProviderSession {
   }
 
   async close(): Promise<void> {
+    // LOGOUT politely, but never wait on a server that does not answer.
+    const hardClose = setTimeout(() => this.client.close(), 5_000);
     try {
       if (this.client.usable) await this.client.logout();
     } catch {
       /* already gone */
     } finally {
+      clearTimeout(hardClose);
       this.client.close();
     }
   }
