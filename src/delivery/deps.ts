@@ -18,6 +18,8 @@ export interface EngineOptions {
   /** Idle polling backs off from min to max while the log has nothing new. */
   idlePollMinMs: number;
   idlePollMaxMs: number;
+  /** Held grants retried at once (each one lane, in order). */
+  holdRetryConcurrency: number;
   /** Upper bound on events read per window. */
   windowMax: number;
   /** A batch write that takes longer is abandoned and retried (plug-ins have their own, shorter timeouts). */
@@ -38,6 +40,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   idlePollMinMs: 20,
   idlePollMaxMs: 500,
   windowMax: 2000,
+  holdRetryConcurrency: 4,
   writeTimeoutMs: 5 * 60_000,
   lagIntervalMs: 5000,
   horizonCommitMs: 5000,

@@ -1,14 +1,29 @@
 import { destinationContext, FatalError, RetryableError, type DestinationDefinition, type DestinationWriter } from '../destinations/destination.js';
 import type { StoredEvent } from '../domain/event.js';
-import { comparePositions, lagAfter, readAfter, type EventFilter, type LogPosition } from '../event-log/read.js';
+import { comparePositions, lagAfter, readAfter, type EventFilter, type LoggedEvent, type LogPosition } from '../event-log/read.js';
 import type { Lease } from '../store/repositories/leases.js';
-import { deliverLanes } from './deliver.js';
+import { asError, deliverLanes } from './deliver.js';
 import { errorMessage, sleep, type EngineDeps } from './deps.js';
 import { openSecrets } from './destination-config.js';
+import { HoldRetrier, newHolds } from './hold-retrier.js';
+import type { NewHold } from './holds.js';
 import { planLanes } from './lanes.js';
 import { retryDelay } from './retry.js';
 import { deadLetterEvent, noDeltas, positionOf, RUNNABLE, streamFilter, streamLease, streamStore, type CounterDeltas, type StreamRow, type StreamStatus } from './stream-store.js';
+import { Serial, Waker } from './serial.js';
 import { WindowTally } from './tally.js';
+
+/**
+ * The destination as a whole failed, not one grant: every batch threw (the writer's way of saying
+ * nothing was written), or nothing at all was written or refused while at least two different
+ * grants failed. One grant failing alone is held, since that cannot tell a broken grant from a
+ * broken destination and holding it costs the other grants nothing.
+ */
+function destinationFailed(t: WindowTally): boolean {
+  if (t.batches === 0) return false;
+  if (t.thrownBatches === t.batches) return true;
+  return t.written.length === 0 && new Set(t.failed.map((f) => f.event.grantId)).size >= 2;
+}
 
 interface OpenWriter {
   writer: DestinationWriter;
@@ -30,6 +45,12 @@ export class StreamRunner {
   private readonly store;
   private renewTimer: NodeJS.Timeout | null = null;
   private lostLease = false;
+  /** The committed offset as this runner last saw it. */
+  private offset: LogPosition = { txid: '0', seq: '0' };
+  /** The stream and writer while the main loop delivers (null while the whole stream waits). */
+  private ready: { stream: StreamRow; open: OpenWriter; filter: EventFilter; windowSize: number } | null = null;
+  private readonly lock = new Serial();
+  private readonly holds: HoldRetrier;
   readonly done: Promise<void>;
 
   constructor(
@@ -38,6 +59,25 @@ export class StreamRunner {
     private lease: Lease,
   ) {
     this.store = streamStore(deps.db);
+    this.holds = new HoldRetrier(
+      {
+        deps,
+        streamId,
+        fence: () => this.fence,
+        current: () => this.ready,
+        offset: () => this.offset,
+        lock: this.lock,
+        write: (stream, events, attempt) => this.write(stream, this.ready!.open, events, attempt),
+        bookkeep: async (tally, ms) => {
+          await this.store.recordAttempts(tally.summary(ms, this.abort.signal.aborted));
+          await this.store.addCounters(this.streamId, this.fence, tally.deltas);
+          this.count(this.streamId, tally.deltas);
+        },
+        fatal: (stream, err) => this.onFailure(stream, err, noDeltas()),
+        lost: () => this.loseLease(),
+      },
+      new Waker(),
+    );
     this.done = this.run();
   }
 
@@ -95,24 +135,29 @@ export class StreamRunner {
     const { options } = this.deps;
     const signal = this.abort.signal;
     let open: OpenWriter | null = null;
-    let handled = new Set<string>();
-    let handledAt = '';
     let idle = options.idlePollMinMs;
     let fillingSince: number | null = null;
     let previousRead = Date.now();
     let lastLag = 0;
     let lastHorizonCommit = Date.now();
+    await this.holds.load();
+    const loopDone = new AbortController();
+    const retrying = this.holds.run(AbortSignal.any([signal, loopDone.signal]));
     try {
       while (!signal.aborted) {
         const s = await this.store.forRunner(this.streamId);
         if (!s || !RUNNABLE.includes(s.status as StreamStatus)) return;
+        this.offset = positionOf(s);
         const wait = s.next_retry_at ? s.next_retry_at.getTime() - this.deps.now().getTime() : 0;
         if (wait > 0) {
-          // Re-read the stream now and then: a resume, replay or pause must not wait for the retry.
+          // The destination as a whole is failing: held grants wait too. Re-read the stream now and
+          // then: a resume, replay or pause must not wait for the retry.
+          this.ready = null;
           await sleep(Math.min(wait, options.idlePollMaxMs), signal);
           continue;
         }
         if (open?.key !== writerKey(s)) {
+          this.ready = null;
           await open?.writer.close().catch(() => undefined);
           open = null;
           open = await this.openWriter(s);
@@ -120,6 +165,8 @@ export class StreamRunner {
         }
         const attempt = s.retry_attempt + 1;
         const windowSize = Math.min(options.windowMax, Math.max(100, open.def.limits.maxBatch * open.def.limits.maxInFlight * 4));
+        const filter = streamFilter(s);
+        this.ready = { stream: s, open, filter, windowSize };
 
         if (s.redrive_pending) {
           const redrives = await this.store.queuedRedrives(s.id, windowSize);
@@ -127,13 +174,7 @@ export class StreamRunner {
           continue;
         }
 
-        const pos = positionOf(s);
-        const posKey = `${pos.txid}:${pos.seq}`;
-        if (posKey !== handledAt) {
-          handled = new Set();
-          handledAt = posKey;
-        }
-        const filter = streamFilter(s);
+        const pos = this.offset;
         const readAt = Date.now();
         const read = await readAfter(this.deps.db, { after: pos, filter, limit: windowSize });
         // These events were not there at the previous read, so they have waited at most since then.
@@ -147,7 +188,7 @@ export class StreamRunner {
           fillingSince = null;
           if (comparePositions(read.next, pos) > 0 && Date.now() - lastHorizonCommit > options.horizonCommitMs) {
             lastHorizonCommit = Date.now();
-            await this.commit(pos, read.next, noDeltas(), false);
+            await this.lock.run(() => this.commit(pos, read.next, noDeltas(), false));
           }
           await sleep(idle, signal);
           idle = Math.min(idle * 2, options.idlePollMaxMs);
@@ -166,9 +207,12 @@ export class StreamRunner {
           }
         }
         fillingSince = null;
-        await this.deliverWindow(s, open, read.events.filter((e) => !handled.has(e.id)), handled, pos, read.next, attempt);
+        await this.lock.run(() => this.deliverWindow(s, open!, read.events, pos, read.next, attempt));
       }
     } finally {
+      this.ready = null;
+      loopDone.abort();
+      await retrying;
       await open?.writer.close().catch((err: unknown) => this.log.warn({ err, stream: this.streamId }, 'error closing destination writer'));
     }
   }
@@ -195,17 +239,34 @@ export class StreamRunner {
     }
   }
 
-  private async deliverWindow(s: StreamRow, open: OpenWriter, events: StoredEvent[], handled: Set<string>, from: LogPosition, to: LogPosition, attempt: number): Promise<void> {
+  /**
+   * Writes a window, skipping the grants that are held (their hold owns those events), then moves
+   * the offset past the whole window. Grants that failed in it get a hold in the same transaction;
+   * only when the destination as a whole failed does the offset stay (stream-level retry).
+   */
+  private async deliverWindow(s: StreamRow, open: OpenWriter, events: LoggedEvent[], from: LogPosition, to: LogPosition, attempt: number): Promise<void> {
     const started = performance.now();
-    const tally = await this.write(s, open, events, attempt);
-    for (const e of tally.written) handled.add(e.id);
-    const error = tally.error;
+    const tally = await this.write(s, open, events.filter((e) => !this.holds.isHeld(e)), attempt);
     tally.deltas.deadLettered += await this.store.deadLetter(s.id, tally.dead);
     await this.store.recordAttempts(tally.summary(performance.now() - started, this.abort.signal.aborted));
     this.count(s.id, tally.deltas);
     if (this.abort.signal.aborted) return; // stopping: whatever was not committed is read again later
-    if (error === null) await this.commit(from, to, tally.deltas, tally.deltas.delivered > 0);
-    else await this.onFailure(s, error, tally.deltas);
+    if (destinationFailed(tally)) {
+      await this.onFailure(s, tally.error, tally.deltas);
+      return;
+    }
+    const holds = newHolds(tally.failed, this.deps);
+    if (!(await this.commit(from, to, tally.deltas, tally.deltas.delivered > 0, holds))) return;
+    if (holds.length === 0) return;
+    this.holds.added(holds);
+    const fatal = tally.failed.find((f) => f.fatal);
+    if (fatal) {
+      await this.onFailure(s, asError(fatal), noDeltas());
+      return;
+    }
+    const first = holds[0]!;
+    await this.store.noteError(s.id, this.fence, `${holds.length} grant(s) held; first: ${first.error}`);
+    this.log.warn({ stream: s.id, grants: holds.map((h) => h.grantKey), error: first.error }, 'delivery failed for some grants; they are held and retried on their own schedule');
   }
 
   /** Writes dead letters queued for redrive; those written leave the table, refused ones stay dead. */
@@ -219,15 +280,16 @@ export class StreamRunner {
     this.count(s.id, tally.deltas);
     if (this.abort.signal.aborted) return;
     const pos = positionOf(s);
-    if (tally.error === null) await this.commit(pos, pos, tally.deltas, tally.deltas.delivered > 0);
+    if (tally.error === null) await this.lock.run(() => this.commit(pos, pos, tally.deltas, tally.deltas.delivered > 0));
     else await this.onFailure(s, tally.error, tally.deltas);
   }
 
   private async write(s: StreamRow, open: OpenWriter, events: StoredEvent[], attempt: number): Promise<WindowTally> {
     const tally = new WindowTally(s.id, attempt);
     const m = this.deps.metrics;
-    tally.error = await deliverLanes(planLanes(events, open.def.limits), open.writer, {
-      maxInFlight: open.def.limits.maxInFlight,
+    const limits = open.def.limits;
+    tally.error = await deliverLanes(planLanes(events, limits), open.writer, {
+      maxInFlight: limits.maxInFlight,
       writeTimeoutMs: this.deps.options.writeTimeoutMs,
       signal: this.abort.signal,
       attempt,
@@ -247,14 +309,19 @@ export class StreamRunner {
     if (d.deadLettered) m.deadLettered.inc({ stream: streamId }, d.deadLettered);
   }
 
-  private async commit(from: LogPosition, to: LogPosition, d: CounterDeltas, succeeded: boolean): Promise<void> {
-    if (await this.store.commit(this.streamId, this.fence, from, to, d, succeeded)) return;
+  /** Moves the offset (with the holds that take over failed grants); false when a replay or a lost lease got in between. */
+  private async commit(from: LogPosition, to: LogPosition, d: CounterDeltas, succeeded: boolean, holds: readonly NewHold[] = []): Promise<boolean> {
+    if (await this.store.commit(this.streamId, this.fence, from, to, d, succeeded, holds)) {
+      this.offset = to;
+      return true;
+    }
     // Either a replay moved the offset (keep going from there) or the lease is gone (stop).
     if (!(await this.deps.leases.holds(streamLease(this.streamId), this.lease.holder, this.lease.token))) {
       this.loseLease();
-      return;
+      return false;
     }
     await this.store.addCounters(this.streamId, this.fence, d);
+    return false;
   }
 
   private async onFailure(s: StreamRow, err: unknown, d: CounterDeltas): Promise<void> {

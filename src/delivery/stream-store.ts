@@ -4,6 +4,8 @@ import { newId } from '../domain/ids.js';
 import type { EventFilter, LogPosition } from '../event-log/read.js';
 import type { Database } from '../store/database.js';
 import type { DeadLettersTable, DeliveryAttemptsTable, StreamsTable } from '../store/tables/delivery.js';
+import { fenced, STREAM_LEASE_PREFIX, type Fence } from './fence.js';
+import { insertHolds, type NewHold } from './holds.js';
 
 /** Data access for streams, dead letters and delivery attempts (the delivery part's tables). */
 
@@ -16,8 +18,6 @@ export type StreamStatus = (typeof STREAM_STATUSES)[number];
 /** Statuses in which a runner delivers. */
 export const RUNNABLE: readonly StreamStatus[] = ['active', 'failing'];
 
-const STREAM_LEASE_PREFIX = 'stream:';
-export const streamLease = (streamId: string) => `${STREAM_LEASE_PREFIX}${streamId}`;
 export const positionOf = (s: StreamRow): LogPosition => ({ txid: String(s.offset_txid), seq: String(s.offset_seq) });
 export const streamFilter = (s: StreamRow): EventFilter => ({ applicationId: s.application_id, types: s.data_types, grantIds: s.grant_ids, providers: s.providers });
 
@@ -37,14 +37,7 @@ function storedEvent(e: StoredEvent): StoredEvent {
 /** A dead letter's copy of its event. */
 export const deadLetterEvent = (row: DeadLetterRow): StoredEvent => row.event as unknown as StoredEvent;
 
-export interface Fence {
-  holder: string;
-  token: string;
-}
-
-/** `exists` clause: the caller still holds the stream's lease with this fencing token. */
-const fenced = (streamId: string, f: Fence) =>
-  sql<boolean>`exists (select 1 from leases l where l.name = ${streamLease(streamId)} and l.holder = ${f.holder} and l.token = ${f.token})`;
+export { fenced, streamLease, type Fence } from './fence.js';
 
 const addCounters = (d: CounterDeltas) => ({
   delivered_count: sql<string>`delivered_count + ${d.delivered}`,
@@ -94,24 +87,31 @@ export function streamStore(db: Kysely<Database>) {
      * offset (a replay in between wins) and fenced by the lease token (a runner that lost its
      * lease cannot move the offset). Returns false when either check failed.
      */
-    async commit(id: string, fence: Fence, from: LogPosition, to: LogPosition, d: CounterDeltas, succeeded: boolean): Promise<boolean> {
-      const r = await db
-        .updateTable('streams')
-        .set({
-          offset_txid: sql`${to.txid}::xid8`,
-          offset_seq: to.seq,
-          ...addCounters(d),
-          status: sql`case when status = 'failing' then 'active' else status end`,
-          retry_attempt: 0,
-          next_retry_at: null,
-          ...(succeeded ? { last_success_at: sql`now()` } : {}),
-        })
-        .where('id', '=', id)
-        .where(sql<boolean>`offset_txid = ${from.txid}::xid8`)
-        .where('offset_seq', '=', from.seq)
-        .where(fenced(id, fence))
-        .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+    async commit(id: string, fence: Fence, from: LogPosition, to: LogPosition, d: CounterDeltas, succeeded: boolean, holds: readonly NewHold[] = []): Promise<boolean> {
+      const move = (q: Kysely<Database>) =>
+        q
+          .updateTable('streams')
+          .set({
+            offset_txid: sql`${to.txid}::xid8`,
+            offset_seq: to.seq,
+            ...addCounters(d),
+            status: sql`case when status = 'failing' then 'active' else status end`,
+            retry_attempt: 0,
+            next_retry_at: null,
+            ...(succeeded ? { last_success_at: sql`now()` } : {}),
+          })
+          .where('id', '=', id)
+          .where(sql<boolean>`offset_txid = ${from.txid}::xid8`)
+          .where('offset_seq', '=', from.seq)
+          .where(fenced(id, fence))
+          .executeTakeFirst();
+      if (holds.length === 0) return Number((await move(db)).numUpdatedRows) === 1;
+      // The offset passes the held grants' events only together with the holds that now own them.
+      return db.transaction().execute(async (tx) => {
+        if (Number((await move(tx)).numUpdatedRows) !== 1) return false;
+        await insertHolds(tx, id, holds);
+        return true;
+      });
     },
 
     /** Adds counters only (used when a commit lost its compare-and-set to a replay). */
@@ -136,6 +136,16 @@ export function streamStore(db: Kysely<Database>) {
         .where(fenced(id, fence))
         .executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
+    },
+
+    /** Records a grant-level failure on the stream (shown with its status) without changing the status. */
+    async noteError(id: string, fence: Fence, error: string): Promise<void> {
+      await db
+        .updateTable('streams')
+        .set({ last_error: error.slice(0, 2000), last_error_at: sql`now()` })
+        .where('id', '=', id)
+        .where(fenced(id, fence))
+        .execute();
     },
 
     /** Dead-letters events (idempotent per stream and event: a retried batch does not add twice). Returns how many were new. */

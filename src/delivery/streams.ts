@@ -11,6 +11,7 @@ import type { DestinationCatalog } from './catalog.js';
 import { destinationContext } from '../destinations/destination.js';
 import { errorMessage, errorStatus } from './deps.js';
 import { definitionOf, mergeForUpdate, openSecrets, sealSecrets, splitSecrets, validateConfig, type Config } from './destination-config.js';
+import { holdStore } from './holds.js';
 import { positionOf, streamFilter, streamStore, type StreamRow } from './stream-store.js';
 
 /**
@@ -227,6 +228,7 @@ export function streamService(deps: ServiceDeps) {
         lagSeconds: lag.oldest ? Math.max(0, Math.round((deps.now().getTime() - lag.oldest.getTime()) / 1000)) : 0,
         deadLetters: Number(queued.dead),
         redriveQueued: Number(queued.redrive),
+        held: await holdStore(db).summary(s.id),
       };
     },
 

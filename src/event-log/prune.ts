@@ -3,7 +3,8 @@ import type { Database } from '../store/database.js';
 
 /**
  * Retention: an event is removed once it is older than the window AND every stream of its
- * application has read past it (so a stream that is paused or failed keeps its backlog).
+ * application has read past it (so a stream that is paused or failed keeps its backlog), and
+ * no per-grant hold of a stream still owes it.
  * Deletion runs in small batches, each its own statement, so row locks are short and appends
  * (which only insert new rows) never wait on it.
  */
@@ -20,26 +21,48 @@ export async function pruneEvents(db: Kysely<Database>, opts: PruneOptions): Pro
   const batch = opts.batchSize ?? 2000;
   const maxBatches = opts.maxBatches ?? 1000;
   let total = 0;
+  const boundary = await pruneBoundary(db, cutoff);
   for (let i = 0; i < maxBatches; i++) {
-    // Oldest first by seq: old events sit at the low end of the primary key, so this is an
-    // index range scan that stops at the first young event.
-    const result = await sql`
-      delete from events where seq in (
-        select e.seq from events e
-        where e.created_at < ${cutoff}
-          and not exists (
-            select 1 from streams s
-            where s.application_id = e.application_id and (e.txid, e.seq) > (s.offset_txid, s.offset_seq)
-          )
-        order by e.seq
-        limit ${batch}
-      )`.execute(db);
+    // Oldest first by seq, below the first young event: a primary-key range scan that ends at
+    // the boundary, however long the log behind it is.
+    const result = await pruneBatchQuery(cutoff, boundary, batch).execute(db);
     const n = Number(result.numAffectedRows ?? 0n);
     total += n;
     if (n < batch) break;
   }
   return total;
 }
+
+/**
+ * The seq of the earliest young event (created at or after `cutoff`), through the created_at
+ * index; null when every event is old. Events below it are old except for the odd one of a
+ * transaction that started before the cutoff and committed late, which the `created_at` test
+ * of the delete keeps (a later run's boundary passes it).
+ */
+export async function pruneBoundary(db: Kysely<Database>, cutoff: Date): Promise<string | null> {
+  const row = await pruneBoundaryQuery(cutoff).execute(db);
+  return row.rows[0]?.seq ?? null;
+}
+
+/** One batch of the retention delete (exported for the plan test). */
+export const pruneBatchQuery = (cutoff: Date, boundary: string | null, batch: number) => sql`
+      delete from events where seq in (
+        select e.seq from events e
+        where e.created_at < ${cutoff} and ${boundary === null ? sql`true` : sql`e.seq < ${boundary}`}
+          and not exists (
+            select 1 from streams s
+            where s.application_id = e.application_id and (e.txid, e.seq) > (s.offset_txid, s.offset_seq)
+          )
+          -- A stream's per-grant hold still owes its grant's events after the hold's position.
+          and not exists (
+            select 1 from stream_holds h join streams s on s.id = h.stream_id
+            where s.application_id = e.application_id and h.grant_key = coalesce(e.grant_id, '') and (e.txid, e.seq) > (h.after_txid, h.after_seq)
+          )
+        order by e.seq
+        limit ${batch}
+      )`;
+
+export const pruneBoundaryQuery = (cutoff: Date) => sql<{ seq: string }>`select seq from events where created_at >= ${cutoff} order by created_at limit 1`;
 
 /** Delivery attempts are kept for the same window as the log. */
 export async function pruneDeliveryAttempts(db: Kysely<Database>, opts: PruneOptions): Promise<number> {

@@ -102,6 +102,26 @@ export async function readAfter(db: Kysely<Database>, q: { after: LogPosition; f
   return { events, next };
 }
 
+/**
+ * One grant's events in (after, upTo], in (txid, seq) order: what a per-grant hold of a stream
+ * still owes (the stream's offset `upTo` is below the horizon, so the range is final).
+ * `grantId` null selects the events without a grant.
+ */
+export async function readGrantRange(
+  db: Kysely<Database>,
+  q: { after: LogPosition; upTo: LogPosition; filter: EventFilter; grantId: string | null; limit: number },
+): Promise<LoggedEvent[]> {
+  if (comparePositions(q.after, q.upTo) >= 0) return [];
+  const grant = q.grantId === null ? sql`e.grant_id is null` : sql`e.grant_id = ${q.grantId}`;
+  const { rows } = await sql<EventRow>`
+    select e.* from events e
+    where ${sql.join(filterSql(q.filter), sql` and `)} and ${grant} and ${afterSql(q.after)}
+      and (e.txid, e.seq) <= (${q.upTo.txid}::xid8, ${q.upTo.seq}::bigint)
+    order by e.txid, e.seq
+    limit ${q.limit}`.execute(db);
+  return rows.map((row) => ({ ...toStoredEvent(row), txid: String(row.txid), createdAt: row.created_at }));
+}
+
 /** The current end of the log: a stream starting here receives only events not yet safely readable. */
 export async function logEnd(db: Kysely<Database>): Promise<LogPosition> {
   const { rows } = await sql<{ horizon: string }>`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`.execute(db);
@@ -120,26 +140,42 @@ export async function positionBeforeEvent(db: Kysely<Database>, applicationId: s
  * from here covers everything appended since `time` (and possibly a few moments more).
  */
 export async function positionAtTime(db: Kysely<Database>, applicationId: string, time: Date): Promise<LogPosition> {
-  const row = await db
-    .selectFrom('events')
-    .select(['txid', 'seq'])
-    .where('application_id', '=', applicationId)
-    .where('created_at', '>=', time)
-    .orderBy('txid')
-    .orderBy('seq')
-    .limit(1)
-    .executeTakeFirst();
+  const row = (await positionAtTimeQuery(applicationId, time).execute(db)).rows[0];
   return row ? { txid: String(row.txid), seq: String(BigInt(row.seq) - 1n) } : logEnd(db);
 }
 
+/** Commit order and creation time differ only by in-flight transactions: this much after the first event at `time` is searched for an earlier position. */
+const TIME_SKEW = '5 minutes';
+
+/**
+ * The lowest (txid, seq) among the events created from `time` on, searched in a window of
+ * TIME_SKEW after the first of them (through the (application_id, created_at) index), never over
+ * the rest of the log.
+ */
+export const positionAtTimeQuery = (applicationId: string, time: Date) => sql<{ txid: string; seq: string }>`
+  with w as materialized (
+    -- Materialized: otherwise the planner walks (txid, seq) order hoping for an early match.
+    select e.txid, e.seq from events e
+    where e.application_id = ${applicationId} and e.created_at >= ${time}
+      and e.created_at <= (select f.created_at from events f where f.application_id = ${applicationId} and f.created_at >= ${time} order by f.created_at limit 1) + ${TIME_SKEW}::interval
+  )
+  select txid::text as txid, seq from w order by txid, seq limit 1`;
+
+/** The lag count stops here (a status shows "10000+"): counting a million-event backlog on every status call is a scan. */
+export const LAG_CAP = 10_000;
+
+/** Reads at most `cap` index entries after `after`: the cost is bounded whatever the backlog. */
+export const lagAfterQuery = (after: LogPosition, filter: EventFilter, cap: number) => sql<{ n: string; oldest: Date | null }>`
+  select count(*)::text as n, min(created_at) as oldest from (
+    select e.created_at from events e
+    where ${sql.join(filterSql(filter), sql` and `)} and ${afterSql(after)}
+    order by e.txid, e.seq
+    limit ${cap}
+  ) l`;
+
 /** How far a reader at `after` is behind: matching events not yet read (up to `cap`) and the age of the oldest. */
-export async function lagAfter(db: Kysely<Database>, after: LogPosition, filter: EventFilter, cap = 1_000_000): Promise<{ events: number; oldest: Date | null }> {
-  const { rows } = await sql<{ n: string; oldest: Date | null }>`
-    select count(*)::text as n, min(created_at) as oldest from (
-      select e.created_at from events e
-      where ${sql.join(filterSql(filter), sql` and `)} and ${afterSql(after)}
-      limit ${cap}
-    ) l`.execute(db);
+export async function lagAfter(db: Kysely<Database>, after: LogPosition, filter: EventFilter, cap = LAG_CAP): Promise<{ events: number; oldest: Date | null }> {
+  const { rows } = await lagAfterQuery(after, filter, cap).execute(db);
   const r = rows[0];
   return { events: Number(r?.n ?? 0), oldest: r?.oldest ? new Date(r.oldest) : null };
 }

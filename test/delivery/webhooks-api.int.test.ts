@@ -144,21 +144,20 @@ describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
     }
     await until('active again', async () => (await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.status === 'active');
 
-    // 429 with Retry-After: 2 → the next retry waits at least two seconds, not the 50 ms of the schedule.
+    // 429 with Retry-After: 2 for one grant → that grant is held and its retry waits at least two
+    // seconds, not the 50 ms of the schedule; the stream itself stays active.
     rx.onPost = () => ({ status: 429, headers: { 'retry-after': '2' } });
     await appendEvents(api.ctx.store.db, api.applicationId, [message(`ra-${kind}`, 'gra')]);
-    const limited = await until('rate limited', async () => {
-      const row = await api.ctx.store.db.selectFrom('streams').selectAll().where('id', '=', w.id).executeTakeFirstOrThrow();
-      return row.status === 'failing' && row.next_retry_at ? row : null;
-    });
-    expect(limited.next_retry_at!.getTime() - limited.last_error_at!.getTime()).toBeGreaterThanOrEqual(1900);
+    const hold = await until('grant held', () => api.ctx.store.db.selectFrom('stream_holds').selectAll().where('stream_id', '=', w.id).executeTakeFirst());
+    const row = await api.ctx.store.db.selectFrom('streams').selectAll().where('id', '=', w.id).executeTakeFirstOrThrow();
+    expect(row.status).toBe('active');
+    expect(hold.next_retry_at.getTime() - row.last_error_at!.getTime()).toBeGreaterThanOrEqual(1900);
 
     rx.onPost = () => ({ status: 410, body: 'gone' });
-    await api.call('POST', `/v3/streams/${w.id}/resume`);
     await until('failed on 410', async () => (await api.call('GET', `/v3/webhooks/${w.id}`)).body.data.status === 'failed', 20_000);
     const status = (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data;
     expect(status.last_error).toMatch(/410/);
-    expect(status.lag_events).toBe(1); // still in the log for a resume or replay
+    expect(status.held_grants).toBe(1); // the event is still owed, for a resume or replay
   });
 
   it('an event the receiver refuses (422) is dead-lettered, the rest flow, and a redrive delivers it once accepted', async () => {
@@ -204,6 +203,68 @@ describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
     const refused = await api.call('POST', '/v3/webhooks/send-test-event', { trigger_type: 'grant.created', webhook_url: rx.url });
     expect(refused.body.data.success).toBe(false);
     expect(refused.body.data.status_code).toBe(400);
+  });
+
+  // One grant whose webhooks keep failing must not hold up the others (ADR 0110): it is parked on its
+  // own schedule, the others keep their latency, nothing delivered is resent, it catches up in order.
+  it('a receiver answering 500 for one grant: healthy grants keep their latency, none of their events is resent, the stream stays active', async () => {
+    await fresh();
+    const bad = `iso-bad-${kind}`;
+    const healthy = [`iso-a-${kind}`, `iso-b-${kind}`, `iso-c-${kind}`];
+    const grantOf = new Map<string, string>();
+    const appendedAt = new Map<string, number>();
+    let outage = true;
+    const accepted: string[] = [];
+    rx.onPost = (r) => {
+      const id = JSON.parse(r.body).id as string;
+      if (outage && grantOf.get(id) === bad) return { status: 500, body: 'this tenant is broken' };
+      accepted.push(id);
+      return { status: 200 };
+    };
+    const w = (await api.call('POST', '/v3/webhooks', { trigger_types: ['message.created'], webhook_url: rx.url })).body.data;
+    // The stream-level schedule would park everyone for 4 s after the second failure.
+    engine = startEngine(api.ctx, registryCatalog, { retrySchedule: [0, 4_000, 4_000, 4_000] });
+
+    let n = 0;
+    const append = async (grant: string) => {
+      const id = `iso-${kind}-${n++}`;
+      grantOf.set(id, grant);
+      appendedAt.set(id, Date.now());
+      await appendEvents(api.ctx.store.db, api.applicationId, [message(id, grant)]);
+    };
+    // 2.5 s of steady traffic, one event per grant in turn, with the bad grant failing throughout.
+    const until2500 = Date.now() + 2_500;
+    let sawHeld = false;
+    while (Date.now() < until2500) {
+      for (const g of [bad, ...healthy]) await append(g);
+      await new Promise((r) => setTimeout(r, 60));
+      const st = (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data;
+      expect(st.status).toBe('active');
+      if (st.held_grants === 1) sawHeld = true;
+    }
+    const healthyIds = [...grantOf].filter(([, g]) => g !== bad).map(([id]) => id);
+    await until('healthy events delivered', () => healthyIds.every((id) => accepted.includes(id)));
+    expect(sawHeld).toBe(true);
+    const status = (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data;
+    expect(status).toMatchObject({ status: 'active', held_grants: 1 });
+    expect(status.last_error).toMatch(/500/);
+
+    const posts = rx.posts().map((p) => ({ id: JSON.parse(p.body).id as string, at: p.at }));
+    const latencies = healthyIds.map((id) => posts.find((p) => p.id === id)!.at - appendedAt.get(id)!).sort((a, b) => a - b);
+    // Well below the 4 s a stream-wide retry would have cost them.
+    expect(latencies.at(-1)!).toBeLessThan(2_000);
+    for (const id of healthyIds) expect(posts.filter((p) => p.id === id)).toHaveLength(1);
+
+    outage = false;
+    const badIds = [...grantOf].filter(([, g]) => g === bad).map(([id]) => id);
+    await until('held grant caught up', async () => badIds.every((id) => accepted.includes(id)) && (await api.call('GET', `/v3/streams/${w.id}/status`)).body.data.held_grants === 0);
+    // The held grant's events were accepted once each, in log order.
+    expect(accepted.filter((id) => grantOf.get(id) === bad)).toEqual(badIds);
+    // After it caught up, new events of that grant flow directly again.
+    await append(bad);
+    const last = `iso-${kind}-${n - 1}`;
+    await until('new event of the recovered grant', () => accepted.includes(last));
+    expect(accepted.filter((id) => grantOf.get(id) === bad)).toEqual([...badIds, last]);
   });
 });
 

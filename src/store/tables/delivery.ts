@@ -64,8 +64,23 @@ export interface DeliveryAttemptsTable {
   created_at: Timestamp;
 }
 
+/** A grant parked by its stream while its events keep failing (migrations/0110_stream_holds.sql). */
+export interface StreamHoldsTable {
+  stream_id: string;
+  grant_key: string;
+  after_txid: BigText;
+  after_seq: BigText;
+  retry_attempt: Generated<number>;
+  next_retry_at: Timestamp;
+  last_error: string | null;
+  status_code: number | null;
+  since: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
 export interface DeliveryTables {
   streams: StreamsTable;
+  stream_holds: StreamHoldsTable;
   dead_letters: DeadLettersTable;
   delivery_attempts: DeliveryAttemptsTable;
 }

@@ -22,6 +22,8 @@ const Status = Type.Object({
   last_error: Type.Union([Type.String(), Type.Null()]),
   last_error_at: Time,
   next_retry_at: Time,
+  held_grants: Type.Integer({ description: 'grants whose events keep failing: parked and retried on their own schedule while the others flow' }),
+  held_since: Time,
 });
 
 const Attempt = Type.Object({
@@ -57,6 +59,8 @@ export function registerStreamStatus(app: Api, svc: StreamService): void {
       last_error: s.last_error,
       last_error_at: unix(s.last_error_at),
       next_retry_at: s.status === 'failing' ? unix(s.next_retry_at) : null,
+      held_grants: st.held.grants,
+      held_since: unix(st.held.oldestSince),
     });
   });
 

@@ -1,0 +1,45 @@
+/**
+ * Runs critical sections one at a time, in call order (a promise-chain mutex). The runner's main
+ * window and its hold retries share one: a hold may only be released while no main window that
+ * skipped its grant is between reading and committing.
+ */
+export class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(fn);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** A sleep that something else can cut short (new work arrived) as well as the stop signal. */
+export class Waker {
+  private pending: (() => void) | null = null;
+  private woken = false;
+
+  wake(): void {
+    this.woken = true;
+    this.pending?.();
+  }
+
+  /** Waits up to `ms`; returns at once when woken since the previous wait. */
+  async wait(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.woken || signal.aborted || ms <= 0) {
+      this.woken = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.pending = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
+      this.pending = done;
+    });
+    this.woken = false;
+  }
+}
