@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.js';
 import { type Authenticator, bearerApiKey, registerAuth } from './plugins/auth.js';
 import { bearerGrantToken } from './plugins/grant-token.js';
+import { openApiTransform } from './openapi.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
@@ -68,6 +69,8 @@ export async function buildHttpApp(ctx: AppContext, options: HttpOptions = {}): 
       components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key of the application' } } },
       security: [{ apiKey: [] }],
     },
+    // Names, success and error schemas for every documented operation (the document only).
+    transform: openApiTransform,
   });
 
   registerAuth(app, [...(options.authenticators ?? []), bearerGrantToken(ctx), bearerApiKey(ctx)]);

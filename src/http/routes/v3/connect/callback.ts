@@ -16,7 +16,17 @@ export function registerConnectCallback(app: Api, ctx: AppContext): void {
     '/connect/callback',
     {
       config: { public: true, rateLimit: connectRateLimit(ctx) },
-      schema: { tags: ['connect'], summary: 'Provider redirect target of hosted authentication', security: [], querystring: Query },
+      schema: {
+        tags: ['connect'],
+        operationId: 'hostedAuthCallback',
+        summary: 'Provider redirect target of hosted authentication',
+        security: [],
+        querystring: Query,
+        response: {
+          302: Type.Null({ description: "Redirect to the application's redirect_uri with code and state, or with error and error_description" }),
+          400: Type.String({ description: 'An HTML page, when the sign-in cannot go back to the application (unknown or replayed state)' }),
+        },
+      },
     },
     async (req, reply) => {
       try {
