@@ -21,34 +21,37 @@ export async function pruneEvents(db: Kysely<Database>, opts: PruneOptions): Pro
   const batch = opts.batchSize ?? 2000;
   const maxBatches = opts.maxBatches ?? 1000;
   let total = 0;
-  const boundary = await pruneBoundary(db, cutoff);
-  for (let i = 0; i < maxBatches; i++) {
-    // Oldest first by seq, below the first young event: a primary-key range scan that ends at
-    // the boundary, however long the log behind it is.
-    const result = await pruneBatchQuery(cutoff, boundary, batch).execute(db);
-    const n = Number(result.numAffectedRows ?? 0n);
-    total += n;
-    if (n < batch) break;
+  let batches = 0;
+  for (const { id } of await db.selectFrom('applications').select('id').orderBy('id').execute()) {
+    const boundary = await pruneBoundary(db, id, cutoff);
+    while (batches++ < maxBatches) {
+      // Oldest first by seq, below the application's first young event: an index range scan
+      // that ends at the boundary, however long the log after it is.
+      const result = await pruneBatchQuery(id, cutoff, boundary, batch).execute(db);
+      const n = Number(result.numAffectedRows ?? 0n);
+      total += n;
+      if (n < batch) break;
+    }
   }
   return total;
 }
 
 /**
- * The seq of the earliest young event (created at or after `cutoff`), through the created_at
- * index; null when every event is old. Events below it are old except for the odd one of a
+ * The seq of an application's earliest young event (created at or after `cutoff`), through the
+ * (application_id, created_at) index; null when every event is old. Events below it are old except for the odd one of a
  * transaction that started before the cutoff and committed late, which the `created_at` test
  * of the delete keeps (a later run's boundary passes it).
  */
-export async function pruneBoundary(db: Kysely<Database>, cutoff: Date): Promise<string | null> {
-  const row = await pruneBoundaryQuery(cutoff).execute(db);
+export async function pruneBoundary(db: Kysely<Database>, applicationId: string, cutoff: Date): Promise<string | null> {
+  const row = await pruneBoundaryQuery(applicationId, cutoff).execute(db);
   return row.rows[0]?.seq ?? null;
 }
 
 /** One batch of the retention delete (exported for the plan test). */
-export const pruneBatchQuery = (cutoff: Date, boundary: string | null, batch: number) => sql`
+export const pruneBatchQuery = (applicationId: string, cutoff: Date, boundary: string | null, batch: number) => sql`
       delete from events where seq in (
         select e.seq from events e
-        where e.created_at < ${cutoff} and ${boundary === null ? sql`true` : sql`e.seq < ${boundary}`}
+        where e.application_id = ${applicationId} and e.created_at < ${cutoff} and ${boundary === null ? sql`true` : sql`e.seq < ${boundary}`}
           and not exists (
             select 1 from streams s
             where s.application_id = e.application_id and (e.txid, e.seq) > (s.offset_txid, s.offset_seq)
@@ -62,7 +65,8 @@ export const pruneBatchQuery = (cutoff: Date, boundary: string | null, batch: nu
         limit ${batch}
       )`;
 
-export const pruneBoundaryQuery = (cutoff: Date) => sql<{ seq: string }>`select seq from events where created_at >= ${cutoff} order by created_at limit 1`;
+export const pruneBoundaryQuery = (applicationId: string, cutoff: Date) =>
+  sql<{ seq: string }>`select seq from events where application_id = ${applicationId} and created_at >= ${cutoff} order by created_at limit 1`;
 
 /** Delivery attempts are kept for the same window as the log. */
 export async function pruneDeliveryAttempts(db: Kysely<Database>, opts: PruneOptions): Promise<number> {
