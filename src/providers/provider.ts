@@ -206,6 +206,14 @@ export interface InboundGrant {
   integrationClientId: string | null;
 }
 
+/** An integration of this provider as an inbound route sees it (settings opened). */
+export interface InboundIntegration {
+  id: string;
+  applicationId: string;
+  clientId: string | null;
+  settings: Record<string, unknown>;
+}
+
 export interface InboundRequest {
   query: Record<string, string | undefined>;
   headers: Record<string, string | undefined>;
@@ -231,6 +239,10 @@ export interface InboundContext {
   grant(id: string): Promise<InboundGrant | null>;
   /** Grants of this provider with this email address (one per application). */
   grantsByEmail(email: string): Promise<InboundGrant[]>;
+  /** Grants of this provider for this provider account id (e.g. a Zoom user id; one per application). */
+  grantsByProviderUserId(providerUserId: string): Promise<InboundGrant[]>;
+  /** This provider's integrations in every application: for pushes that name no account (Zoom's URL validation). */
+  integrations(): Promise<InboundIntegration[]>;
   /** Wake the grant's sync pass (a durable hint; collapses with other pending hints of the grant). */
   wake(grantId: string, reason: string): Promise<void>;
   /**

@@ -2,6 +2,7 @@ import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { imapProvider } from './imap/definition.js';
 import { microsoftProvider } from './microsoft/definition.js';
+import { zoomProvider } from './zoom/definition.js';
 import type { OAuthProviderDefinition, PasswordProviderDefinition, ProviderDefinition } from './provider.js';
 
 /**
@@ -9,7 +10,7 @@ import type { OAuthProviderDefinition, PasswordProviderDefinition, ProviderDefin
  * here. The sync engine, hosted auth, the HTTP layer (API, inbound routes, OpenAPI), the CLI and
  * the dashboard (through GET /v3/providers) list and reach providers only through this file.
  */
-const DEFINITIONS: readonly ProviderDefinition[] = [microsoftProvider, imapProvider];
+const DEFINITIONS: readonly ProviderDefinition[] = [microsoftProvider, imapProvider, zoomProvider];
 
 const byId = new Map<string, ProviderDefinition>(DEFINITIONS.map((d) => [d.id, d]));
 

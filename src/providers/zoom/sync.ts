@@ -19,6 +19,8 @@ export interface ZoomCursor extends Cursor {
   polled_at: number;
   /** Recording file id → the meeting's start (unix ms), for pruning outside the window. */
   seen: Record<string, number>;
+  /** Set by the baseline: the next pass polls whatever woke it. */
+  first?: boolean;
 }
 
 export interface PollSettings {
@@ -36,12 +38,14 @@ const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 function asCursor(c: Cursor): ZoomCursor {
   const seen = c.seen && typeof c.seen === 'object' ? (c.seen as Record<string, number>) : {};
-  return { v: 1, polled_at: typeof c.polled_at === 'number' ? c.polled_at : 0, seen: { ...seen } };
+  return { v: 1, polled_at: typeof c.polled_at === 'number' ? c.polled_at : 0, seen: { ...seen }, ...(c.first === true ? { first: true } : {}) };
 }
 
 export interface ZoomSessionDeps {
   grantId: string;
   applicationId: string;
+  /** The grant's creation: transcripts of meetings that ended before it are not announced. */
+  createdAt: Date;
   client: ZoomClient;
   tokens: ZoomTokens;
   now: () => Date;
@@ -58,13 +62,19 @@ export class ZoomSession implements ProviderSession {
     return { from: utcDay(fromMs), to: utcDay(now), fromMs: Date.parse(`${utcDay(fromMs)}T00:00:00Z`) };
   }
 
-  /** A new grant starts at "now": transcripts that already exist are recorded as seen, not announced. */
+  /**
+   * A new grant starts at its creation: transcripts of meetings that ended before it are
+   * recorded as seen, those that ended since are left for the first pass to announce (so a
+   * transcript completing while no worker had yet synced the grant is not lost).
+   */
   async baseline(): Promise<Cursor> {
     const now = this.d.now().getTime();
-    const cursor: ZoomCursor = { v: 1, polled_at: now, seen: {} };
-    const { from, to } = this.window(now);
+    // Zoom's times have whole seconds: a meeting that ended in the second of creation counts as after it.
+    const bound = Math.min(this.d.createdAt.getTime(), now);
+    const cursor: ZoomCursor = { v: 1, polled_at: bound, seen: {}, first: true };
+    const { from, to } = this.window(bound);
     for await (const meetings of this.d.client.recordings(from, to)) {
-      for (const m of meetings) for (const ref of transcriptFiles(m)) cursor.seen[ref.file.id] = startOf(ref);
+      for (const m of meetings) for (const ref of transcriptFiles(m)) if (endOf(ref) + 1000 <= bound) cursor.seen[ref.file.id] = startOf(ref);
     }
     return cursor;
   }
@@ -72,14 +82,17 @@ export class ZoomSession implements ProviderSession {
   async *changes(raw: Cursor, signal: AbortSignal, reason?: string): AsyncIterable<ChangeBatch> {
     const cursor = asCursor(raw);
     const now = this.d.now().getTime();
-    if (reason?.startsWith('zoom:deauthorized')) {
+    if (reason?.startsWith('zoom:deauthorized')) await this.d.tokens.markDeauthorized(now);
+    if (this.d.tokens.current.deauthorized_at) {
       // Zoom revoked the tokens with the deauthorization: the refresh fails with invalid_grant,
       // an unambiguous reauth failure, and the engine expires the grant (one grant.expired).
       await this.d.tokens.refresh();
     }
-    if (reason === 'fallback' && now - cursor.polled_at < this.d.poll.intervalMs) return;
+    if (reason === 'fallback' && !cursor.first && now - cursor.polled_at < this.d.poll.intervalMs) return;
     const { from, to, fromMs } = this.window(cursor.polled_at);
+    let listed = 0;
     for await (const meetings of this.d.client.recordings(from, to, signal)) {
+      listed += meetings.length;
       for (const m of meetings) {
         for (const ref of transcriptFiles(m)) {
           if (cursor.seen[ref.file.id] !== undefined) continue;
@@ -97,8 +110,10 @@ export class ZoomSession implements ProviderSession {
         }
       }
     }
+    this.d.logger.debug({ grant_id: this.d.grantId, from, to, meetings: listed, reason: reason ?? null }, 'zoom: recordings listed');
     for (const [fileId, start] of Object.entries(cursor.seen)) if (start < fromMs - DAY) delete cursor.seen[fileId];
-    yield { events: [], cursor: { ...cursor, polled_at: now } };
+    const { first: _first, ...done } = cursor;
+    yield { events: [], cursor: { ...done, polled_at: now } };
   }
 
   /** Downloads with the OAuth token; a file that can never be fetched is logged and skipped. */
@@ -116,6 +131,12 @@ export class ZoomSession implements ProviderSession {
   async close(): Promise<void> {
     // Nothing held open: every call is a plain HTTPS request.
   }
+}
+
+/** When the recorded meeting ended (the file's recording_end, else start + duration). */
+function endOf(ref: TranscriptRef): number {
+  const end = Date.parse(ref.file.recording_end ?? '');
+  return Number.isFinite(end) ? end : startOf(ref) + (ref.meeting.duration ?? 0) * 60_000;
 }
 
 function startOf(ref: TranscriptRef): number {

@@ -150,6 +150,18 @@ export class ZoomTokens {
     return left > 5 * 60_000 ? this.creds.access_token : this.refresh();
   }
 
+  /**
+   * Zoom said the user removed the app: remember it with the credentials (it survives the
+   * session being reopened after a failed pass), so every pass proves the tokens by refreshing
+   * until Zoom refuses (the grant then expires) or accepts (the notice was not for these tokens).
+   */
+  async markDeauthorized(at: number): Promise<void> {
+    if (this.creds.deauthorized_at) return;
+    const next = { ...this.creds, deauthorized_at: at };
+    await this.save(next);
+    this.creds = next;
+  }
+
   /** Refresh now (after a 401), joining one under way. */
   refresh(): Promise<string> {
     this.pending ??= (async () => {
@@ -159,6 +171,8 @@ export class ZoomTokens {
       } catch (err) {
         throw tokenFailure(err);
       }
+      // A refresh that works disproves an earlier deauthorization notice.
+      delete next.deauthorized_at;
       await this.save(next);
       this.creds = next;
       return next.access_token;

@@ -27,6 +27,7 @@ function routes(c: ZoomSandboxControl) {
         startTime: T.Optional(T.String({ format: 'date-time' })),
         durationMinutes: T.Optional(T.Integer({ minimum: 1, maximum: 24 * 60 })),
         meetingId: T.Optional(T.Integer({ minimum: 1 })),
+        downloadTokenLifetimeMs: T.Optional(T.Integer({ minimum: 0 })),
       }),
       (b) => c.finishMeeting(b),
     ),

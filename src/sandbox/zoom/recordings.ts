@@ -45,6 +45,8 @@ export interface FinishedMeetingInput {
   durationMinutes?: number;
   /** Meeting id to reuse (a recurring meeting: same id, new uuid). */
   meetingId?: number;
+  /** Lifetime of the webhook's download_token (default 24 hours; 0 = already expired when it arrives). */
+  downloadTokenLifetimeMs?: number;
 }
 
 interface DownloadToken {
@@ -94,7 +96,7 @@ export class Recordings {
     this.meetings.push(meeting);
     for (const file of meeting.files) this.files.set(file.id, { meeting, file });
     const downloadToken = opaque(48);
-    this.downloadTokens.set(downloadToken, { meetingUuid: uuid, expiresAt: now + DOWNLOAD_TOKEN_LIFETIME_MS });
+    this.downloadTokens.set(downloadToken, { meetingUuid: uuid, expiresAt: now + (input.downloadTokenLifetimeMs ?? DOWNLOAD_TOKEN_LIFETIME_MS) });
     return { meeting, downloadToken };
   }
 

@@ -7,6 +7,8 @@ const RESPONSE_TIMEOUT_MS = 3_000;
 /** Then it retries three times: 5 minutes after the first attempt, 20 after the first retry, 60 after the second. */
 export const ZOOM_RETRY_SCHEDULE_MS = [5 * 60_000, 20 * 60_000, 60 * 60_000] as const;
 const LOG_LIMIT = 5_000;
+/** Real milliseconds between an event and its duplicate (past one second, so the timestamp differs). */
+const DUPLICATE_DELAY_MS = 1_100;
 
 export interface WebhookLogEntry {
   deliveryId: string;
@@ -54,6 +56,7 @@ export class WebhookSender {
   private readonly aborts = new Set<AbortController>();
   private readonly inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
   private toDrop = 0;
   private toDuplicate = 0;
   private closed = false;
@@ -72,7 +75,7 @@ export class WebhookSender {
     this.toDrop += Math.max(0, count);
   }
 
-  /** The next `count` events are sent twice (same body, each attempt signed afresh). */
+  /** The next `count` events are sent twice: the same body again a second later, signed afresh. */
   duplicate(count: number): void {
     this.toDuplicate += Math.max(0, count);
   }
@@ -94,9 +97,16 @@ export class WebhookSender {
         this.record({ deliveryId, event, url: app.eventUrl, attempt: 1, status: 'dropped', at: this.clock.now(), headers: {}, body });
         continue;
       }
-      const copies = this.toDuplicate > 0 ? 2 : 1;
-      if (copies === 2) this.toDuplicate--;
-      for (let i = 0; i < copies; i++) this.attempt({ deliveryId, app, event, payload, attempt: 1, dueAt: this.clock.now() });
+      this.attempt({ deliveryId, app, event, payload, attempt: 1, dueAt: this.clock.now() });
+      if (this.toDuplicate > 0) {
+        this.toDuplicate--;
+        // The copy goes out a little later, signed afresh (a new timestamp), as a redelivery would.
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          if (!this.closed) this.attempt({ deliveryId, app, event, payload, attempt: 1, dueAt: this.clock.now() });
+        }, DUPLICATE_DELAY_MS);
+        this.timers.add(t);
+      }
     }
     return ids;
   }
@@ -139,9 +149,12 @@ export class WebhookSender {
     }
   }
 
-  /** Resolves when no POST is in flight (tests and the demo wait on it). */
+  /** Resolves when no POST is in flight or waiting as a duplicate (tests and the demo wait on it). */
   async idle(): Promise<void> {
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size || this.timers.size) {
+      if (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+      else await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   pendingRetries(): number {
@@ -151,6 +164,7 @@ export class WebhookSender {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.timers) clearTimeout(t);
     this.pending.length = 0;
     for (const a of this.aborts) a.abort();
     await Promise.allSettled([...this.inFlight]);

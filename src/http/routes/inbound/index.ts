@@ -60,6 +60,14 @@ function inboundContext(ctx: AppContext, d: ProviderDefinition, route: InboundRo
       const rows = await ctx.store.db.selectFrom('grants').selectAll().where('provider', '=', d.id).where('email_key', '=', email.toLowerCase()).limit(100).execute();
       return Promise.all(rows.map(withIntegration));
     },
+    async grantsByProviderUserId(providerUserId) {
+      const rows = await ctx.store.db.selectFrom('grants').selectAll().where('provider', '=', d.id).where('provider_user_id', '=', providerUserId).limit(100).execute();
+      return Promise.all(rows.map(withIntegration));
+    },
+    async integrations() {
+      const rows = await ctx.store.db.selectFrom('integrations').selectAll().where('provider', '=', d.id).limit(10_000).execute();
+      return rows.map((r) => ({ id: r.id, applicationId: r.application_id, clientId: r.client_id, settings: r.settings }));
+    },
     async wake(grantId, reason) {
       await requestSync(ctx, grantId, reason);
     },
