@@ -1,3 +1,4 @@
+import { splitSqlScript } from '../sql-script.js';
 import { invalidQuery } from './errors.js';
 
 /**
@@ -64,26 +65,7 @@ function stringLiteral(sql: string, start: number): { value: string; next: numbe
 
 /** Splits a script on `;` outside literals and identifiers; empty statements are dropped. */
 export function splitScript(sql: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  let quote: string | null = null;
-  for (let i = 0; i < sql.length; i++) {
-    const ch = sql[i]!;
-    if (quote) {
-      current += ch;
-      if (ch === '\\' && quote !== '`') current += sql[++i] ?? '';
-      else if (ch === quote) quote = null;
-    } else if (ch === "'" || ch === '"' || ch === '`') {
-      quote = ch;
-      current += ch;
-    } else if (ch === ';') {
-      if (current.trim()) out.push(current.trim());
-      current = '';
-    } else current += ch;
-  }
-  if (quote) throw invalidQuery('Syntax error: Unclosed literal');
-  if (current.trim()) out.push(current.trim());
-  return out;
+  return splitSqlScript(sql, () => invalidQuery('Syntax error: Unclosed literal'));
 }
 
 export type StatementType = 'SELECT' | 'INSERT' | 'MERGE' | 'DROP_TABLE' | 'DELETE' | 'UPDATE';

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import type { StoredEvent } from '../../domain/event.js';
+import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { RowMappingError, testRow, toRows, type Cell, type TableName } from '../tables.js';
+import { SnowflakeSqlError, SqlApiClient } from './client.js';
+import { loadKeyPair } from './jwt.js';
+import { ensureStatements, ident, MAX_VALUE_BYTES, mergeStatements, stageInsert } from './schema.js';
+import { SNOWFLAKE_DEFAULTS } from './setup.js';
+
+export interface SnowflakeConfig {
+  account: string;
+  user: string;
+  private_key: string;
+  private_key_passphrase?: string;
+  role?: string;
+  warehouse?: string;
+  database?: string;
+  schema?: string;
+  /** Default https://<account>.snowflakecomputing.com (set for PrivateLink or a sandbox). */
+  account_url?: string;
+}
+
+/** Rows per INSERT request and the bytes of bound values per request. */
+const INSERT_MAX_ROWS = 16_384;
+const INSERT_MAX_BYTES = 8 * 1024 * 1024;
+
+interface Staged {
+  row: Record<string, Cell>;
+  eventId: string;
+}
+
+/**
+ * Exactly-once rows in Snowflake (ADR 0222): a batch goes into transient staging tables under a
+ * batch id with multi-row INSERTs (array bindings), then one multi-statement request MERGEs it
+ * on the primary keys and removes the staged rows, in a transaction. A redelivered batch merges
+ * nothing new.
+ */
+export class SnowflakeWriter implements DestinationWriter {
+  private client: SqlApiClient | null = null;
+  private ready: Promise<void> | null = null;
+
+  constructor(
+    private readonly config: SnowflakeConfig,
+    private readonly ctx: DestinationContext,
+  ) {}
+
+  private api(): SqlApiClient {
+    if (this.client) return this.client;
+    const keys = loadKeyPair(this.config.private_key, this.config.private_key_passphrase);
+    const url = this.config.account_url ?? `https://${this.config.account.toLowerCase()}.snowflakecomputing.com`;
+    this.client = new SqlApiClient(
+      {
+        account: this.config.account,
+        user: this.config.user,
+        role: this.config.role ?? SNOWFLAKE_DEFAULTS.role,
+        warehouse: this.config.warehouse ?? SNOWFLAKE_DEFAULTS.warehouse,
+        database: this.config.database ?? SNOWFLAKE_DEFAULTS.database,
+        schema: this.config.schema ?? SNOWFLAKE_DEFAULTS.schema,
+      },
+      keys,
+      url,
+      this.ctx,
+    );
+    return this.client;
+  }
+
+  private ensure(): Promise<void> {
+    this.ready ??= (async () => {
+      const statements = ensureStatements();
+      await this.api().execute(statements.join(';\n'), { count: statements.length });
+    })().catch((err: unknown) => {
+      this.ready = null;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  async test(): Promise<void> {
+    try {
+      await this.ensure();
+      const now = this.ctx.now();
+      const row = testRow(`test_${now.getTime()}_${randomBytes(3).toString('hex')}`, this.ctx.streamId, now);
+      await this.api().execute(`INSERT INTO ${ident('_tributary_test')} (${['id', 'stream_id', 'written_at'].map(ident).join(', ')}) SELECT ?, ?, TO_TIMESTAMP_TZ(?)`, {
+        bindings: { '1': { type: 'TEXT', value: String(row.id) }, '2': { type: 'TEXT', value: this.ctx.streamId }, '3': { type: 'TEXT', value: now.toISOString() } },
+      });
+    } catch (err) {
+      throw classify(err, 'test connection');
+    }
+  }
+
+  async write(batch: StoredEvent[]): Promise<WriteResult> {
+    const now = this.ctx.now();
+    const rejected: WriteResult['rejected'] = [];
+    const staged = new Map<TableName, Staged[]>();
+    for (const e of batch) {
+      let groups;
+      try {
+        groups = toRows(e, now);
+      } catch (err) {
+        if (!(err instanceof RowMappingError)) throw err;
+        rejected.push({ id: e.id, reason: err.message });
+        continue;
+      }
+      const big = groups.flatMap((g) => g.rows.map((row) => ({ table: g.table, row }))).find(({ row }) => Object.values(row).some((v) => typeof v === 'string' && Buffer.byteLength(v) > MAX_VALUE_BYTES));
+      if (big) {
+        rejected.push({ id: e.id, reason: `${e.type} event ${e.id}: a value of its ${big.table} row is larger than Snowflake's 16 MB limit for VARCHAR/VARIANT`, status: 413 });
+        continue;
+      }
+      for (const g of groups) for (const row of g.rows) (staged.get(g.table) ?? staged.set(g.table, []).get(g.table)!).push({ row, eventId: e.id });
+    }
+    if (staged.size === 0) return { rejected };
+    const batchId = `${this.ctx.streamId}-${now.getTime().toString(36)}-${randomBytes(6).toString('hex')}`;
+    try {
+      await this.ensure();
+      for (const [table, rows] of staged) await this.stage(table, rows, batchId);
+      const statements = ['BEGIN', ...[...staged.keys()].flatMap((t) => mergeStatements(t, batchId)), 'COMMIT'];
+      await this.api().execute(statements.join(';\n'), { count: statements.length });
+      return { rejected };
+    } catch (err) {
+      if (err instanceof SnowflakeSqlError && err.code === '002003') this.ready = null; // an object dropped meanwhile: recreate on retry
+      throw classify(err, 'writing a batch');
+    }
+  }
+
+  private async stage(table: TableName, rows: Staged[], batchId: string): Promise<void> {
+    let chunk: Staged[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      const { sql, bindings } = stageInsert(table, chunk, batchId);
+      await this.api().execute(sql, { bindings });
+      chunk = [];
+      bytes = 0;
+    };
+    for (const r of rows) {
+      const size = Object.values(r.row).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 8), 0);
+      if (chunk.length >= INSERT_MAX_ROWS || (chunk.length > 0 && bytes + size > INSERT_MAX_BYTES)) await flush();
+      chunk.push(r);
+      bytes += size;
+    }
+    await flush();
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+    this.client = null;
+  }
+}
+
+/** SQL errors that a retry cannot fix (missing database/schema, no privilege) fail the stream; the rest retry. */
+function classify(err: unknown, what: string): FatalError | RetryableError {
+  if (err instanceof FatalError || err instanceof RetryableError) return err;
+  if (err instanceof SnowflakeSqlError) {
+    if (err.code === '002003' || err.code === '003001' || err.code === '090105' || err.code === '000606') {
+      return new FatalError(`${err.message} — run the setup script (role, warehouse, database, schema and grants) shown for this destination`, err.status);
+    }
+    return new RetryableError(`snowflake destination: ${what}: ${err.message}`, undefined, err.status);
+  }
+  return new RetryableError(`snowflake destination: ${what}: ${(err as Error).message}`);
+}
