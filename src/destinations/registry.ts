@@ -1,3 +1,4 @@
+import { bigqueryDestination } from './bigquery/definition.js';
 import type { DestinationDefinition } from './destination.js';
 import { fileDestination } from './file/definition.js';
 import { kafkaDestination } from './kafka/definition.js';
@@ -5,6 +6,7 @@ import { natsDestination } from './nats/definition.js';
 import { postgresDestination } from './postgres/definition.js';
 import { pubsubDestination } from './pubsub/definition.js';
 import { s3Destination } from './s3/definition.js';
+import { snowflakeDestination } from './snowflake/definition.js';
 import { webhookDestination } from './webhook/definition.js';
 
 /**
@@ -17,7 +19,7 @@ import { webhookDestination } from './webhook/definition.js';
  */
 const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
 
-const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(pubsubDestination), erase(s3Destination)];
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(pubsubDestination), erase(s3Destination), erase(bigqueryDestination), erase(snowflakeDestination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 
