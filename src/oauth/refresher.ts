@@ -31,13 +31,19 @@ export interface RefresherOptions {
   /** How often the client-secret expiry warning is logged (and spent sign-in records are pruned). */
   secretCheckMs: number;
   batch: number;
+  /** Refreshes run at once within a round (each is a provider round trip). */
+  concurrency: number;
 }
 
-export const DEFAULT_REFRESHER: RefresherOptions = { intervalMs: 60_000, maxAgeMs: 12 * 3600_000, reauthFailuresBeforeExpiry: 3, reauthWindowMs: 10 * 60_000, secretCheckMs: 6 * 3600_000, batch: 50 };
+export const DEFAULT_REFRESHER: RefresherOptions = { intervalMs: 60_000, maxAgeMs: 12 * 3600_000, reauthFailuresBeforeExpiry: 3, reauthWindowMs: 10 * 60_000, secretCheckMs: 6 * 3600_000, batch: 50, concurrency: 4 };
 
 const oauthProviders = () => listProviders().filter((p) => p.auth.kind === 'oauth').map((p) => p.id);
 
-/** Valid OAuth grants without a live sync lease whose next attempt is due. */
+/**
+ * Valid OAuth grants without a live sync lease whose next attempt is due, most overdue first (a
+ * grant never looked at has no row and comes first). Every outcome writes the next due time, so
+ * a round never takes the same fresh grants again while others wait.
+ */
 async function candidates(ctx: Ctx, limit: number): Promise<string[]> {
   const providers = oauthProviders();
   if (!providers.length) return [];
@@ -50,6 +56,7 @@ async function candidates(ctx: Ctx, limit: number): Promise<string[]> {
     .where('grants.provider', 'in', providers)
     .where((eb) => eb.or([eb('leases.name', 'is', null), eb('leases.expires_at', '<', sql<Date>`now()`)]))
     .where((eb) => eb.or([eb('token_refresh_state.next_attempt_at', 'is', null), eb('token_refresh_state.next_attempt_at', '<=', ctx.now())]))
+    .orderBy(sql`token_refresh_state.next_attempt_at asc nulls first`)
     .orderBy('grants.id')
     .limit(limit)
     .execute();
@@ -69,7 +76,11 @@ export async function refreshGrant(ctx: Ctx, grantId: string, holder: string, op
     if (!grant || grant.status !== 'valid' || !definition || !integration) return 'gone';
     const credentials = ctx.repos.grants.openCredentials(grant) ?? {};
     const refreshedAt = Number(credentials.refreshed_at ?? 0);
-    if (ctx.now().getTime() - refreshedAt < opts.maxAgeMs) return 'fresh';
+    if (ctx.now().getTime() - refreshedAt < opts.maxAgeMs) {
+      // Refreshed by its sync session meanwhile (or just created): due again one refresh age later.
+      await scheduleNext(ctx, grant.id, new Date(refreshedAt + opts.maxAgeMs));
+      return 'fresh';
+    }
     try {
       const next = await definition.auth.refresh(
         grant.id,
@@ -78,7 +89,7 @@ export async function refreshGrant(ctx: Ctx, grantId: string, holder: string, op
         { fetch: globalThis.fetch, now: ctx.now, urls: { ...ctx.config.providers } },
       );
       await ctx.repos.grants.update(grant.id, { credentials: next });
-      await ctx.store.db.deleteFrom('token_refresh_state').where('grant_id', '=', grant.id).execute();
+      await scheduleNext(ctx, grant.id, new Date(ctx.now().getTime() + opts.maxAgeMs));
       return 'refreshed';
     } catch (err) {
       return await onFailure(ctx, grant.id, grant.integration_id, err, opts);
@@ -88,13 +99,23 @@ export async function refreshGrant(ctx: Ctx, grantId: string, holder: string, op
   }
 }
 
+/** Records when a grant is next due after a success (clears the failure run). */
+async function scheduleNext(ctx: Ctx, grantId: string, at: Date): Promise<void> {
+  const clean = { failures: 0, last_error: null, first_failure_at: null, next_attempt_at: at, updated_at: ctx.now() };
+  await ctx.store.db
+    .insertInto('token_refresh_state')
+    .values({ grant_id: grantId, ...clean })
+    .onConflict((oc) => oc.column('grant_id').doUpdateSet(clean))
+    .execute();
+}
+
 async function onFailure(ctx: Ctx, grantId: string, integrationId: string, err: unknown, opts: RefresherOptions): Promise<RefreshOutcome> {
   const kind = err instanceof ProviderError ? err.kind : 'transient';
   const message = err instanceof Error ? err.message.slice(0, 500) : String(err);
   if (kind === 'app_misconfigured') await ctx.repos.integrations.setError(integrationId, message);
   const state = await ctx.store.db.selectFrom('token_refresh_state').selectAll().where('grant_id', '=', grantId).executeTakeFirst();
   const failures = (state?.failures ?? 0) + 1;
-  const firstAt = state?.first_failure_at ?? ctx.now();
+  const firstAt = (state?.failures ? state.first_failure_at : null) ?? ctx.now();
   // Plug-ins mark failures that leave no doubt (revoked, consent removed).
   const unambiguous = err instanceof ProviderError && err.unambiguous;
   if (kind === 'reauth' && failures >= opts.reauthFailuresBeforeExpiry && (unambiguous || ctx.now().getTime() - firstAt.getTime() >= opts.reauthWindowMs)) {
@@ -107,7 +128,7 @@ async function onFailure(ctx: Ctx, grantId: string, integrationId: string, err: 
   await ctx.store.db
     .insertInto('token_refresh_state')
     .values({ grant_id: grantId, failures, last_error: message, next_attempt_at: next, first_failure_at: firstAt, updated_at: ctx.now() })
-    .onConflict((oc) => oc.column('grant_id').doUpdateSet({ failures, last_error: message, next_attempt_at: next, updated_at: ctx.now() }))
+    .onConflict((oc) => oc.column('grant_id').doUpdateSet({ failures, last_error: message, next_attempt_at: next, first_failure_at: firstAt, updated_at: ctx.now() }))
     .execute();
   ctx.logger.warn({ grant_id: grantId, kind, failures, err: message }, 'token refresh failed');
   return 'failed';
@@ -134,7 +155,14 @@ export async function warnExpiringSecrets(ctx: Ctx): Promise<number> {
 export async function refreshDue(ctx: Ctx, holder: string, opts: RefresherOptions = DEFAULT_REFRESHER): Promise<RefreshOutcome[]> {
   const ids = await candidates(ctx, opts.batch);
   const outcomes: RefreshOutcome[] = [];
-  for (const id of ids) outcomes.push(await refreshGrant(ctx, id, holder, opts));
+  let next = 0;
+  const lane = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      outcomes.push(await refreshGrant(ctx, id, holder, opts));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency) }, lane));
   return outcomes;
 }
 
