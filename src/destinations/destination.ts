@@ -28,6 +28,8 @@ export interface DestinationContext {
   streamId: string;
   /** Local data directory (the `file` destination's default root). */
   dataDir: string;
+  /** Further directories an operator allows file destinations to write under (besides dataDir). */
+  fileRoots?: readonly string[];
   /**
    * The outbound guard (SSRF): every connection a destination opens to a user-given host goes
    * through it (pinned lookup, or resolve-then-connect-to-the-address). Never call DNS directly.

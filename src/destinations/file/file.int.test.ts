@@ -1,11 +1,11 @@
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventRange, messageCreated } from '../conformance/events.js';
-import { runConformance, testContext, type Received } from '../conformance/suite.js';
+import { runConformance, testContext as baseContext, type Received } from '../conformance/suite.js';
 import { fileDestination } from './definition.js';
 import type { FileConfig } from './writer.js';
 
@@ -16,6 +16,8 @@ const tempDir = () => {
   return d;
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** The temp directories of these tests are the data directory's (roots must lie inside it). */
+const testContext: typeof baseContext = (o = {}) => baseContext({ dataDir: tmpdir(), ...o });
 
 function listFiles(dir: string, ext: string): string[] {
   if (!existsSync(dir)) return [];
@@ -169,6 +171,38 @@ describe('file destination layout and recovery', () => {
     await w.close();
     expect(listFiles(join(root, 'ndjson', '_tributary_test'), '.ndjson')).toHaveLength(1);
     expect(listFiles(join(root, 'parquet', '_tributary_test'), '.parquet')).toHaveLength(1);
+  });
+
+  it('refuses roots outside the data directory and the allowed roots, and symlinks out of them', async () => {
+    const data = tempDir();
+    const outside = tempDir();
+    const ctx = baseContext({ dataDir: data });
+    const out = fileDestination.create({ root: outside }, ctx);
+    await expect(out.write([messageCreated(1, { prefix: 'conf' })], new AbortController().signal)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('outside the data directory') });
+    await out.close();
+    mkdirSync(join(data, 'exports'));
+    symlinkSync(outside, join(data, 'exports', 'escape'));
+    const viaLink = fileDestination.create({ root: join(data, 'exports', 'escape') }, ctx);
+    await expect(viaLink.write([messageCreated(2, { prefix: 'conf' })], new AbortController().signal)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('symbolic link') });
+    await viaLink.close();
+    expect(readdirSync(outside)).toEqual([]);
+    // An operator's allowed root, and a plain directory under the data directory, are fine.
+    const allowed = fileDestination.create({ root: outside }, baseContext({ dataDir: data, fileRoots: [outside] }));
+    await allowed.test();
+    await allowed.close();
+    const under = fileDestination.create({ root: join(data, 'exports', 'plain') }, ctx);
+    await under.test();
+    await under.close();
+  });
+
+  it('writes nothing once the signal is aborted', async () => {
+    const root = tempDir();
+    const w = fileDestination.create({ root }, testContext());
+    const abort = new AbortController();
+    abort.abort();
+    await expect(w.write([messageCreated(3, { prefix: 'abrt' })], abort.signal)).rejects.toThrow();
+    await w.close();
+    expect(listFiles(root, '.ndjson')).toEqual([]);
   });
 
   it('refuses a relative root', async () => {

@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import type { StoredEvent } from '../../domain/event.js';
-import { FatalError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { RowMappingError, rowsByTable, testRow, toRows, type TableRows } from '../tables.js';
+import { confineRoot, ensureRealRoot } from './confine.js';
 import { hourParts, partName, publish, toFileError } from './fs-atomic.js';
 import { NdjsonSink, type RollPolicy } from './ndjson.js';
 import { ParquetSink } from './parquet.js';
@@ -19,13 +20,13 @@ export interface FileConfig {
 
 export const FILE_DEFAULTS = { format: 'ndjson' as FileFormat, roll_max_bytes: 128 * 1024 * 1024, roll_max_seconds: 3600 };
 
-/** The directory a config writes into. A relative or `..`-bearing root is refused. */
+/** The directories a file destination may write under: the data directory and the operator's allowed roots. */
+export const allowedBases = (ctx: DestinationContext): string[] => [ctx.dataDir, ...(ctx.fileRoots ?? [])];
+
+/** The directory a config writes into (see confine.ts for what is refused). */
 export function rootOf(config: FileConfig, ctx: DestinationContext): string {
   if (config.root === undefined) return join(ctx.dataDir, 'streams', ctx.streamId);
-  if (!isAbsolute(config.root) || normalize(config.root) !== config.root.replace(/\/+$/, '') || config.root.split('/').includes('..')) {
-    throw new FatalError(`file destination: root must be an absolute, normalized path (got ${config.root})`);
-  }
-  return config.root;
+  return confineRoot(config.root, allowedBases(ctx));
 }
 
 /**
@@ -40,6 +41,8 @@ export class FileWriter implements DestinationWriter {
   /** A config problem found at creation, reported by every call (create itself never throws). */
   private readonly problem: Error | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set once the root's real path was checked (a symlink may lead out of the allowed bases). */
+  private rootChecked = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -66,7 +69,14 @@ export class FileWriter implements DestinationWriter {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const guarded = () => (this.problem ? Promise.reject(this.problem) : fn());
+    const guarded = async () => {
+      if (this.problem) throw this.problem;
+      if (!this.rootChecked) {
+        await ensureRealRoot(this.root, allowedBases(this.ctx));
+        this.rootChecked = true;
+      }
+      return fn();
+    };
     const run = this.queue.then(guarded, guarded);
     this.queue = run.catch(() => undefined);
     return run;
@@ -102,8 +112,10 @@ export class FileWriter implements DestinationWriter {
     });
   }
 
-  write(batch: StoredEvent[], _signal: AbortSignal): Promise<WriteResult> {
+  write(batch: StoredEvent[], signal: AbortSignal): Promise<WriteResult> {
     return this.serial(async () => {
+      // A stop or lost lease while waiting behind the previous call: write nothing.
+      signal.throwIfAborted();
       const now = this.ctx.now();
       const rejected: WriteResult['rejected'] = [];
       let accepted = batch;
@@ -132,7 +144,8 @@ export class FileWriter implements DestinationWriter {
 
   close(): Promise<void> {
     clearInterval(this.timer);
-    if (this.problem) return Promise.resolve();
+    // Nothing was ever written when the root was refused or never checked.
+    if (this.problem || !this.rootChecked) return Promise.resolve();
     return this.serial(async () => {
       await this.ndjson?.close();
       await this.parquet?.close(this.ctx.now());
