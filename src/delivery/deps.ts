@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Sealer } from '../crypto/sealing.js';
+import type { LogWatch } from '../event-log/notify.js';
 import type { Logger } from '../observability/logger.js';
 import type { Database } from '../store/database.js';
 import type { Repositories } from '../store/repositories/index.js';
@@ -62,6 +63,8 @@ export interface EngineDeps {
   allowPrivateAddresses: boolean;
   dataDir: string;
   options: EngineOptions;
+  /** Commit notifications of the log; without them runners only poll. */
+  log?: LogWatch;
 }
 
 /** Sleeps, returning early (without throwing) when the signal aborts. */

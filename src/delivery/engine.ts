@@ -25,16 +25,25 @@ export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
   const store = streamStore(deps.db);
   const stopping = new AbortController();
   const loops: Promise<void>[] = [];
+  const applicationOf = new Map<string, string>();
+  // Wake the runners of the application whose events just committed ('*': everyone, after a reconnect).
+  const unsubscribe = deps.log?.subscribe((appId) => {
+    for (const [id, runner] of runners) if (appId === '*' || applicationOf.get(id) === appId) runner.wake();
+  });
 
   async function scan(): Promise<void> {
-    for (const id of await store.claimableIds(deps.workerId)) {
+    for (const { id, applicationId } of await store.claimableIds(deps.workerId)) {
       if (stopping.signal.aborted) return;
+      applicationOf.set(id, applicationId);
       if (runners.has(id)) continue;
       const lease = await deps.leases.acquire(streamLease(id), deps.workerId, deps.options.leaseTtlMs);
       if (!lease) continue;
       const runner = new StreamRunner(deps, id, lease);
       runners.set(id, runner);
-      void runner.done.finally(() => runners.delete(id));
+      void runner.done.finally(() => {
+        runners.delete(id);
+        applicationOf.delete(id);
+      });
       deps.logger.debug({ stream: id, token: lease.token }, 'stream runner started');
     }
   }
@@ -63,6 +72,7 @@ export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
     },
     async stop() {
       stopping.abort();
+      unsubscribe?.();
       await Promise.all(loops);
       await Promise.all([...runners.values()].map((r) => r.stop()));
     },

@@ -50,6 +50,8 @@ export class StreamRunner {
   /** The stream and writer while the main loop delivers (null while the whole stream waits). */
   private ready: { stream: StreamRow; open: OpenWriter; filter: EventFilter; windowSize: number } | null = null;
   private readonly lock = new Serial();
+  /** Woken when the log grows for this stream's application (commit notifications). */
+  private readonly newEvents = new Waker();
   private readonly holds: HoldRetrier;
   readonly done: Promise<void>;
 
@@ -87,6 +89,11 @@ export class StreamRunner {
 
   private get log() {
     return this.deps.logger;
+  }
+
+  /** The log grew (a commit notification): read now instead of at the next poll. */
+  wake(): void {
+    this.newEvents.wake();
   }
 
   async stop(): Promise<void> {
@@ -190,8 +197,10 @@ export class StreamRunner {
             lastHorizonCommit = Date.now();
             await this.lock.run(() => this.commit(pos, read.next, noDeltas(), false));
           }
-          await sleep(idle, signal);
-          idle = Math.min(idle * 2, options.idlePollMaxMs);
+          // A commit notification cuts the wait short; after one, poll tightly again for a while
+          // (the events may still sit behind an older transaction's horizon).
+          if (await this.newEvents.wait(idle, signal)) idle = options.idlePollMinMs;
+          else idle = Math.min(idle * 2, options.idlePollMaxMs);
           continue;
         }
         idle = options.idlePollMinMs;

@@ -23,11 +23,12 @@ export class Waker {
     this.pending?.();
   }
 
-  /** Waits up to `ms`; returns at once when woken since the previous wait. */
-  async wait(ms: number, signal: AbortSignal): Promise<void> {
+  /** Waits up to `ms`; returns at once when woken since the previous wait. True when it was woken. */
+  async wait(ms: number, signal: AbortSignal): Promise<boolean> {
     if (this.woken || signal.aborted || ms <= 0) {
+      const woken = this.woken;
       this.woken = false;
-      return;
+      return woken;
     }
     await new Promise<void>((resolve) => {
       const done = () => {
@@ -40,6 +41,8 @@ export class Waker {
       signal.addEventListener('abort', done, { once: true });
       this.pending = done;
     });
+    const woken = this.woken;
     this.woken = false;
+    return woken;
   }
 }

@@ -71,15 +71,15 @@ export function streamStore(db: Kysely<Database>) {
         .executeTakeFirst(),
 
     /** Runnable streams whose lease is free, expired or already ours (others' live leases are not worth an upsert). */
-    async claimableIds(holder: string): Promise<string[]> {
+    async claimableIds(holder: string): Promise<{ id: string; applicationId: string }[]> {
       const rows = await db
         .selectFrom('streams as s')
         .leftJoin('leases as l', (j) => j.on(sql<boolean>`l.name = ${STREAM_LEASE_PREFIX} || s.id`))
-        .select('s.id')
+        .select(['s.id', 's.application_id'])
         .where('s.status', 'in', [...RUNNABLE])
         .where((eb) => eb.or([eb('l.name', 'is', null), eb('l.expires_at', '<', sql<Date>`now()`), eb('l.holder', '=', holder)]))
         .execute();
-      return rows.map((r) => r.id);
+      return rows.map((r) => ({ id: r.id, applicationId: r.application_id }));
     },
 
     /**

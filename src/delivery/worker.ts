@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { WorkerModule } from '../context.js';
+import { watchLog } from '../event-log/notify.js';
 import type { DestinationCatalog } from './catalog.js';
 import { DEFAULT_ENGINE_OPTIONS, type EngineOptions } from './deps.js';
 import { createDeliveryEngine } from './engine.js';
@@ -11,6 +12,11 @@ export function deliveryWorker(catalog: DestinationCatalog = registryCatalog, op
   return {
     name: 'delivery',
     async start(ctx) {
+      // Commit notifications wake the runners; if listening fails the engine still polls.
+      const log = await watchLog(ctx.store, { onError: (err) => ctx.logger.warn({ err }, 'log notifications interrupted; delivery polls until they are back') }).catch((err: unknown) => {
+        ctx.logger.warn({ err }, 'cannot listen for log notifications; delivery polls instead');
+        return undefined;
+      });
       const engine = createDeliveryEngine({
         db: ctx.store.db,
         sealer: ctx.sealer,
@@ -24,9 +30,13 @@ export function deliveryWorker(catalog: DestinationCatalog = registryCatalog, op
         allowPrivateAddresses: ctx.config.allowPrivateDestinations,
         dataDir: ctx.config.dataDir,
         options: { ...DEFAULT_ENGINE_OPTIONS, retentionDays: ctx.config.eventRetentionDays, ...options },
+        ...(log ? { log } : {}),
       });
       engine.start();
-      return () => engine.stop();
+      return async () => {
+        await engine.stop();
+        await log?.close();
+      };
     },
   };
 }

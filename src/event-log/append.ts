@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { NewEvent } from '../domain/event.js';
 import type { Database } from '../store/database.js';
+import { notifyAppended } from './notify.js';
 
 /** Rows per statement: bounds statement size while keeping round trips few. */
 const CHUNK = 500;
@@ -15,6 +16,9 @@ const CHUNK = 500;
  * than eight bind parameters per row for ~12 KB messages, measured on PostgreSQL 15); `WITH
  * ORDINALITY` keeps the identity values in the order the source produced the events, which is
  * the per-grant delivery order.
+ *
+ * New events also queue a `pg_notify` (see notify.ts) that PostgreSQL delivers at commit, so
+ * delivery wakes when the events become readable instead of at its next poll.
  */
 export async function appendEvents(db: Kysely<Database>, applicationId: string, events: readonly NewEvent[]): Promise<string[]> {
   const inserted: string[] = [];
@@ -37,5 +41,7 @@ export async function appendEvents(db: Kysely<Database>, applicationId: string, 
       returning id`.execute(db);
     for (const r of result.rows) inserted.push(r.id);
   }
+  // Wakes the delivery runners when this transaction commits (nothing is sent on rollback).
+  if (inserted.length > 0) await notifyAppended(db, applicationId);
   return inserted;
 }

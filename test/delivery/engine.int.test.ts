@@ -4,10 +4,12 @@ import type { DeliveryEngine } from '../../src/delivery/engine.js';
 import type { StreamService } from '../../src/delivery/streams.js';
 import { FatalError, RetryableError } from '../../src/destinations/destination.js';
 import { appendEvents } from '../../src/event-log/append.js';
+import { watchLog } from '../../src/event-log/notify.js';
+import { createDeliveryEngine } from '../../src/delivery/engine.js';
 import { pruneEvents } from '../../src/event-log/prune.js';
 import { DATABASES, testContext, type TestContext } from '../helpers/context.js';
 import { catalogOf, FakeSink } from './fake-destination.js';
-import { message, services, startEngine, until } from './helpers.js';
+import { engineDeps, message, services, startEngine, until } from './helpers.js';
 
 describe.each(DATABASES)('delivery engine on %s', (kind) => {
   let t: TestContext;
@@ -119,6 +121,34 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     expect(sink.batches.filter((b) => b.attempt > 1).flatMap((b) => b.ids).every((id) => events.find((e) => e.id === id)!.grantId === bad)).toBe(true);
   });
 
+  it('a commit notification wakes an idle runner at once; without one it would poll for seconds', async () => {
+    const sink = new FakeSink();
+    const catalog = catalogOf(sink.definition());
+    const svc = services(t, catalog);
+    await createStream(svc);
+    const log = await watchLog(t.store);
+    // Polling alone would take 4 s to notice anything.
+    const engine = createDeliveryEngine({ ...engineDeps(t, catalog, { idlePollMinMs: 4_000, idlePollMaxMs: 4_000 }), log });
+    engine.start();
+    engines.push(engine);
+    try {
+      await until('runner started', () => engine.running().length > 0);
+      await new Promise((r) => setTimeout(r, 300)); // the runner is now asleep in its idle poll
+      const rolledBack = t.store.db.transaction().execute(async (tx) => {
+        await appendEvents(tx, appId, [message(`nt-rb-${kind}`, 'gn')]);
+        throw new Error('roll back');
+      });
+      await expect(rolledBack).rejects.toThrow('roll back');
+      const t0 = Date.now();
+      await appendEvents(t.store.db, appId, [message(`nt-${kind}`, 'gn')]);
+      await until('delivered', () => sink.received.length === 1);
+      expect(Date.now() - t0).toBeLessThan(1_500);
+      expect(sink.ids()).toEqual([`nt-${kind}`]);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('failing → failed when the schedule is exhausted; resume delivers the kept backlog', async () => {
     const sink = new FakeSink();
     let broken = true;
@@ -197,8 +227,10 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     const sink = new FakeSink();
     const { svc, start } = setup(sink);
     const s = await createStream(svc, { grantIds: [`gp-${kind}`] });
-    start();
+    const engine = start();
     await svc.pause(appId, s.id);
+    // A runner that read the stream just before the pause may still deliver one window; wait until it has seen the pause.
+    await until('runner stopped by the pause', () => !engine.running().includes(s.id));
     await appendEvents(t.store.db, appId, [message(`p1-${kind}`, `gp-${kind}`), message(`p2-${kind}`, `gp-${kind}`), message(`other-${kind}`, 'not-this-grant')]);
     await new Promise((r) => setTimeout(r, 300));
     expect(sink.received).toHaveLength(0);
@@ -256,7 +288,8 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     const steal = async () => {
       await t.store.db.updateTable('leases').set({ holder: 'thief', token: sql`token + 1`, expires_at: sql`now() + interval '1 minute'` }).where('name', '=', `stream:${s.id}`).execute();
     };
-    const engine = start();
+    // A long lease: the renewal timer must not notice the theft before the write ends; the commit's fence does.
+    const engine = start({ leaseTtlMs: 6_000 });
     await until('running', () => engine.running().includes(s.id));
     await appendEvents(t.store.db, appId, [message(`fence-${kind}`, `gfence-${kind}`)]);
     await until('write started', () => sink.inFlight > 0);

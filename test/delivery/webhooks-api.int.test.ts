@@ -222,8 +222,8 @@ describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
       return { status: 200 };
     };
     const w = (await api.call('POST', '/v3/webhooks', { trigger_types: ['message.created'], webhook_url: rx.url })).body.data;
-    // The stream-level schedule would park everyone for 4 s after the second failure.
-    engine = startEngine(api.ctx, registryCatalog, { retrySchedule: [0, 4_000, 4_000, 4_000] });
+    // The stream-level schedule would park everyone for 8 s after the second failure.
+    engine = startEngine(api.ctx, registryCatalog, { retrySchedule: [0, 8_000, 8_000, 8_000] });
 
     let n = 0;
     const append = async (grant: string) => {
@@ -251,8 +251,8 @@ describe.each(DATABASES)('/v3/webhooks on %s', (kind) => {
 
     const posts = rx.posts().map((p) => ({ id: JSON.parse(p.body).id as string, at: p.at }));
     const latencies = healthyIds.map((id) => posts.find((p) => p.id === id)!.at - appendedAt.get(id)!).sort((a, b) => a - b);
-    // Well below the 4 s a stream-wide retry would have cost them.
-    expect(latencies.at(-1)!).toBeLessThan(2_000);
+    // Well below the 8 s a stream-wide retry would have cost them (generous: the test machine is shared).
+    expect(latencies.at(-1)!).toBeLessThan(4_000);
     for (const id of healthyIds) expect(posts.filter((p) => p.id === id)).toHaveLength(1);
 
     outage = false;
