@@ -5,6 +5,7 @@ import { kafkaDestination } from './kafka/definition.js';
 import { natsDestination } from './nats/definition.js';
 import { postgresDestination } from './postgres/definition.js';
 import { pubsubDestination } from './pubsub/definition.js';
+import { snsDestination } from './sns/definition.js';
 import { s3Destination } from './s3/definition.js';
 import { snowflakeDestination } from './snowflake/definition.js';
 import { webhookDestination } from './webhook/definition.js';
@@ -19,7 +20,7 @@ import { webhookDestination } from './webhook/definition.js';
  */
 const erase = <C>(d: DestinationDefinition<C>) => d as unknown as DestinationDefinition;
 
-const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(pubsubDestination), erase(s3Destination), erase(bigqueryDestination), erase(snowflakeDestination)];
+const DESTINATIONS: readonly DestinationDefinition[] = [erase(webhookDestination), erase(fileDestination), erase(postgresDestination), erase(natsDestination), erase(kafkaDestination), erase(pubsubDestination), erase(snsDestination), erase(s3Destination), erase(bigqueryDestination), erase(snowflakeDestination)];
 
 const byType = new Map(DESTINATIONS.map((d) => [d.type, d]));
 
