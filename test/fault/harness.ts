@@ -6,7 +6,7 @@ import { migrate } from '../../src/store/migrate.js';
 import { createRepositories, type Repositories } from '../../src/store/repositories/index.js';
 import { createSealer } from '../../src/crypto/sealing.js';
 import { parseKeyRing } from '../../src/crypto/keyring.js';
-import { Receiver } from '../delivery/receiver.js';
+import { Receiver, type ReceivedRequest } from '../delivery/receiver.js';
 import { TEST_KEYS } from '../helpers/context.js';
 import { Dovecot } from '../helpers/dovecot.js';
 import { eventually, seedGrants } from '../helpers/grants.js';
@@ -49,6 +49,9 @@ export class FaultRig {
   private seq = 0;
   private appending: Promise<void> | null = null;
   private stopAppending = false;
+  /** Deliveries the receiver accepted (2xx), in arrival order; refused ones are not deliveries. */
+  private readonly accepted: ReceivedRequest[] = [];
+  private down = false;
 
   private constructor(
     readonly pg: PostgresServer,
@@ -69,6 +72,11 @@ export class FaultRig {
     const dovecot = await Dovecot.start({ imapClientLimit: 50, imapProcessLimit: 50 });
     const rx = await new Receiver().start();
     const rig = new FaultRig(pg, store, repos, dovecot, rx, databaseUrl);
+    rx.onPost = (req) => {
+      if (rig.down) return { status: 503, body: 'down' };
+      rig.accepted.push(req);
+      return { status: 200, body: 'ok' };
+    };
     for (let i = 0; i < opts.grants; i++) dovecot.addUser(`fault${i}`, 'pw');
     const config = { region: 'local' } as const;
     const { grants, applicationId } = await seedGrants({ repos, config: config as never }, opts.grants, {
@@ -150,9 +158,9 @@ export class FaultRig {
 
   /** The receiver answers 503 for `ms`. */
   async receiverOutage(ms: number): Promise<void> {
-    this.rx.onPost = () => ({ status: 503, body: 'down' });
+    this.down = true;
     await new Promise((r) => setTimeout(r, ms));
-    this.rx.onPost = () => ({ status: 200, body: 'ok' });
+    this.down = false;
   }
 
   /** Waits until every appended message was delivered (or the time runs out), then tallies. */
@@ -191,7 +199,7 @@ export class FaultRig {
     const firstReceipt = new Map<string, number>();
     const receivedBySubject = new Map<string, Set<string>>();
     let i = 0;
-    for (const p of this.rx.posts()) {
+    for (const p of this.accepted) {
       let body: { id?: string; data?: { grant_id?: string; object?: { subject?: string; grant_id?: string } } };
       try {
         body = JSON.parse(p.body) as typeof body;
