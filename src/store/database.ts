@@ -47,6 +47,8 @@ export interface IntegrationsTable {
   client_id: string | null;
   client_secret: string | null;
   settings: Json<Record<string, unknown>>;
+  /** Sealed JSON object of the provider's secret settings (write-only fields such as a webhook secret token). */
+  secret_settings: string | null;
   scope: Json<string[]>;
   secret_expires_at: Timestamp | null;
   error: string | null;

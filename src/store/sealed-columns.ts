@@ -11,6 +11,7 @@ export interface SealedColumn {
 
 export const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'integrations', column: 'client_secret', aad: (id) => `integrations.client_secret:${id}` },
+  { table: 'integrations', column: 'secret_settings', aad: (id) => `integrations.secret_settings:${id}` },
   { table: 'grants', column: 'credentials', aad: (id) => `grants.credentials:${id}` },
   { table: 'auth_sessions', column: 'secrets', aad: (id) => `auth_sessions.secrets:${id}` },
   { table: 'auth_codes', column: 'id_token', aad: (id) => `auth_codes.id_token:${id}` },

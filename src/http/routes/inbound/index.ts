@@ -5,7 +5,7 @@ import type { NewEvent } from '../../../domain/event.js';
 import { appendEvents } from '../../../event-log/append.js';
 import type { InboundContext, InboundGrant, InboundRequest, InboundRoute, ProviderDefinition } from '../../../providers/provider.js';
 import { inboundPath, listProviders } from '../../../providers/registry.js';
-import type { GrantRow } from '../../../store/database.js';
+import type { GrantRow, IntegrationRow } from '../../../store/database.js';
 import { requestSync } from '../../../sync/hints.js';
 import type { Api } from '../../types.js';
 
@@ -32,14 +32,15 @@ function counter(registry: Registry, provider: string, path: string): Counter<'r
 const first = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
 const flat = (o: unknown): Record<string, string | undefined> => Object.fromEntries(Object.entries((o ?? {}) as Record<string, unknown>).map(([k, v]) => [k, first(v)]));
 
-function inboundGrant(ctx: AppContext, g: GrantRow, integration: { settings: Record<string, unknown>; client_id: string | null } | undefined): InboundGrant {
+function inboundGrant(ctx: AppContext, g: GrantRow, integration: IntegrationRow | undefined): InboundGrant {
   return {
     id: g.id,
     applicationId: g.application_id,
     email: g.email,
     status: g.status,
     credentials: ctx.repos.grants.openCredentials(g) ?? {},
-    integrationSettings: integration?.settings ?? {},
+    // Opened: a route may need a secret setting (a webhook secret token) to verify a request.
+    integrationSettings: integration ? ctx.repos.integrations.openSettings(integration) : {},
     integrationClientId: integration?.client_id ?? null,
   };
 }
@@ -66,7 +67,7 @@ function inboundContext(ctx: AppContext, d: ProviderDefinition, route: InboundRo
     },
     async integrations() {
       const rows = await ctx.store.db.selectFrom('integrations').selectAll().where('provider', '=', d.id).limit(10_000).execute();
-      return rows.map((r) => ({ id: r.id, applicationId: r.application_id, clientId: r.client_id, settings: r.settings }));
+      return rows.map((r) => ({ id: r.id, applicationId: r.application_id, clientId: r.client_id, settings: ctx.repos.integrations.openSettings(r) }));
     },
     async wake(grantId, reason) {
       await requestSync(ctx, grantId, reason);

@@ -86,6 +86,7 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
         clientId: parsed.clientId ?? null,
         clientSecret: parsed.clientSecret ?? null,
         settings: parsed.settings,
+        secretSettings: parsed.secretSettings,
         scope: req.body.scope ?? (definition.auth.kind === 'oauth' ? [...definition.auth.defaultScopes] : []),
         secretExpiresAt: parsed.secretExpiresAt ?? null,
       });
@@ -123,7 +124,7 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
         ...(s?.clientId !== undefined ? { clientId: s.clientId } : {}),
         ...(s?.clientSecret !== undefined ? { clientSecret: s.clientSecret } : {}),
         ...(s?.secretExpiresAt !== undefined ? { secretExpiresAt: s.secretExpiresAt } : {}),
-        ...(s ? { settings: { ...row.settings, ...s.settings } } : {}),
+        ...(s ? { settings: { ...row.settings, ...s.settings }, secretSettings: s.secretSettings } : {}),
         ...(req.body.scope !== undefined ? { scope: req.body.scope } : {}),
       });
       if (!updated) throw notFound(`${provider} integration`);

@@ -16,8 +16,15 @@ export interface ParsedSettings {
   clientId?: string;
   clientSecret?: string;
   secretExpiresAt?: Date;
-  /** Everything except the client credentials: kept in the integration's `settings` column. */
+  /** Everything except the client credentials and secret settings: kept in the integration's `settings` column. */
   settings: Record<string, unknown>;
+  /** The provider's write-only settings (e.g. a webhook secret token): sealed, never returned. */
+  secretSettings: Record<string, unknown>;
+}
+
+/** The provider's own settings marked `writeOnly` in its schema. */
+function secretFieldsOf(d: ProviderDefinition): string[] {
+  return Object.entries(d.settings.integration.properties).filter(([, s]) => (s as { writeOnly?: unknown }).writeOnly === true).map(([k]) => k);
 }
 
 /** Validates settings against the provider's schema and rules; throws a 400 that names the field. */
@@ -26,13 +33,18 @@ export function parseConnectorSettings(d: ProviderDefinition, raw: Record<string
   if (problem) throw badRequest(problem);
   const { client_id: clientId, client_secret: clientSecret, secret_expires_at: expires, ...own } = raw as Record<string, unknown> & { client_id?: string; client_secret?: string; secret_expires_at?: number };
   if (d.auth.kind === 'oauth' && creating && (!clientId || !clientSecret)) throw badRequest(`settings.client_id and settings.client_secret are required for ${d.id}`);
-  const settings = creating ? { ...d.settings.defaults, ...own } : own;
-  const rule = d.settings.check?.(settings);
+  const merged: Record<string, unknown> = creating ? { ...d.settings.defaults, ...own } : own;
+  const rule = d.settings.check?.(merged);
   if (rule) throw badRequest(rule);
+  const secretSettings: Record<string, unknown> = {};
+  const settings: Record<string, unknown> = {};
+  const secret = new Set(secretFieldsOf(d));
+  for (const [k, v] of Object.entries(merged)) (secret.has(k) ? secretSettings : settings)[k] = v;
   return {
     ...(clientId !== undefined ? { clientId } : {}),
     ...(clientSecret !== undefined ? { clientSecret } : {}),
     ...(expires !== undefined ? { secretExpiresAt: new Date(expires * 1000) } : {}),
     settings,
+    secretSettings,
   };
 }

@@ -1,0 +1,191 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zoomSignature } from '../../src/sandbox/zoom/index.js';
+import { requestSync } from '../../src/sync/hints.js';
+import { DATABASES } from '../helpers/context.js';
+import { eventually } from '../helpers/grants.js';
+import { longVtt } from './fixtures.js';
+import { baselined, eventsOf, NOTIFICATIONS_PATH, zoomHarness, type ZoomHarness } from './harness.js';
+
+const VTT = `WEBVTT
+
+1
+00:00:01.000 --> 00:00:04.000
+Ada Lovelace: Good morning, everyone.
+
+2
+00:00:04.500 --> 00:00:08.250
+Charles Babbage: Morning. Shall we start
+with the engine?
+
+3
+00:00:09.000 --> 00:00:10.000
+(inaudible)
+`;
+
+const TRANSCRIPT = 'conference.zoom.transcript';
+
+describe.each(DATABASES)('Zoom transcripts end to end (%s)', (kind) => {
+  let h: ZoomHarness;
+  let n = 0;
+  let offset = 0;
+  const email = () => `host${++n}.${kind}@example.com`;
+
+  beforeAll(async () => {
+    h = await zoomHarness(kind);
+    h.api.ctx.now = () => new Date(Date.now() + offset);
+    await h.startSync({ backoff: { baseMs: 50, maxMs: 300 } });
+  });
+  afterAll(async () => {
+    if (process.env.ZOOM_TEST_LOGS) console.log(h.api.ctx.logs.lines.filter((l) => /zoom|sync|grant/i.test(l)).slice(-80).join(''));
+    await h?.close();
+  });
+
+  const transcripts = (grantId: string) => eventsOf(h.api, grantId, TRANSCRIPT);
+
+  it('hosted auth makes a grant whose identity is GET /v2/users/me; the client authenticated with Basic', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    const grant = await h.api.ctx.repos.grants.getById(grantId);
+    expect(grant).toMatchObject({ provider: 'zoom', email: address, status: 'valid' });
+    expect(grant!.provider_user_id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect((await eventsOf(h.api, grantId, 'grant.created')).length).toBe(1);
+    expect(h.sb.control.tokenRequests().every((r) => r.basic)).toBe(true);
+  });
+
+  it('the webhook secret token is sealed at rest and never returned', async () => {
+    const view = await h.api.call('GET', '/v3/connectors/zoom');
+    expect(view.status).toBe(200);
+    expect(JSON.stringify(view.body)).not.toContain(h.zoomApp.secretToken);
+    const row = await h.api.ctx.store.db.selectFrom('integrations').selectAll().where('provider', '=', 'zoom').executeTakeFirstOrThrow();
+    expect(JSON.stringify(row.settings)).not.toContain(h.zoomApp.secretToken);
+    expect(row.secret_settings).not.toContain(h.zoomApp.secretToken);
+    // A PATCH of other settings keeps the sealed token.
+    expect((await h.api.call('PATCH', '/v3/connectors/zoom', { settings: { poll_interval_minutes: 30 } })).status).toBe(200);
+    expect(h.api.ctx.repos.integrations.openSettings((await h.api.ctx.repos.integrations.getById(row.id))!)).toMatchObject({ webhook_secret_token: h.zoomApp.secretToken, poll_interval_minutes: 30 });
+  });
+
+  it('the endpoint answers Zoom’s URL validation challenge', async () => {
+    expect(await h.sb.control.validateEndpoint(h.zoomApp.clientId)).toEqual({ ok: true, status: 200 });
+  });
+
+  it('a meeting ends → exactly one transcript event with segments and speakers, fetched with the download_token', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    await eventually(() => baselined(h.api, grantId), 10_000, 'baseline');
+    const m = h.sb.control.finishMeeting({ user: address, topic: 'Engine review', transcript: VTT, durationMinutes: 45 });
+    await eventually(async () => (await transcripts(grantId)).length === 1, 10_000, 'transcript event');
+    const [e] = await transcripts(grantId);
+    expect(e!.object).toMatchObject({
+      id: m.transcriptFileId,
+      meeting_id: String(m.id),
+      meeting_uuid: m.uuid,
+      topic: 'Engine review',
+      duration: 45,
+      host: { email: address },
+      participants: [{ name: 'Ada Lovelace' }, { name: 'Charles Babbage' }],
+      segment_count: 3,
+      truncated: false,
+    });
+    expect(e!.object.segments).toEqual([
+      { start_ms: 1000, end_ms: 4000, speaker: 'Ada Lovelace', text: 'Good morning, everyone.' },
+      { start_ms: 4500, end_ms: 8250, speaker: 'Charles Babbage', text: 'Morning. Shall we start\nwith the engine?' },
+      { start_ms: 9000, end_ms: 10_000, speaker: null, text: '(inaudible)' },
+    ]);
+    expect(h.sb.control.downloadLog().filter((d) => d.fileId === m.transcriptFileId).map((d) => d.credential)).toContain('download_token');
+    // A later poll lists the same recording: still one event.
+    await requestSync(h.api.ctx, grantId, 'test:poll');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await transcripts(grantId)).toHaveLength(1);
+  });
+
+  it('forged signatures, stale timestamps and replays are refused with 401', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    h.sb.control.finishMeeting({ user: address, transcript: VTT });
+    await eventually(async () => (await transcripts(grantId)).length === 1, 10_000, 'transcript event');
+    const sent = h.sb.control.webhookLog().findLast((e) => e.event === 'recording.transcript_completed' && e.status === 200)!;
+    const post = (headers: Record<string, string>, body = sent.body) => h.api.app.inject({ method: 'POST', url: NOTIFICATIONS_PATH, headers: { 'content-type': 'application/json', ...headers }, payload: body });
+
+    const replay = await post(sent.headers);
+    expect(replay.statusCode).toBe(401);
+    expect(replay.json()).toMatchObject({ error: { message: expect.stringContaining('already received') } });
+
+    const ts = String(Math.floor(Date.now() / 1000));
+    const forged = await post({ 'x-zm-request-timestamp': ts, 'x-zm-signature': zoomSignature('not-the-secret', ts, sent.body) });
+    expect(forged.statusCode).toBe(401);
+    const tampered = await post({ 'x-zm-request-timestamp': ts, 'x-zm-signature': zoomSignature(h.zoomApp.secretToken, ts, sent.body) }, sent.body.replace('"topic":"', '"topic":"X'));
+    expect(tampered.statusCode).toBe(401);
+    const old = String(Math.floor(Date.now() / 1000) - 3600);
+    const stale = await post({ 'x-zm-request-timestamp': old, 'x-zm-signature': zoomSignature(h.zoomApp.secretToken, old, sent.body) });
+    expect(stale.statusCode).toBe(401);
+    expect(stale.json()).toMatchObject({ error: { message: expect.stringContaining('x-zm-request-timestamp') } });
+    const garbage = await post({}, 'not json');
+    expect(garbage.statusCode).toBe(400);
+    expect(await transcripts(grantId)).toHaveLength(1);
+    expect(await h.api.ctx.metrics.registry.getSingleMetricAsString('tributary_zoom_notifications_total')).toMatch(/bad_signature/);
+  });
+
+  it('a dropped webhook is found by the fallback poll', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    await eventually(() => baselined(h.api, grantId), 10_000, 'baseline');
+    h.sb.control.dropWebhooks(1);
+    const lost = h.sb.control.finishMeeting({ user: address, topic: 'Never announced', transcript: VTT });
+    // Nothing wakes the grant, and an early fallback pass does not list (the poll is hourly)…
+    await requestSync(h.api.ctx, grantId, 'fallback');
+    await new Promise((r) => setTimeout(r, 700));
+    expect(await transcripts(grantId)).toHaveLength(0);
+    // …an hour later it does, and finds the transcript whose webhook was lost.
+    offset += 61 * 60_000;
+    try {
+      await requestSync(h.api.ctx, grantId, 'fallback');
+      await eventually(async () => (await transcripts(grantId)).length === 1, 10_000, 'polled transcript');
+    } finally {
+      offset -= 61 * 60_000;
+    }
+    expect((await transcripts(grantId))[0]!.object).toMatchObject({ id: lost.transcriptFileId, topic: 'Never announced' });
+    expect(h.sb.control.downloadLog().find((d) => d.fileId === lost.transcriptFileId)?.credential).toBe('oauth');
+  });
+
+  it('duplicate webhooks and Zoom’s retries of a failed delivery make one event', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    h.sb.control.duplicateWebhooks(1);
+    const twice = h.sb.control.finishMeeting({ user: address, topic: 'Announced twice', transcript: VTT });
+    await eventually(async () => h.sb.control.webhookLog().filter((e) => e.deliveryId === twice.deliveryIds[0] && e.status === 200).length === 2, 10_000, 'both deliveries');
+    await eventually(async () => (await transcripts(grantId)).length === 1, 10_000, 'transcript');
+    await requestSync(h.api.ctx, grantId, 'test:poll');
+    await new Promise((r) => setTimeout(r, 700));
+    expect((await transcripts(grantId)).map((e) => e.object.id)).toEqual([twice.transcriptFileId]);
+  });
+
+  it('an expired download_token → the transcript is downloaded with the grant’s OAuth token', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    const m = h.sb.control.finishMeeting({ user: address, transcript: VTT, downloadTokenLifetimeMs: 0 });
+    await eventually(async () => (await transcripts(grantId)).length === 1, 10_000, 'transcript via OAuth');
+    expect(h.sb.control.downloadLog().filter((d) => d.fileId === m.transcriptFileId).map((d) => d.credential)).toEqual(['oauth']);
+    expect(await h.api.ctx.metrics.registry.getSingleMetricAsString('tributary_zoom_notifications_total')).toMatch(/download_token_failed/);
+  });
+
+  it('a 10-hour meeting’s transcript over 1 MB → one truncated event with the file reference', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    h.sb.control.finishMeeting({ user: address, transcript: longVtt(600), durationMinutes: 600 });
+    await eventually(async () => (await transcripts(grantId)).length === 1, 20_000, 'truncated transcript');
+    const [e] = await transcripts(grantId);
+    expect(e!.object).toMatchObject({ truncated: true, segment_count: 9000, file: { download_url: expect.stringContaining('/rec/download/') } });
+    expect(e!.object).not.toHaveProperty('segments');
+  });
+
+  it('deauthorization (app_deauthorized) → exactly one grant.expired', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    await eventually(() => baselined(h.api, grantId), 10_000, 'baseline');
+    h.sb.control.deauthorize(address, h.zoomApp.clientId);
+    await eventually(async () => (await h.api.ctx.repos.grants.getById(grantId))?.status === 'expired', 10_000, 'grant expired');
+    await h.sb.control.webhooksIdle();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await eventsOf(h.api, grantId, 'grant.expired')).toHaveLength(1);
+  });
+});
