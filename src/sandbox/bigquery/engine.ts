@@ -271,7 +271,8 @@ export class Engine {
 
 function validateRow(json: Record<string, unknown> | undefined, fields: Field[], ignoreUnknown: boolean): { location: string; message: string } | null {
   if (!json || typeof json !== 'object') return { location: '', message: 'Row has no json object.' };
-  if (Buffer.byteLength(JSON.stringify(json)) > MAX_ROW_BYTES) return { location: '', message: `Maximum allowed row size exceeded. Allowed: ${MAX_ROW_BYTES} Row size: ${Buffer.byteLength(JSON.stringify(json))}` };
+  const size = Object.values(json).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 16), 0);
+  if (size > MAX_ROW_BYTES) return { location: '', message: `Maximum allowed row size exceeded. Allowed: ${MAX_ROW_BYTES} Row size: ${size}` };
   const names = new Set(fields.map((f) => f.name));
   if (!ignoreUnknown) for (const k of Object.keys(json)) if (!names.has(k)) return { location: k, message: `no such field: ${k}.` };
   for (const f of fields) {

@@ -1,0 +1,186 @@
+/**
+ * `npm run bench:destinations:analytics` — 200,000 `message.created` events of ~5 KB over 1,000
+ * grants through the analytics destinations, each writer driven directly at its declared
+ * maxBatch and maxInFlight, with a forced redelivery of every tenth batch (what a retry after a
+ * lost acknowledgement does):
+ *   - s3 (Parquet) into a real Ceph radosgw on loopback, against a plain PutObject of each
+ *     batch's bytes (the batch serialized as NDJSON, the same batch size, one at a time);
+ *   - bigquery and snowflake into their in-repo sandboxes (DuckDB behind the wire APIs);
+ * then every row is read back and duplicates counted (must be 0). Finally the postgres
+ * destination against plain COPY is measured by bench/destinations-throughput.ts (one round).
+ * Rates are over the wall clock, event generation, mapping, encoding and redeliveries included.
+ * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { toCloudEvent, type StoredEvent } from '../src/domain/event.js';
+import { CaptureLogger } from '../src/destinations/conformance/capture-logger.js';
+import { messageCreated } from '../src/destinations/conformance/events.js';
+import { destinationContext, type DestinationDefinition } from '../src/destinations/destination.js';
+import { getDestination } from '../src/destinations/registry.js';
+import { startBigQuerySandbox } from '../src/sandbox/bigquery/index.js';
+import { startSnowflakeSandbox } from '../src/sandbox/snowflake/index.js';
+import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
+import { machineLine } from './machine.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
+const BODY_BYTES = 4_600; // the serialized event comes to ~5 KB
+const REDELIVER_EVERY = 10;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function batchOf(from: number, size: number): StoredEvent[] {
+  const out: StoredEvent[] = [];
+  for (let i = from; i < Math.min(EVENTS, from + size); i += 1) out.push(messageCreated(i, { prefix: 'bench', grants: 1000, bodyBytes: BODY_BYTES }));
+  return out;
+}
+
+/** Every batch once, every tenth twice; returns events/s (first deliveries) over the wall clock, and the redelivered batch count. */
+async function drive(def: DestinationDefinition, config: Record<string, unknown>): Promise<{ rate: number; redelivered: number }> {
+  const writer = def.create(config, destinationContext({ logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: 'bench', dataDir: tmpdir() }));
+  const started = performance.now();
+  let redelivered = 0;
+  let n = 0;
+  for (let from = 0; from < EVENTS; from += def.limits.maxBatch, n += 1) {
+    const batch = batchOf(from, def.limits.maxBatch);
+    const r = await writer.write(batch, new AbortController().signal, 1);
+    if (r.rejected.length) throw new Error(`${def.type}: unexpected rejections ${JSON.stringify(r.rejected.slice(0, 2))}`);
+    if (n % REDELIVER_EVERY === REDELIVER_EVERY - 1) {
+      await writer.write(batch, new AbortController().signal, 2);
+      redelivered += 1;
+    }
+  }
+  await writer.close();
+  return { rate: EVENTS / ((performance.now() - started) / 1000), redelivered };
+}
+
+async function s3Keys(s3: S3Client, Bucket: string, Prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket, Prefix, ContinuationToken: token }));
+    keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+/** Rows and distinct ids in the message Parquet objects, read back through the SDK (local copies for DuckDB). */
+async function s3ReadBack(s3: S3Client, bucket: string): Promise<{ rows: number; distinct: number; objects: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-s3-'));
+  const keys = await s3Keys(s3, bucket, 'message/');
+  for (const [i, key] of keys.entries()) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    writeFileSync(join(dir, `${i}.parquet`), Buffer.from(await got.Body!.transformToByteArray()));
+  }
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  const r = (await conn.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT id) AS d FROM read_parquet('${dir}/*.parquet')`)).getRowObjects()[0]!;
+  conn.closeSync();
+  db.closeSync();
+  rmSync(dir, { recursive: true, force: true });
+  return { rows: Number(r.n), distinct: Number(r.d), objects: keys.length };
+}
+
+/** The baseline: each batch serialized as NDJSON and sent with one PutObject, one at a time. */
+async function plainPut(s3: S3Client, bucket: string, size: number): Promise<{ rate: number; bytes: number }> {
+  const started = performance.now();
+  let bytes = 0;
+  for (let from = 0; from < EVENTS; from += size) {
+    const body = Buffer.from(batchOf(from, size).map((e) => `${JSON.stringify(toCloudEvent(e))}\n`).join(''));
+    bytes += body.length;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `plain/${from}.ndjson`, Body: body }));
+  }
+  return { rate: EVENTS / ((performance.now() - started) / 1000), bytes };
+}
+
+interface Line {
+  name: string;
+  rate: number;
+  rows: number;
+  duplicates: number;
+  note: string;
+}
+
+async function benchS3(ceph: CephS3, lines: Line[]) {
+  const s3 = new S3Client(ceph.clientConfig);
+  await s3.send(new CreateBucketCommand({ Bucket: 'bench-lake' }));
+  await s3.send(new CreateBucketCommand({ Bucket: 'bench-plain' }));
+  const def = getDestination('s3')!;
+  const config = { bucket: 'bench-lake', endpoint: ceph.endpoint, region: ceph.region, force_path_style: true, access_key_id: ceph.accessKeyId, secret_access_key: ceph.secretAccessKey, format: 'parquet' };
+  const { rate, redelivered } = await drive(def, config);
+  const back = await s3ReadBack(s3, 'bench-lake');
+  const plain = await plainPut(s3, 'bench-plain', def.limits.maxBatch);
+  lines.push({ name: 's3 (Parquet, radosgw)', rate, rows: back.rows, duplicates: back.rows - back.distinct, note: `${back.objects} message objects, ${redelivered} batches redelivered; plain PutObject of the NDJSON batches (${(plain.bytes / 2 ** 20).toFixed(0)} MiB) ${fmt(plain.rate)} ev/s → ratio ${(rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s` });
+  s3.destroy();
+}
+
+async function benchBigQuery(lines: Line[]) {
+  const sandbox = await startBigQuerySandbox({ project: 'bench-project' });
+  try {
+    const def = getDestination('bigquery')!;
+    const config = { service_account_json: JSON.stringify(sandbox.createServiceAccountKey()), dataset: 'bench', api_endpoint: sandbox.url };
+    const { rate, redelivered } = await drive(def, config);
+    const [r] = await sandbox.inspect('SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
+    lines.push({ name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
+  } finally {
+    await sandbox.close();
+  }
+}
+
+async function benchSnowflake(lines: Line[]) {
+  const sandbox = await startSnowflakeSandbox({ account: 'BENCH' });
+  try {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const session = { user: 'BENCH_USER', role: 'TRIBUTARY_ROLE', warehouse: 'TRIBUTARY_WH', database: 'NYLAS_DATABASE', schema: 'DATA_STREAMS' };
+    await sandbox.setup({ ...session, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    const def = getDestination('snowflake')!;
+    const config = { account: 'bench', ...session, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), account_url: sandbox.url };
+    const { rate, redelivered } = await drive(def, config);
+    const [r] = await sandbox.inspect('SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
+    lines.push({ name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
+  } finally {
+    await sandbox.close();
+  }
+}
+
+async function main() {
+  console.log(machineLine());
+  console.log(`${fmt(EVENTS)} message.created events of ~${(Buffer.byteLength(JSON.stringify(messageCreated(0, { prefix: 'x', bodyBytes: BODY_BYTES }))) / 1024).toFixed(1)} KB over 1,000 grants; every ${REDELIVER_EVERY}th batch delivered twice`);
+  const only = new Set((process.env.BENCH_ONLY ?? 's3,bigquery,snowflake,postgres').split(','));
+  const lines: Line[] = [];
+  if (only.has('s3')) {
+    const ceph = await startCeph();
+    try {
+      await benchS3(ceph, lines);
+    } finally {
+      ceph.stop();
+    }
+  }
+  if (only.has('bigquery')) await benchBigQuery(lines);
+  if (only.has('snowflake')) await benchSnowflake(lines);
+  for (const l of lines) {
+    console.log(`  ${l.name}: ${fmt(l.rate)} events/s, ${fmt(l.rows)} message rows read back, ${l.duplicates} duplicates${l.rows !== EVENTS ? ` (EXPECTED ${fmt(EVENTS)} ROWS)` : ''} — ${l.note}`);
+  }
+  const bad = lines.filter((l) => l.duplicates !== 0 || l.rows !== EVENTS);
+  if (only.has('postgres')) {
+    console.log('postgres destination vs plain COPY (bench/destinations-throughput.ts, one round):');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./destinations-throughput.ts', import.meta.url))], { env: { ...process.env, BENCH_EVENTS: String(EVENTS), BENCH_ROUNDS: '1' }, encoding: 'utf8' });
+    process.stdout.write(r.stdout.split('\n').filter((l) => /postgres destination|plain COPY/.test(l)).map((l) => `  ${l.trim()}\n`).join(''));
+    if (r.status !== 0) console.log(`  (failed: ${r.stderr.slice(-400)})`);
+  }
+  if (bad.length) {
+    console.error(`row counts wrong in: ${bad.map((l) => l.name).join(', ')}`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
