@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishBatchCommand, PublishCommand, type MessageAttributeValue } from '@aws-sdk/client-sns';
 import type { StoredEvent } from '../../domain/event.js';
@@ -124,6 +125,8 @@ export class SnsWriter implements DestinationWriter {
 
   async write(batch: StoredEvent[], signal: AbortSignal): Promise<WriteResult> {
     const { sns } = this.clients();
+    // Every concurrent SDK call listens on the engine's signal; more than Node's default 10 is expected.
+    setMaxListeners(CALLS_IN_FLIGHT * 2, signal);
     const rejected: WriteResult['rejected'] = [];
     const outcomes = new Map<string, SendOutcome>();
     const prepared = batch.map((e) => this.prepare(e, rejected)).filter((p): p is Prepared => p !== null);
