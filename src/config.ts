@@ -17,6 +17,8 @@ export interface Config {
   /** API key to install for the default application (automation); null prints a new one. */
   apiKey: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `pretty` (human-readable lines) or `json`; `auto` picks pretty on a terminal. */
+  logFormat: 'auto' | 'pretty' | 'json';
   allowPrivateDestinations: boolean;
   /** Requests per minute per API key (or client address when unauthenticated). */
   rateLimitPerMinute: number;
@@ -84,6 +86,48 @@ function urlVar(env: Env, name: string, fallback: string, protocols = ['http:', 
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+
+/**
+ * Every environment variable Tributary reads, with its default and meaning. The configuration
+ * reference in README.md and docs/configuration.md is generated from this list
+ * (`npm run docs:config`), and a test fails when a variable read in this file is missing here
+ * or the generated documents are stale.
+ */
+export interface ConfigVariable {
+  name: string;
+  default: string;
+  description: string;
+  /** `server` settings are read by start/api/worker; `cli` ones by the data commands. */
+  scope: 'server' | 'cli';
+}
+
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
+  { name: 'PORT', default: '4000', description: 'where the API and dashboard listen (checked before anything is written; a port in use stops start-up naming it)', scope: 'server' },
+  { name: 'HOST', default: '127.0.0.1', description: 'interface the API and dashboard bind to (`0.0.0.0` for all)', scope: 'server' },
+  { name: 'PUBLIC_URL', default: 'http://HOST:PORT', description: 'the externally visible base URL; the OAuth callback `{PUBLIC_URL}/v3/connect/callback` is built from it', scope: 'server' },
+  { name: 'DATABASE_URL', default: '(embedded)', description: '`postgres://…` selects a PostgreSQL server (its role needs CREATE on the schema to migrate); unset = embedded PGlite in the data directory', scope: 'server' },
+  { name: 'TRIBUTARY_DATA_DIR', default: './.tributary', description: 'embedded database, generated key ring, file destinations', scope: 'server' },
+  { name: 'TRIBUTARY_SECRET_KEYS', default: '(generated file)', description: 'key ring for sealing secrets: `kid:base64-32-bytes[,kid:…]`, first key seals. **Set it in production** (`openssl rand -base64 32`); every process on one database needs the same ring', scope: 'server' },
+  { name: 'TRIBUTARY_API_KEY', default: '—', description: 'install this API key for the default application (idempotent; for automation) instead of printing a new one', scope: 'server' },
+  { name: 'TRIBUTARY_REGION', default: 'local', description: 'region label of this deployment (e.g. `us`, `eu`)', scope: 'server' },
+  { name: 'LOG_LEVEL', default: 'info', description: '`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`', scope: 'server' },
+  { name: 'LOG_FORMAT', default: 'auto', description: '`pretty` (human-readable lines), `json` (one object per line), or `auto`: pretty on a terminal, JSON otherwise', scope: 'server' },
+  { name: 'TRIBUTARY_RATE_LIMIT', default: '6000', description: 'requests per minute per API key (or client address)', scope: 'server' },
+  { name: 'TRIBUTARY_BODY_LIMIT', default: '1048576', description: 'largest accepted request body in bytes', scope: 'server' },
+  { name: 'TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'allow webhooks and mail servers at loopback/private addresses (tests, demos)', scope: 'server' },
+  { name: 'TRIBUTARY_FALLBACK_SYNC_MS', default: '300000', description: 'fallback sync pass per grant even when push notifications flow', scope: 'server' },
+  { name: 'TRIBUTARY_EVENT_RETENTION_DAYS', default: '7', description: 'days events are kept once every stream has delivered them', scope: 'server' },
+  { name: 'TRIBUTARY_MICROSOFT_LOGIN_URL', default: 'https://login.microsoftonline.com', description: 'Microsoft identity platform (the sandbox stands in through it)', scope: 'server' },
+  { name: 'TRIBUTARY_MICROSOFT_GRAPH_URL', default: 'https://graph.microsoft.com/v1.0', description: 'Microsoft Graph (the sandbox stands in through it)', scope: 'server' },
+  { name: 'TRIBUTARY_MICROSOFT_NOTIFICATION_URL', default: '{PUBLIC_URL}/v3/providers/microsoft/notifications', description: 'where Graph posts change notifications, when the public URL is not reachable from Microsoft (a tunnel)', scope: 'server' },
+  { name: 'TRIBUTARY_GOOGLE_AUTH_URL', default: 'https://accounts.google.com/o/oauth2/v2/auth', description: 'Google authorization endpoint', scope: 'server' },
+  { name: 'TRIBUTARY_GOOGLE_TOKEN_URL', default: 'https://oauth2.googleapis.com/token', description: 'Google token endpoint', scope: 'server' },
+  { name: 'TRIBUTARY_GMAIL_URL', default: 'https://gmail.googleapis.com', description: 'Gmail API', scope: 'server' },
+  { name: 'TRIBUTARY_ZOOM_URL', default: 'https://zoom.us', description: 'Zoom API', scope: 'server' },
+  { name: 'TRIBUTARY_URL', default: 'http://127.0.0.1:4000', description: 'the deployment the data commands (`integrations`, `grants`, …) call', scope: 'cli' },
+  { name: 'TRIBUTARY_CLIENT_SECRET', default: '—', description: "`integrations create`: the provider app's client secret, instead of `--client-secret` (keeps it out of shell history)", scope: 'cli' },
+];
 
 export function loadConfig(env: Env = process.env): Config {
   const host = env.HOST || '127.0.0.1';
@@ -92,6 +136,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
   }
+  const logFormat = (env.LOG_FORMAT || 'auto') as Config['logFormat'];
+  if (!LOG_FORMATS.includes(logFormat)) throw new ConfigError('LOG_FORMAT', `must be one of ${LOG_FORMATS.join(', ')}, got "${env.LOG_FORMAT}"`);
   const displayHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const databaseUrl = env.DATABASE_URL ? urlVar(env, 'DATABASE_URL', '', ['postgres:', 'postgresql:']) : null;
   const region = env.TRIBUTARY_REGION || 'local';
@@ -111,6 +157,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKeys: env.TRIBUTARY_SECRET_KEYS || null,
     apiKey,
     logLevel,
+    logFormat,
     allowPrivateDestinations: boolVar(env, 'TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS'),
     rateLimitPerMinute: intVar(env, 'TRIBUTARY_RATE_LIMIT', 6000, 1, 10_000_000),
     bodyLimit: intVar(env, 'TRIBUTARY_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),

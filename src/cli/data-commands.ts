@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { apiClient } from './client.js';
+import { ApiError, apiClient } from './client.js';
 import { printObject, printRows } from './output.js';
 
 type Row = Record<string, unknown>;
@@ -12,6 +12,20 @@ function parseValue(raw: string): unknown {
   } catch {
     return raw;
   }
+}
+
+/** The command-line way to supply a setting the API says is missing. */
+const OPTION_OF: Record<string, string> = { client_id: '--client-id <id>', client_secret: '--client-secret <secret> (or set TRIBUTARY_CLIENT_SECRET)' };
+
+/**
+ * The API names settings (`settings.client_secret`); a CLI user needs the option. When the API
+ * refuses a creation for want of settings, name those not given and how to pass them.
+ */
+function missingOptionHint(err: unknown, given: Row): unknown {
+  if (!(err instanceof ApiError) || err.status !== 400) return err;
+  const missing = Object.keys(OPTION_OF).filter((k) => err.message.includes(k) && given[k] === undefined);
+  if (!missing.length) return err;
+  return new ApiError(err.status, err.type, `missing ${missing.map((k) => k.replace('_', ' ')).join(' and ')}: pass ${missing.map((k) => OPTION_OF[k]).join(' and ')} (the API said: ${err.message})`);
 }
 
 /** Data commands: thin wrappers over the REST API (TRIBUTARY_URL, TRIBUTARY_API_KEY). */
@@ -58,7 +72,11 @@ export function registerDataCommands(program: Command): void {
         if (Number.isNaN(t)) throw new Error(`--secret-expires-at: "${o.secretExpiresAt}" is not a date`);
         settings.secret_expires_at = Math.floor(t / 1000);
       }
-      const { data } = await api().request<Row>('POST', '/v3/connectors', { provider, settings, ...(o.name ? { name: o.name } : {}) });
+      const { data } = await api()
+        .request<Row>('POST', '/v3/connectors', { provider, settings, ...(o.name ? { name: o.name } : {}) })
+        .catch((err: unknown) => {
+          throw missingOptionHint(err, settings);
+        });
       printObject(data, json(cmd));
     });
   integrations

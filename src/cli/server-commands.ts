@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { generateKey, loadKeyRing, saveKeyRing } from '../crypto/keyring.js';
@@ -45,18 +46,20 @@ export function registerServerCommands(program: Command): void {
     .action(async () => {
       const config = loadConfig();
       const { ring, file } = await loadKeyRing(config.secretKeys, config.dataDir);
-      if (file) {
-        const k = generateKey();
-        ring.keys.set(k.id, k.key);
-        ring.primary = k;
-        await saveKeyRing(file, ring);
-        console.log(`added key ${k.id} to ${file} and made it primary`);
-      } else {
-        console.log(`re-sealing under ${ring.primary.id}, the first key of TRIBUTARY_SECRET_KEYS (put a new key first to rotate)`);
-      }
+      // The database first: if it cannot be opened (a running server holds the embedded one),
+      // nothing has changed yet, and a retry does not pile up keys in the key file.
       const store = await openStore(config);
       try {
         await migrate(store);
+        if (file) {
+          const k = generateKey();
+          ring.keys.set(k.id, k.key);
+          ring.primary = k;
+          await saveKeyRing(file, ring);
+          console.log(`added key ${k.id} to ${file} and made it primary`);
+        } else {
+          console.log(`re-sealing under ${ring.primary.id}, the first key of TRIBUTARY_SECRET_KEYS (put a new key first to rotate)`);
+        }
         const counts = await resealAll(store, createSealer(ring), (what, n) => process.stdout.write(`\r  ${what}: ${n} re-sealed`));
         process.stdout.write('\n');
         for (const [what, n] of Object.entries(counts)) console.log(`${what}: ${n}`);
@@ -82,6 +85,24 @@ export function registerServerCommands(program: Command): void {
     });
 }
 
+/** Binds and releases the API's address, so a port in use is reported before anything is written. */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(portProblem(err, { host, port }) ?? err));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+function portProblem(err: unknown, c: { host: string; port: number }): ConfigError | null {
+  const code = (err as { code?: string }).code;
+  if (code === 'EADDRINUSE') return new ConfigError('PORT', `${c.host}:${c.port} is already in use (another Tributary?): stop that process, or set PORT to a free port`);
+  if (code === 'EACCES') return new ConfigError('PORT', `not allowed to listen on ${c.host}:${c.port}: choose a port above 1023, or set HOST`);
+  if (code === 'EADDRNOTAVAIL') return new ConfigError('HOST', `${c.host} is not an address of this machine`);
+  return null;
+}
+
 async function run(roles: { api: boolean; worker: boolean }): Promise<void> {
   try {
     await start(roles);
@@ -96,12 +117,22 @@ async function run(roles: { api: boolean; worker: boolean }): Promise<void> {
 
 async function start(roles: { api: boolean; worker: boolean }): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  // Before anything is written (key file, database, API key): a port in use stops here.
+  if (roles.api) await assertPortFree(config.host, config.port);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const started = Date.now();
   const ctx = await createContext(config, logger);
-  const { printKey } = await ensureDefaultApplication(ctx);
+  let running;
+  try {
+    running = await startRoles(ctx, roles);
+  } catch (err) {
+    await ctx.store.close().catch(() => undefined);
+    throw portProblem(err, config) ?? err;
+  }
+  // Only once serving: a key shown once is minted only where a person will see it (start, api).
+  const { printKey, applicationId } = await ensureDefaultApplication(ctx, { createKey: roles.api });
+  const keyless = !roles.api && !config.apiKey && (await ctx.repos.apiKeys.list(applicationId)).length === 0;
   const setupLink = roles.api ? await createSetupLink(ctx.store.db, config.publicUrl, ctx.now()) : null;
-  const running = await startRoles(ctx, roles);
   const where = config.databaseUrl ? `PostgreSQL (${new URL(config.databaseUrl).host})` : `embedded database in ${config.dataDir}`;
   const lines = [
     '',
@@ -109,6 +140,7 @@ async function start(roles: { api: boolean; worker: boolean }): Promise<void> {
     ...(roles.api ? [`  Dashboard   ${config.publicUrl}/`, `  API docs    ${config.publicUrl}/docs   (OpenAPI: ${config.publicUrl}/openapi.json)`] : []),
     `  Data        ${where}`,
     ...(printKey ? ['', '  API key (shown once; store it now):', `    ${printKey}`] : []),
+    ...(keyless ? ['', '  No API key yet: `tributary api` prints one on its first start, or run `tributary keys create`'] : []),
     ...(setupLink ? ['', '  Dashboard setup (one-time link, valid 24 h; creates the admin account):', `    ${setupLink}`] : []),
     '',
   ];

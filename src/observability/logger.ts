@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import prettyStream from 'pino-pretty';
 
 /**
  * Paths redacted from every log line. Secrets must never be logged; this is the safety net under
@@ -32,8 +33,18 @@ export const REDACT_PATHS = [
   ...SECRET_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
 ];
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+/**
+ * JSON lines by default (what log collectors read); human-readable lines when `format` is
+ * `pretty`, or `auto` and standard output is a terminal. Pretty printing runs in this thread
+ * (no worker), so a line is written before the process can exit.
+ */
+export function createLogger(level: string, destination?: NodeJS.WritableStream, format: 'auto' | 'pretty' | 'json' = 'json'): Logger {
   const options = { level, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, base: { pid: process.pid } };
+  const pretty = format === 'pretty' || (format === 'auto' && destination === undefined && process.stdout.isTTY === true);
+  if (pretty) {
+    const out = destination ?? process.stdout;
+    return pino(options, prettyStream({ destination: out, colorize: format === 'auto' || (out as { isTTY?: boolean }).isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
+  }
   return destination ? pino(options, destination as DestinationStream) : pino(options);
 }
 
