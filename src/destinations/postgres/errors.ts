@@ -1,3 +1,4 @@
+import { ForbiddenDestinationError } from '../../domain/net.js';
 import { FatalError, RetryableError } from '../destination.js';
 
 /**
@@ -26,6 +27,8 @@ export const isUniqueViolation = (err: unknown): boolean => codeOf(err) === '235
 
 /** A readable error for the engine; never includes the connection string. */
 export function toDestinationError(err: unknown): Error {
+  // The outbound guard refused the host: retrying cannot help; the stream's config must change.
+  if (err instanceof ForbiddenDestinationError) return new FatalError(`PostgreSQL: ${err.message}`);
   const code = codeOf(err);
   const message = `PostgreSQL: ${err instanceof Error ? err.message : String(err)}${code ? ` (${code})` : ''}`;
   return classifyPgError(err) === 'fatal' ? new FatalError(message) : new RetryableError(message);

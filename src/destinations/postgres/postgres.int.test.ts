@@ -131,3 +131,32 @@ describe('postgres destination specifics', () => {
     await w.close();
   });
 });
+
+describe('postgres destination outbound guard (SSRF)', () => {
+  const refused = async (connection_string: string) => {
+    const w = postgresDestination.create({ connection_string }, testContext({ allowPrivateAddresses: false }));
+    const err = (await w.test().then(
+      () => null,
+      (e: unknown) => e as Error,
+    ))!;
+    await w.close();
+    return err;
+  };
+
+  it('refuses loopback and private hosts unless private destinations are allowed, without revealing open ports', async () => {
+    const url = await createTestDatabase();
+    const open = new URL(url);
+    const closed = new URL(url);
+    closed.port = '1';
+    const atOpen = await refused(open.toString());
+    const atClosed = await refused(closed.toString());
+    expect(atOpen).toMatchObject({ name: 'FatalError', message: expect.stringContaining('TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS') });
+    // The same answer for a listening and a closed port: nothing was connected to.
+    expect(atOpen.message).toBe(atClosed.message);
+    expect(await refused('postgres://u:p@10.1.2.3:5432/db')).toMatchObject({ name: 'FatalError', message: expect.stringContaining('10.1.2.3') });
+    expect(await refused('postgres://u:p@localhost:5432/db')).toMatchObject({ name: 'FatalError' });
+    expect(await refused('postgres://u:p@%2Fvar%2Frun%2Fpostgresql/db')).toMatchObject({ name: 'FatalError', message: expect.stringContaining('Unix-socket') });
+    // Nothing reached the deployment's database.
+    expect(await query(url, "SELECT 1 FROM information_schema.schemata WHERE schema_name = 'tributary'")).toEqual([]);
+  });
+});

@@ -4,6 +4,7 @@ import type { DestinationContext, DestinationWriter, WriteResult } from '../dest
 import { RowMappingError, TABLES, rowsByTable, testRow, toRows, type Row, type TableName, type TableRows } from '../tables.js';
 import { EXISTING_COLUMNS_SQL, LZ4_SUPPORTED_SQL, missingColumnsSql, schemaSql } from './ddl.js';
 import { copyRows } from './copy.js';
+import { guardedStream } from './guarded-socket.js';
 import { classifyPgError, isUniqueViolation, toDestinationError } from './errors.js';
 import { insertSql, rowsJson } from './insert.js';
 
@@ -13,6 +14,8 @@ export interface PostgresConfig {
 }
 
 export const DEFAULT_SCHEMA = 'tributary';
+/** Server-side deadline of every statement the destination sends. */
+export const STATEMENT_TIMEOUT_MS = 60_000;
 
 interface Mapped {
   event: StoredEvent;
@@ -39,7 +42,16 @@ export class PostgresWriter implements DestinationWriter {
     poolSize: number,
   ) {
     this.schema = config.schema ?? DEFAULT_SCHEMA;
-    this.pool = new pg.Pool({ connectionString: config.connection_string, max: poolSize, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    this.pool = new pg.Pool({
+      connectionString: config.connection_string,
+      max: poolSize,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      // Through the shared SSRF guard: resolved, checked, connected to the checked address.
+      stream: guardedStream(ctx.outbound),
+      // A statement that outlives this (a lock held by someone else, a huge COPY) fails and the batch is retried.
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+    });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', (err) => ctx.logger.warn({ stream_id: ctx.streamId, err: err.message }, 'postgres destination: idle connection lost'));
   }
@@ -62,8 +74,12 @@ export class PostgresWriter implements DestinationWriter {
     return this.ready;
   }
 
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
     const client = await this.pool.connect();
+    // Abort (stop, lost lease) drops the connection: the server rolls the transaction back.
+    const drop = () => (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    signal?.addEventListener('abort', drop, { once: true });
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -73,7 +89,8 @@ export class PostgresWriter implements DestinationWriter {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      signal?.removeEventListener('abort', drop);
+      client.release(signal?.aborted ? true : undefined);
     }
   }
 
@@ -92,7 +109,7 @@ export class PostgresWriter implements DestinationWriter {
     }
   }
 
-  async write(batch: StoredEvent[], _signal: AbortSignal): Promise<WriteResult> {
+  async write(batch: StoredEvent[], signal: AbortSignal): Promise<WriteResult> {
     const rejected: WriteResult['rejected'] = [];
     const syncedAt = this.ctx.now();
     const mapped: Mapped[] = [];
@@ -110,7 +127,7 @@ export class PostgresWriter implements DestinationWriter {
       await this.ensureSchema();
       await this.transaction(async (c) => {
         for (const [table, rows] of tables) await copyRows(c, this.schema, TABLES[table], rows);
-      });
+      }, signal);
       return { rejected };
     } catch (err) {
       if (classifyPgError(err) !== 'row') throw toDestinationError(err);
@@ -122,7 +139,7 @@ export class PostgresWriter implements DestinationWriter {
     try {
       await this.transaction(async (c) => {
         for (const [table, rows] of tables) await this.insert(c, table, rows);
-      });
+      }, signal);
     } catch (err) {
       if (classifyPgError(err) !== 'row') throw toDestinationError(err);
       rejected.push(...(await this.writeOneByOne(mapped)));
