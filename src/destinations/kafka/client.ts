@@ -1,6 +1,7 @@
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs, { type KafkaConfig, type LogEntry, type ProducerConfig, type SASLOptions } from 'kafkajs';
 import type { OutboundGuard } from '../../domain/net.js';
+import { normalizePem } from '../../domain/pem.js';
 import type { PluginLogger } from '../../domain/plugin.js';
 import { guardedSocketFactory } from './socket.js';
 
@@ -51,9 +52,10 @@ function ssl(c: KafkaConfigFields): ConnectionOptions | boolean | undefined {
   if ((c.tls_cert === undefined) !== (c.tls_key === undefined)) throw new Error('a TLS client certificate needs its key (tls_cert and tls_key go together)');
   if (!c.tls && !c.tls_ca && !c.tls_cert) return undefined;
   const out: ConnectionOptions = { rejectUnauthorized: true };
-  if (c.tls_ca) out.ca = c.tls_ca;
-  if (c.tls_cert) out.cert = c.tls_cert;
-  if (c.tls_key) out.key = c.tls_key;
+  // PEM pasted into a one-line field loses its line breaks; TLS needs them.
+  if (c.tls_ca) out.ca = normalizePem(c.tls_ca);
+  if (c.tls_cert) out.cert = normalizePem(c.tls_cert);
+  if (c.tls_key) out.key = normalizePem(c.tls_key);
   return out;
 }
 

@@ -15,6 +15,7 @@ import {
 } from '@nats-io/transport-node';
 import { NodeTransport } from '@nats-io/transport-node/lib/node_transport.js';
 import type { OutboundGuard } from '../../domain/net.js';
+import { normalizePem } from '../../domain/pem.js';
 
 /**
  * Connecting to NATS through the outbound guard. The Node transport dials `net.createConnection`
@@ -67,7 +68,7 @@ function installTransport() {
 export function authenticator(auth: NatsAuth): Authenticator | undefined {
   const kinds = [auth.user !== undefined || auth.password !== undefined, auth.token !== undefined, auth.nkey_seed !== undefined, auth.creds !== undefined].filter(Boolean).length;
   if (kinds > 1) throw new Error('configure one kind of NATS credentials: user/password, token, nkey_seed or creds');
-  if (auth.creds !== undefined) return credsAuthenticator(new TextEncoder().encode(auth.creds));
+  if (auth.creds !== undefined) return credsAuthenticator(new TextEncoder().encode(normalizePem(auth.creds)));
   if (auth.nkey_seed !== undefined) return nkeyAuthenticator(new TextEncoder().encode(auth.nkey_seed.trim()));
   if (auth.token !== undefined) return tokenAuthenticator(auth.token);
   if (auth.user !== undefined) return usernamePasswordAuthenticator(auth.user, auth.password ?? '');
@@ -79,9 +80,10 @@ export function tlsOptions(t: NatsTls): TlsOptions | undefined {
   if (!t.tls && !t.tls_ca && !t.tls_cert) return undefined;
   if ((t.tls_cert === undefined) !== (t.tls_key === undefined)) throw new Error('a TLS client certificate needs its key (tls_cert and tls_key go together)');
   const out: TlsOptions = {};
-  if (t.tls_ca) out.ca = t.tls_ca;
-  if (t.tls_cert) out.cert = t.tls_cert;
-  if (t.tls_key) out.key = t.tls_key;
+  // PEM pasted into a one-line field loses its line breaks; TLS needs them.
+  if (t.tls_ca) out.ca = normalizePem(t.tls_ca);
+  if (t.tls_cert) out.cert = normalizePem(t.tls_cert);
+  if (t.tls_key) out.key = normalizePem(t.tls_key);
   return out;
 }
 
