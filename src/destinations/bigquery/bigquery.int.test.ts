@@ -4,7 +4,7 @@ import { startBigQuerySandbox, type BigQuerySandbox } from '../../sandbox/bigque
 import { eventRange, messageCreated } from '../conformance/events.js';
 import { runConformance, testContext } from '../conformance/suite.js';
 import { SCHEMA_VERSION } from '../tables.js';
-import { tableResource } from './schema.js';
+import { stagingResource, tableResource } from './schema.js';
 import { bigqueryDestination } from './definition.js';
 import type { BigQueryConfig } from './writer.js';
 
@@ -122,6 +122,23 @@ describe('bigquery destination specifics', () => {
     const denied = bigqueryDestination.create(config, testContext());
     await expect(denied.write(good, signal(), 1)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('invalid_grant') });
     await denied.close();
+  });
+
+  it('rows BigQuery refuses one by one (insertErrors) reject their events only, and stay out of the MERGE', async () => {
+    const config = configFor();
+    // A staging table altered by hand: grant events' email column is no longer a STRING.
+    const stage = { ...stagingResource('grant_event'), tableReference: { projectId: 'tributary-test', datasetId: config.dataset!, tableId: '_tributary_stage_grant_event' } };
+    stage.schema.fields = stage.schema.fields.map((f) => (f.name === 'email' ? { ...f, type: 'INT64' } : f));
+    await sandbox.seed(config.dataset!, stage);
+    const w = bigqueryDestination.create(config, testContext());
+    const events = eventRange(0, 14, { prefix: 'bqrow' });
+    const grantEvents = events.filter((e) => e.type === 'grant.updated');
+    const result = await w.write(events, signal(), 1);
+    await w.close();
+    expect(result.rejected.map((r) => r.id).sort()).toEqual(grantEvents.map((e) => e.id).sort());
+    expect(result.rejected[0]!.reason).toMatch(/BigQuery refused its grant_event row: invalid: Cannot convert value to int64/);
+    expect(await count(`SELECT count(*) AS n FROM "${config.dataset}".grant_event`)).toBe(0);
+    expect(await count(`SELECT count(*) AS n FROM "${config.dataset}".message`)).toBe(events.length - grantEvents.length);
   });
 
   it('rate limits and 5xx are retryable, access denied is fatal', async () => {
