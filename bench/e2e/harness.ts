@@ -1,0 +1,180 @@
+/**
+ * What the end-to-end benches share: PostgreSQL + Dovecot on loopback, one Tributary worker in
+ * this process (IMAP sync + delivery engine with commit notifications, production settings),
+ * the webhook receiver in its own process, and the checks that every message arrived once and
+ * in log order per grant.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { sql } from 'kysely';
+import { loadConfig } from '../../src/config.js';
+import type { AppContext } from '../../src/context.js';
+import { DEFAULT_ENGINE_OPTIONS } from '../../src/delivery/deps.js';
+import { createDeliveryEngine, type DeliveryEngine } from '../../src/delivery/engine.js';
+import { deliveryMetrics } from '../../src/delivery/metrics.js';
+import { registryCatalog } from '../../src/delivery/registry-catalog.js';
+import { streamService } from '../../src/delivery/streams.js';
+import { watchLog, type LogWatch } from '../../src/event-log/notify.js';
+import { createContext } from '../../src/main.js';
+import { startSync } from '../../src/sync/index.js';
+import type { SyncScheduler } from '../../src/sync/scheduler.js';
+import { Dovecot } from '../../test/helpers/dovecot.js';
+import { seedGrants } from '../../test/helpers/grants.js';
+import { startPostgres } from '../../test/helpers/postgres-server.js';
+import type { ReceiverSummary } from './receiver.js';
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+export interface Receiver {
+  url: string;
+  summary(): Promise<ReceiverSummary>;
+  count(): Promise<number>;
+  reset(): Promise<void>;
+  stop(): void;
+}
+
+export function startReceiver(): Promise<Receiver> {
+  const child: ChildProcess = fork(new URL('./receiver.ts', import.meta.url), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T>(op: string) =>
+    new Promise<T>((resolve) => {
+      child.once('message', (m: T) => resolve(m));
+      child.send({ op });
+    });
+  return new Promise((resolve) => {
+    child.once('message', (m: { port: number }) =>
+      resolve({
+        url: `http://127.0.0.1:${m.port}/hook`,
+        summary: () => ask<ReceiverSummary>('summary'),
+        count: async () => (await ask<{ count: number }>('count')).count,
+        reset: async () => void (await ask('reset')),
+        stop: () => child.kill(),
+      }),
+    );
+  });
+}
+
+export interface Rig {
+  ctx: AppContext;
+  dovecot: Dovecot;
+  rx: Receiver;
+  engine: DeliveryEngine;
+  sync: SyncScheduler;
+  log: LogWatch;
+  imapSettings: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export async function startRig(): Promise<Rig> {
+  const pg = await startPostgres();
+  const dovecot = await Dovecot.start({ imapClientLimit: 200, imapProcessLimit: 200, maxUserIpConnections: 2000 });
+  const ctx = await createContext(
+    loadConfig({ DATABASE_URL: pg.url(), TRIBUTARY_SECRET_KEYS: `bench:${Buffer.alloc(32, 3).toString('base64')}`, LOG_LEVEL: 'warn', TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'true', TRIBUTARY_DATA_DIR: '/nonexistent' }),
+  );
+  const rx = await startReceiver();
+  const log = await watchLog(ctx.store);
+  const engine = createDeliveryEngine({
+    db: ctx.store.db,
+    sealer: ctx.sealer,
+    catalog: registryCatalog,
+    leases: ctx.repos.leases,
+    logger: ctx.logger,
+    metrics: deliveryMetrics(ctx.metrics.registry),
+    now: () => new Date(),
+    random: () => randomInt(0, 1_000_000) / 1_000_000,
+    workerId: 'bench-e2e',
+    allowPrivateAddresses: true,
+    dataDir: '/nonexistent',
+    options: DEFAULT_ENGINE_OPTIONS,
+    log,
+  });
+  engine.start();
+  // Production scheduler settings, except that grants start at once instead of spread over seconds.
+  const sync = await startSync(ctx, 'bench-e2e', { startSpreadMs: 0 });
+  return {
+    ctx,
+    dovecot,
+    rx,
+    engine,
+    sync,
+    log,
+    imapSettings: { imap_host: dovecot.host, imap_port: dovecot.port, imap_security: 'none' },
+    async close() {
+      await sync.stop();
+      await engine.stop();
+      await log.close();
+      rx.stop();
+      await ctx.store.close();
+      await dovecot.destroy();
+      pg.stop();
+    },
+  };
+}
+
+/** Grants for Dovecot users with a webhook stream of their own (so scenarios never mix). */
+export async function grantsWithStream(rig: Rig, users: string[], settings: Record<string, unknown> = {}): Promise<{ grantIds: string[]; streamId: string; applicationId: string }> {
+  for (const u of users) rig.dovecot.addUser(u, 'pw');
+  const { grants, applicationId } = await seedGrants(rig.ctx, users.length, { credentials: (i) => ({ username: users[i]!, password: 'pw' }), settings: { ...rig.imapSettings, ...settings } });
+  const grantIds = grants.map((g) => g.id);
+  const svc = streamService({ db: rig.ctx.store.db, sealer: rig.ctx.sealer, catalog: registryCatalog, now: () => new Date(), logger: rig.ctx.logger, allowPrivateAddresses: true, dataDir: '/nonexistent' });
+  const s = await svc.create(applicationId, { name: `bench ${users[0]}`, dataTypes: ['message.created'], grantIds, destination: { type: 'webhook', config: { url: rig.rx.url, secret: 'bench-secret-0123456789' } } });
+  await rig.engine.scan();
+  return { grantIds, streamId: s.id, applicationId };
+}
+
+/** Waits until every grant has its baseline (connected, IDLE running). */
+export async function untilConnected(rig: Rig, grantIds: string[], timeoutMs = 600_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    const { n } = await rig.ctx.store.db
+      .selectFrom('grants')
+      .select(({ fn }) => fn.countAll<string>().as('n'))
+      .where('id', 'in', grantIds)
+      .where(sql<boolean>`sync_state->'cursor' is not null`)
+      .executeTakeFirstOrThrow();
+    if (Number(n) >= grantIds.length) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`only ${n} of ${grantIds.length} grants connected after ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
+}
+
+export async function logCount(rig: Rig, grantIds: string[]): Promise<number> {
+  const { n } = await rig.ctx.store.db
+    .selectFrom('events')
+    .select(({ fn }) => fn.countAll<string>().as('n'))
+    .where('grant_id', 'in', grantIds)
+    .where('type', '=', 'message.created')
+    .executeTakeFirstOrThrow();
+  return Number(n);
+}
+
+/** Every event of these grants arrived exactly once (first receipts) and in log order per grant; throws otherwise. */
+export async function checkDelivery(rig: Rig, grantIds: string[], expected: number, s: ReceiverSummary): Promise<{ duplicates: number }> {
+  const rows = await rig.ctx.store.db.selectFrom('events').select(['id', 'grant_id']).where('grant_id', 'in', grantIds).where('type', '=', 'message.created').orderBy('txid').orderBy('seq').execute();
+  if (rows.length !== expected) throw new Error(`the log holds ${rows.length} message.created events, expected ${expected}`);
+  const logOrder = new Map<string, string[]>();
+  for (const r of rows) {
+    const list = logOrder.get(r.grant_id!) ?? [];
+    list.push(r.id);
+    logOrder.set(r.grant_id!, list);
+  }
+  let received = 0;
+  for (const [g, ids] of logOrder) {
+    const got = s.order[g] ?? [];
+    received += got.length;
+    if (got.length !== ids.length) throw new Error(`grant ${g}: ${got.length} of ${ids.length} events received`);
+    for (let i = 0; i < ids.length; i++) if (got[i] !== ids[i]) throw new Error(`grant ${g}: event ${i} out of order (${got[i]} where the log has ${ids[i]})`);
+  }
+  if (received !== expected) throw new Error(`${received} distinct events received, expected ${expected}`);
+  return { duplicates: s.duplicates };
+}
+
+/** Stops syncing and delivering a scenario's grants, so later scenarios measure alone. */
+export async function retire(rig: Rig, grantIds: string[], streamId: string): Promise<void> {
+  await rig.ctx.store.db.updateTable('grants').set({ status: 'revoked' }).where('id', 'in', grantIds).execute();
+  await rig.ctx.store.db.updateTable('streams').set({ status: 'pause' }).where('id', '=', streamId).execute();
+}

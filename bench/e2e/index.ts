@@ -1,0 +1,198 @@
+/**
+ * `npm run bench:e2e` — mailbox → webhook, end to end, against Dovecot on loopback, PostgreSQL and
+ * a local receiver in its own process; one Tributary worker (IMAP sync + delivery, production
+ * settings, commit notifications) in this process. Every scenario checks that each message
+ * arrived once (first receipts) and in log order per grant, and prints its ceiling or floor
+ * measured in the same run:
+ *
+ *  1. burst: N new mails land in one idle INBOX (IDLE running) → all N at the webhook (median of
+ *     --runs), beside a like-for-like raw FETCH of the same mailbox (the fields Tributary fetches,
+ *     chunks of 500);
+ *  2. burst over 20 mailboxes × 500, beside 20 concurrent raw FETCH clients;
+ *  3. backfill of N existing mails → the log and → the webhook;
+ *  4. new-mail latency APPEND → webhook receipt, --appends mails at a steady 2/s and at Poisson
+ *     2/s, beside Dovecot's own IDLE floor (APPEND → untagged EXISTS, on a twin mailbox appended
+ *     to right after each message: a second IDLE on the grant's own mailbox would slow it).
+ *
+ * Usage: npm run bench:e2e [-- --messages 10000 --mailboxes 20 --per-mailbox 500 --appends 200 --runs 3]
+ */
+import { randomUUID } from 'node:crypto';
+import { loadavg } from 'node:os';
+import type { ImapFlow } from 'imapflow';
+import { sql } from 'kysely';
+import { rfc822 } from '../../test/imap/messages.js';
+import { benchMailbox } from '../imap-fixtures.js';
+import { machineLine, percentile } from '../machine.js';
+import { arg, checkDelivery, grantsWithStream, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
+
+const MESSAGES = arg('messages', 10_000);
+const MAILBOXES = arg('mailboxes', 20);
+const PER_MAILBOX = arg('per-mailbox', 500);
+const APPENDS = arg('appends', 200);
+const RUNS = arg('runs', 3);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const CHUNK = 500;
+
+/** Like-for-like raw FETCH: what the IMAP plug-in asks for (metadata, then the first body part), in chunks of 500. */
+async function rawFetch(client: ImapFlow): Promise<number> {
+  const mb = await client.mailboxOpen('INBOX');
+  const total = mb.exists;
+  let n = 0;
+  for (let from = 1; from <= total; from += CHUNK) {
+    const range = `${from}:${Math.min(total, from + CHUNK - 1)}`;
+    const uids: number[] = [];
+    for await (const m of client.fetch(range, { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true, headers: ['references'] })) uids.push(m.uid);
+    for await (const m of client.fetch(range, { uid: true, bodyParts: ['1'] })) if (m.bodyParts) n++;
+  }
+  return n;
+}
+
+async function untilDelivered(rig: Rig, expected: number, timeoutMs = 600_000): Promise<void> {
+  const t0 = performance.now();
+  for (let last = -1, lastChange = performance.now(); ; ) {
+    const s = await rig.rx.summary();
+    if (s.distinct >= expected) return;
+    if (s.distinct !== last) [last, lastChange] = [s.distinct, performance.now()];
+    if (performance.now() - lastChange > 60_000 || performance.now() - t0 > timeoutMs) throw new Error(`only ${s.distinct} of ${expected} events reached the webhook`);
+    await sleep(100);
+  }
+}
+
+interface BurstResult {
+  rate: number;
+  logRate: number;
+  ceiling: number;
+  duplicates: number;
+}
+
+/** New mail lands in idle mailboxes (written into their Maildirs, which Dovecot's IDLE reports). */
+async function burst(rig: Rig, label: string, mailboxes: number, perMailbox: number): Promise<BurstResult> {
+  const users = Array.from({ length: mailboxes }, (_, i) => `${label}-${i}-${randomUUID().slice(0, 6)}`);
+  const { grantIds, streamId } = await grantsWithStream(rig, users);
+  await untilConnected(rig, grantIds);
+  await sleep(1500); // IDLE is up on every connection
+  await rig.rx.reset();
+  const total = mailboxes * perMailbox;
+  const fixtures = benchMailbox(perMailbox);
+  const t0 = Date.now();
+  for (const u of users) rig.dovecot.writeMessages(u, fixtures);
+  let logDoneAt = 0;
+  const logWatch = (async () => {
+    while ((await logCount(rig, grantIds)) < total) await sleep(50);
+    logDoneAt = Date.now();
+  })();
+  await untilDelivered(rig, total);
+  await logWatch;
+  const s = await rig.rx.summary();
+  const { duplicates } = await checkDelivery(rig, grantIds, total, s);
+  await retire(rig, grantIds, streamId);
+  // The ceiling: the same mailboxes fetched raw, all at once, like-for-like.
+  const clients = await Promise.all(users.map((u) => rig.dovecot.client(u, 'pw')));
+  const c0 = performance.now();
+  const fetched = (await Promise.all(clients.map(rawFetch))).reduce((a, b) => a + b, 0);
+  const ceiling = fetched / ((performance.now() - c0) / 1000);
+  await Promise.all(clients.map((c) => c.logout()));
+  return { rate: total / ((s.lastAt - t0) / 1000), logRate: total / ((logDoneAt - t0) / 1000), ceiling, duplicates };
+}
+
+async function backfill(rig: Rig, count: number): Promise<{ logRate: number; hookRate: number; ceiling: number; duplicates: number }> {
+  const user = `backfill-${randomUUID().slice(0, 6)}`;
+  rig.dovecot.addUser(user, 'pw');
+  rig.dovecot.writeMessages(user, benchMailbox(count));
+  // Warm Dovecot's index first (neither contender should pay for the first indexing).
+  const warm = await rig.dovecot.client(user, 'pw');
+  const c0 = performance.now();
+  const fetched = await rawFetch(warm);
+  const ceiling = fetched / ((performance.now() - c0) / 1000);
+  await warm.logout();
+  await rig.rx.reset();
+  const t0 = Date.now();
+  const { grantIds, streamId } = await grantsWithStream(rig, [user], { backfill_days: 3650 });
+  while ((await logCount(rig, grantIds)) < count) await sleep(50);
+  const logDoneAt = Date.now();
+  await untilDelivered(rig, count);
+  const s = await rig.rx.summary();
+  const { duplicates } = await checkDelivery(rig, grantIds, count, s);
+  await retire(rig, grantIds, streamId);
+  return { logRate: count / ((logDoneAt - t0) / 1000), hookRate: count / ((s.lastAt - t0) / 1000), ceiling, duplicates };
+}
+
+/** APPEND → webhook receipt, with Dovecot's IDLE floor (APPEND → EXISTS on another connection) in the same run. */
+async function latency(rig: Rig, pattern: 'steady' | 'poisson', count: number): Promise<{ ours: number[]; floor: number[]; toLog: number[] }> {
+  const user = `latency-${pattern}-${randomUUID().slice(0, 6)}`;
+  const { grantIds, streamId } = await grantsWithStream(rig, [user]);
+  await untilConnected(rig, grantIds);
+  await sleep(1500);
+  await rig.rx.reset();
+  // Dovecot's floor on a twin mailbox: an IDLE watcher on the grant's own mailbox delays the
+  // grant's IDLE notification (Dovecot then falls back to its 30 s check), so it gets its own user.
+  const twin = `${user}-floor`;
+  rig.dovecot.addUser(twin, 'pw');
+  const watcher = await rig.dovecot.client(twin, 'pw');
+  await watcher.mailboxOpen('INBOX');
+  const existsAt: number[] = [];
+  watcher.on('exists', () => existsAt.push(Date.now()));
+  void watcher.idle().catch(() => undefined);
+  const twinAppender = await rig.dovecot.client(twin, 'pw');
+  const appender = await rig.dovecot.client(user, 'pw');
+  await sleep(500);
+  const appendedAt: number[] = [];
+  const twinAt: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const gap = pattern === 'steady' ? 500 : -Math.log(1 - Math.random()) * 500;
+    await sleep(gap);
+    appendedAt.push(Date.now());
+    await appender.append('INBOX', rfc822({ subject: `${pattern} ${i}`, text: 'ping' }));
+    twinAt.push(Date.now());
+    await twinAppender.append('INBOX', rfc822({ subject: `${pattern} ${i}`, text: 'ping' }));
+  }
+  await untilDelivered(rig, count, 120_000);
+  const s = await rig.rx.summary();
+  await checkDelivery(rig, grantIds, count, s);
+  // Split at the log: when each event's appending transaction started (events.created_at).
+  const logged = await rig.ctx.store.db.selectFrom('events').select(['created_at', sql<string>`object->>'subject'`.as('subject')]).where('grant_id', 'in', grantIds).execute();
+  const committedAt = new Map(logged.map((r) => [r.subject, new Date(r.created_at).getTime()]));
+  await retire(rig, grantIds, streamId);
+  await appender.logout();
+  await twinAppender.logout();
+  await watcher.logout().catch(() => undefined);
+  const ours = appendedAt.map((at, i) => s.bySubject[`${pattern} ${i}`]! - at).sort((a, b) => a - b);
+  const toLog = appendedAt.map((at, i) => committedAt.get(`${pattern} ${i}`)! - at).sort((a, b) => a - b);
+  // EXISTS may coalesce two close APPENDs into one notification; pair each append with the first EXISTS at or after it.
+  const floor = twinAt.map((at) => (existsAt.find((e) => e >= at) ?? NaN) - at).filter(Number.isFinite).sort((a, b) => a - b);
+  return { ours, floor, toLog };
+}
+
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+const rig = await startRig();
+try {
+  console.log(machineLine());
+  console.log(`load average at start: ${load()} (the machine is shared; figures are medians and ratios measured side by side)`);
+
+  const only = process.argv.includes('--latency-only');
+  const single: BurstResult[] = [];
+  if (!only) {
+  for (let r = 0; r < RUNS; r++) single.push(await burst(rig, 'burst', 1, MESSAGES));
+  const many: BurstResult[] = [];
+  for (let r = 0; r < RUNS; r++) many.push(await burst(rig, 'many', MAILBOXES, PER_MAILBOX));
+  const med = (rs: BurstResult[], k: keyof BurstResult) => median(rs.map((x) => x[k]));
+  console.log(`\nburst, new mail into idle INBOXes → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
+  console.log(`  1 mailbox × ${fmt(MESSAGES)}:  webhook ${fmt(med(single, 'rate'))}, log ${fmt(med(single, 'logRate'))}; raw FETCH ${fmt(med(single, 'ceiling'))}; webhook/raw ${(med(single, 'rate') / med(single, 'ceiling')).toFixed(2)}; runs ${single.map((x) => fmt(x.rate)).join(', ')}; duplicates ${single.map((x) => x.duplicates).join(', ')}`);
+  console.log(`  ${MAILBOXES} mailboxes × ${PER_MAILBOX}: webhook ${fmt(med(many, 'rate'))}, log ${fmt(med(many, 'logRate'))}; raw FETCH (${MAILBOXES} clients) ${fmt(med(many, 'ceiling'))}; webhook/raw ${(med(many, 'rate') / med(many, 'ceiling')).toFixed(2)}; runs ${many.map((x) => fmt(x.rate)).join(', ')}; duplicates ${many.map((x) => x.duplicates).join(', ')}`);
+
+  const bf = await backfill(rig, MESSAGES);
+  console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (1 run): into the log ${fmt(bf.logRate)} msg/s (${(bf.logRate / bf.ceiling).toFixed(2)} of raw FETCH ${fmt(bf.ceiling)}); at the webhook ${fmt(bf.hookRate)} msg/s; duplicates ${bf.duplicates}`);
+
+  }
+  console.log(`\nnew-mail latency, APPEND → webhook receipt, ${APPENDS} mails (ms)`);
+  for (const pattern of ['steady', 'poisson'] as const) {
+    const { ours, floor, toLog } = await latency(rig, pattern, APPENDS);
+    const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);
+    console.log(
+      `  ${pattern.padEnd(7)} 2/s: p50 ${p(ours, 50)}, p99 ${p(ours, 99)}, max ${ours.at(-1)!.toFixed(0)} | Dovecot IDLE floor p50 ${p(floor, 50)}, p99 ${p(floor, 99)} | our share at p50 ${(percentile(ours, 50) - percentile(floor, 50)).toFixed(0)} | APPEND → log transaction p50 ${p(toLog, 50)}`,
+    );
+  }
+  console.log(`\nload average at end: ${load()}`);
+} finally {
+  await rig.close();
+}
