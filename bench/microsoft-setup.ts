@@ -31,7 +31,8 @@ export interface BenchServer {
   publicUrl: string;
 }
 
-export async function startTributary(store: Store, sb: MicrosoftSandbox, env: Record<string, string> = {}): Promise<BenchServer> {
+/** `sb`: the Microsoft sandbox to point at, or null (other providers pass their URLs in `env`). */
+export async function startTributary(store: Store, sb: Pick<MicrosoftSandbox, 'url' | 'graphUrl'> | null, env: Record<string, string> = {}): Promise<BenchServer> {
   await migrate(store);
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
@@ -40,8 +41,7 @@ export async function startTributary(store: Store, sb: MicrosoftSandbox, env: Re
     PUBLIC_URL: publicUrl,
     TRIBUTARY_SECRET_KEYS: KEYS,
     TRIBUTARY_RATE_LIMIT: '10000000',
-    TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url,
-    TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl,
+    ...(sb ? { TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url, TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl } : {}),
     LOG_LEVEL: 'warn',
     ...env,
   });

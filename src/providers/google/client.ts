@@ -10,6 +10,8 @@ import type { GoogleTokens } from './tokens.js';
  * goes through the batch endpoint, at most 50 calls per request.
  */
 export const BATCH_SIZE = 50;
+/** Batch requests in flight per grant (each one counts its 50 calls against the user's quota). */
+const BATCH_CONCURRENCY = 4;
 
 export class GmailCallError extends Error {
   constructor(
@@ -77,12 +79,20 @@ export class GmailClient {
    * so the caller commits nothing and the engine retries the grant later.
    */
   async getMany(ids: string[], format: 'full' | 'metadata', signal?: AbortSignal): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < ids.length; i += BATCH_SIZE) {
-      if (signal?.aborted) throw new ProviderError('transient', 'sync pass aborted');
-      out.push(...(await this.batch(ids.slice(i, i + BATCH_SIZE), format)));
-    }
-    return out;
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += BATCH_SIZE) chunks.push(ids.slice(i, i + BATCH_SIZE));
+    const results: Record<string, unknown>[][] = new Array<Record<string, unknown>[]>(chunks.length);
+    // A few batch requests in flight hide the round trips; results keep the order of `ids`.
+    let next = 0;
+    const worker = async () => {
+      while (next < chunks.length) {
+        if (signal?.aborted) throw new ProviderError('transient', 'sync pass aborted');
+        const n = next++;
+        results[n] = await this.batch(chunks[n]!, format);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, chunks.length) }, worker));
+    return results.flat();
   }
 
   private async batch(ids: string[], format: string, retried = false): Promise<Record<string, unknown>[]> {

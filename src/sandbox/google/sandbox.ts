@@ -185,18 +185,34 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
   // --- Gmail API v1 ------------------------------------------------------------------------
   type Req = FastifyRequest<{ Params: { userId: string; id?: string }; Querystring: Record<string, string | string[] | undefined> }>;
   /** Authenticates, checks the scope and the quota; returns the mailbox or sends the error. */
-  function gmailAuth(req: Req, reply: FastifyReply, method: string): Mailbox | null {
-    const g = accounts.accessOf(req.headers.authorization);
-    if (!g) return (gmailError(reply, 401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', 'authError', 'UNAUTHENTICATED'), null);
+  type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+  const errorAnswer = (status: number, message: string, reason: string, statusText: string): Answer => ({ status, body: { error: { code: status, message, errors: [{ message, domain: 'global', reason }], status: statusText } } });
+  /** Authentication, scope and quota of one Gmail call: the mailbox, or the error answer. */
+  function authorizeCall(authorization: string | undefined, userId: string, method: string): Mailbox | Answer {
+    const g = accounts.accessOf(authorization);
+    if (!g) return errorAnswer(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', 'authError', 'UNAUTHENTICATED');
     const user = accounts.users.get(g.sub)!;
-    if (req.params.userId !== 'me' && req.params.userId.toLowerCase() !== user.email) return (gmailError(reply, 403, 'Delegation denied for ' + user.email, 'forbidden', 'PERMISSION_DENIED'), null);
-    if (!g.scope.some((s) => s.startsWith('https://www.googleapis.com/auth/gmail.') || s === 'https://mail.google.com/')) return (gmailError(reply, 403, 'Request had insufficient authentication scopes.', 'insufficientPermissions', 'PERMISSION_DENIED'), null);
+    if (userId !== 'me' && userId.toLowerCase() !== user.email) return errorAnswer(403, 'Delegation denied for ' + user.email, 'forbidden', 'PERMISSION_DENIED');
+    if (!g.scope.some((s) => s.startsWith('https://www.googleapis.com/auth/gmail.') || s === 'https://mail.google.com/')) return errorAnswer(403, 'Request had insufficient authentication scopes.', 'insufficientPermissions', 'PERMISSION_DENIED');
     const refused = quota.take(user.email, method);
-    if (refused) {
-      reply.code(refused.status).header('retry-after', String(refused.retryAfterS)).send(quotaError(refused.status));
-      return null;
-    }
+    if (refused) return { status: refused.status, body: quotaError(refused.status), headers: { 'retry-after': String(refused.retryAfterS) } };
     return boxOf(user.email);
+  }
+  function gmailAuth(req: Req, reply: FastifyReply, method: string): Mailbox | null {
+    const r = authorizeCall(req.headers.authorization, req.params.userId, method);
+    if (r instanceof Mailbox) return r;
+    reply.code(r.status).headers(r.headers ?? {}).send(r.body);
+    return null;
+  }
+  /** users.messages.get, shared by the route and the batch endpoint. */
+  function getMessage(authorization: string | undefined, userId: string, id: string, query: URLSearchParams): Answer {
+    const b = authorizeCall(authorization, userId, 'messages.get');
+    if (!(b instanceof Mailbox)) return b;
+    const m = b.messages.get(id);
+    if (!m) return errorAnswer(404, 'Requested entity was not found.', 'notFound', 'NOT_FOUND');
+    const format = query.get('format') ?? 'full';
+    if (!['full', 'metadata', 'minimal', 'raw'].includes(format)) return errorAnswer(400, `Invalid value at 'format' (${format})`, 'invalidArgument', 'INVALID_ARGUMENT');
+    return { status: 200, body: messageResource(m, b.email, format, query.getAll('metadataHeaders')) };
   }
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   const many = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -227,13 +243,9 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     return reply.send({ ...(history.length ? { history } : {}), ...(more ? { nextPageToken: String(page[page.length - 1]!.id) } : {}), historyId: String(b.historyId) });
   };
   const messageGet = (req: Req, reply: FastifyReply) => {
-    const b = gmailAuth(req, reply, 'messages.get');
-    if (!b) return reply;
-    const m = b.messages.get(req.params.id ?? '');
-    if (!m) return gmailError(reply, 404, 'Requested entity was not found.', 'notFound', 'NOT_FOUND');
-    const format = one(req.query.format) ?? 'full';
-    if (!['full', 'metadata', 'minimal', 'raw'].includes(format)) return gmailError(reply, 400, `Invalid value at 'format' (${format})`, 'invalidArgument', 'INVALID_ARGUMENT');
-    return reply.send(messageResource(m, b.email, format, many(req.query.metadataHeaders)));
+    const q = new URLSearchParams(req.url.split('?')[1] ?? '');
+    const a = getMessage(req.headers.authorization, req.params.userId, req.params.id ?? '', q);
+    return reply.code(a.status).headers(a.headers ?? {}).send(a.body);
   };
   app.get(`${GMAIL}/profile`, getProfile);
   app.get(`${GMAIL}/history`, historyList);
@@ -283,7 +295,15 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     const parts = parseBatch(String(req.body ?? ''), boundary);
     if (parts.length > 100) return reply.code(400).send({ error: { code: 400, message: 'Too many requests in batch; the limit is 100', status: 'INVALID_ARGUMENT' } });
     const answers = [];
+    const MESSAGE = /^\/gmail\/v1\/users\/([^/?]+)\/messages\/([^/?]+)(?:\?(.*))?$/;
     for (const p of parts) {
+      const direct = p.method === 'GET' ? MESSAGE.exec(p.path) : null;
+      if (direct) {
+        // The common case, answered without a loopback round trip through the router.
+        const a = getMessage(p.headers.authorization ?? req.headers.authorization, decodeURIComponent(direct[1]!), decodeURIComponent(direct[2]!), new URLSearchParams(direct[3] ?? ''));
+        answers.push({ contentId: p.contentId, status: a.status, headers: { 'content-type': 'application/json; charset=UTF-8', ...a.headers }, body: JSON.stringify(a.body) });
+        continue;
+      }
       const res = await app.inject({ method: p.method as 'GET', url: p.path, headers: { authorization: p.headers.authorization ?? String(req.headers.authorization ?? '') } });
       answers.push({ contentId: p.contentId, status: res.statusCode, headers: { 'content-type': 'application/json; charset=UTF-8', ...(res.headers['retry-after'] ? { 'retry-after': String(res.headers['retry-after']) } : {}) }, body: res.body });
     }
