@@ -57,10 +57,19 @@ export function openSecrets(sealer: Sealer, streamId: string, sealed: string | n
   return sealed ? (JSON.parse(sealer.open(sealed, destinationSecretsAad(streamId))) as Config) : {};
 }
 
-/** The config as the API shows it: secret fields that are set appear as the mask. */
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The config as the API shows it: secret fields that are set appear as the mask; a secret field
+ * that is a map (webhook headers) keeps its keys and masks every value.
+ */
 export function maskedConfig(def: DestinationDefinition | undefined, plain: Config, hasSecrets: Config): Config {
   const out: Config = { ...plain };
-  for (const f of def?.secretFields ?? Object.keys(hasSecrets)) if (hasSecrets[f] !== undefined) out[f] = SECRET_MASK;
+  for (const f of def?.secretFields ?? Object.keys(hasSecrets)) {
+    const v = hasSecrets[f];
+    if (v === undefined) continue;
+    out[f] = isMap(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, SECRET_MASK])) : SECRET_MASK;
+  }
   return out;
 }
 
@@ -71,7 +80,12 @@ export function maskedConfig(def: DestinationDefinition | undefined, plain: Conf
 export function mergeForUpdate(def: DestinationDefinition, previous: Config, update: Config): Config {
   const merged: Config = { ...update };
   for (const f of def.secretFields) {
-    if ((merged[f] === undefined || merged[f] === SECRET_MASK) && previous[f] !== undefined) merged[f] = previous[f];
+    const before = previous[f];
+    if ((merged[f] === undefined || merged[f] === SECRET_MASK) && before !== undefined) merged[f] = before;
+    else if (isMap(merged[f]) && isMap(before)) {
+      // A map sent back as shown: masked values keep their stored value, new keys are taken as given.
+      merged[f] = Object.fromEntries(Object.entries(merged[f]).map(([k, v]) => [k, v === SECRET_MASK && before[k] !== undefined ? before[k] : v]));
+    }
   }
   return merged;
 }

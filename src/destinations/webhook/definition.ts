@@ -27,7 +27,8 @@ export const webhookDestination: DestinationDefinition<WebhookConfig> = {
   title: 'Webhook',
   description: 'One signed HTTPS POST per event (Nylas X-Nylas-Signature and Standard Webhooks headers), CloudEvents JSON body.',
   configSchema: webhookConfigSchema,
-  secretFields: ['secret', 'previous_secret'],
+  // Custom headers carry receiver credentials (Authorization, API keys): sealed, each value masked.
+  secretFields: ['secret', 'previous_secret', 'headers'],
   // Within a batch the writer keeps per-grant order and spreads grants over concurrent requests.
   limits: { maxBatch: 500, maxWaitMs: 50, maxInFlight: 4, ordering: 'per-grant' },
   create: (config, ctx) => new WebhookWriter(config, ctx),
