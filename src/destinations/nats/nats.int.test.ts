@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { nkeys } from '@nats-io/transport-node';
@@ -184,5 +188,36 @@ describe('nats credentials', () => {
     expect(err).toMatchObject({ name: 'FatalError', message: expect.stringContaining('rejected the credentials') as string });
     expect(err.message).not.toContain('wrong-password-9');
     expect(ctx.logger.text).not.toContain('wrong-password-9');
+  });
+});
+
+describe('nats over TLS', () => {
+  let dir: string;
+  let server: NatsServer;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trb-nats-tls-'));
+    const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
+    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Tributary Test CA']);
+    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext']);
+    server = await startNats({ config: `tls {\n  cert_file: "${join(dir, 'server.pem')}"\n  key_file: "${join(dir, 'server.key')}"\n}\n` });
+    await createStream(server.url, { tls: true, tls_ca: readFileSync(join(dir, 'ca.pem'), 'utf8') });
+  });
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('verifies the server certificate against tls_ca for the host name while connecting to the checked address', async () => {
+    // One line, as pasted into the dashboard: the writer restores the PEM line breaks.
+    const ca = readFileSync(join(dir, 'ca.pem'), 'utf8').replace(/\n/g, ' ');
+    const w = natsDestination.create({ servers: `tls://localhost:${server.port}`, tls: true, tls_ca: ca }, testContext());
+    await w.test();
+    expect(await w.write([messageCreated(1, { prefix: 'tls' })], signal(), 1)).toEqual({ rejected: [] });
+    await w.close();
+    const untrusted = natsDestination.create({ servers: `tls://localhost:${server.port}`, tls: true }, testContext());
+    await expect(untrusted.test()).rejects.toThrow(/certificate/i);
+    await untrusted.close();
   });
 });
