@@ -66,7 +66,8 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 export function maskedConfig(def: DestinationDefinition | undefined, plain: Config, hasSecrets: Config): Config {
   const out: Config = { ...plain };
   for (const f of def?.secretFields ?? Object.keys(hasSecrets)) {
-    const v = hasSecrets[f];
+    // A row written before the field became secret holds it in the plain part: masked all the same.
+    const v = hasSecrets[f] ?? plain[f];
     if (v === undefined) continue;
     out[f] = isMap(v) ? Object.fromEntries(Object.keys(v).map((k) => [k, SECRET_MASK])) : SECRET_MASK;
   }
