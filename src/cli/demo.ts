@@ -8,6 +8,7 @@ import { createSetupLink } from '../dashboard/accounts.js';
 import { createContext, ensureDefaultApplication, startRoles } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { startMicrosoftSandbox } from '../sandbox/microsoft/index.js';
+import { runZoomDemo } from './demo-zoom.js';
 
 /**
  * `tributary demo`: the whole product on one machine with no cloud account. Starts the
@@ -19,15 +20,18 @@ import { startMicrosoftSandbox } from '../sandbox/microsoft/index.js';
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run Tributary against the built-in Microsoft sandbox: hosted auth, new mail, events (about 20 s)')
+    .description('run Tributary against a built-in sandbox: hosted auth, new mail or a meeting transcript, events (about 20 s)')
+    .option('--provider <id>', 'microsoft (mail) or zoom (a meeting transcript)', 'microsoft')
     .option('--messages <n>', 'messages to deliver', '3')
     .option('--keep', 'keep running afterwards (Ctrl-C to stop) to explore the API and dashboard')
-    .action(async (opts: { messages: string; keep?: boolean }) => {
+    .action(async (opts: { provider: string; messages: string; keep?: boolean }) => {
+      if (opts.provider === 'zoom') return runZoomDemo({ keep: opts.keep === true });
+      if (opts.provider !== 'microsoft') throw new Error(`demo --provider must be microsoft or zoom (got ${opts.provider})`);
       await runDemo({ messages: Math.min(50, Math.max(1, Number(opts.messages) || 3)), keep: opts.keep === true });
     });
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const { port } = srv.address() as AddressInfo;
@@ -35,13 +39,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const step = (started: number, text: string) => console.log(`  [${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${text}`);
+export const step = (started: number, text: string) => console.log(`  [${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${text}`);
 
-async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
-  const started = Date.now();
-  console.log('\nTributary demo — Microsoft 365 sandbox → hosted auth → message.created\n');
-  const sandbox = await startMicrosoftSandbox();
-  step(started, `Microsoft sandbox (identity platform + Graph) on ${sandbox.url}`);
+export interface DemoTributary {
+  ctx: Awaited<ReturnType<typeof createContext>>;
+  key: string;
+  publicUrl: string;
+  dataDir: string;
+  /** Calls the REST API with the demo's API key; returns `data`, throws on an error status. */
+  api(method: string, path: string, body?: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Tributary (API + workers) on a free loopback port with an embedded database in a temporary directory. */
+export async function startDemoTributary(env: Record<string, string>): Promise<DemoTributary> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-demo-'));
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
@@ -54,18 +65,14 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     TRIBUTARY_DATA_DIR: dataDir,
     TRIBUTARY_SECRET_KEYS: '',
     TRIBUTARY_API_KEY: '',
-    TRIBUTARY_MICROSOFT_LOGIN_URL: sandbox.url,
-    TRIBUTARY_MICROSOFT_GRAPH_URL: sandbox.graphUrl,
-    TRIBUTARY_MICROSOFT_NOTIFICATION_URL: '',
     TRIBUTARY_FALLBACK_SYNC_MS: '30000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    ...env,
   });
   const ctx = await createContext(config, createLogger(config.logLevel));
   const { printKey } = await ensureDefaultApplication(ctx);
   const key = printKey ?? (await ctx.repos.apiKeys.create((await ctx.repos.applications.ensureDefault(config.region)).app.id, 'demo')).key;
   const running = await startRoles(ctx, { api: true, worker: true });
-  step(started, `Tributary API + workers on ${publicUrl} (embedded database in ${dataDir})`);
-
   const api = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${publicUrl}${path}`, {
       method,
@@ -76,10 +83,46 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${JSON.stringify(json.error ?? json)}`);
     return json.data;
   };
+  return {
+    ctx,
+    key,
+    publicUrl,
+    dataDir,
+    api,
+    async stop() {
+      await running.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The app's last hosted-auth step: the code on its redirect → POST /v3/connect/token (form-encoded, as a server would). */
+export async function redeemDemoCode(publicUrl: string, finalLocation: string, appRedirect: string, applicationId: string, key: string): Promise<{ grant_id: string; email: string }> {
+  const code = new URL(finalLocation).searchParams.get('code');
+  if (!code) throw new Error(`hosted auth ended with ${new URL(finalLocation).search}`);
+  const res = await fetch(`${publicUrl}/v3/connect/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: appRedirect, client_id: applicationId, client_secret: key }).toString(),
+  });
+  return (await res.json()) as { grant_id: string; email: string };
+}
+
+async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
+  const started = Date.now();
+  console.log('\nTributary demo — Microsoft 365 sandbox → hosted auth → message.created\n');
+  const sandbox = await startMicrosoftSandbox();
+  step(started, `Microsoft sandbox (identity platform + Graph) on ${sandbox.url}`);
+  const t = await startDemoTributary({
+    TRIBUTARY_MICROSOFT_LOGIN_URL: sandbox.url,
+    TRIBUTARY_MICROSOFT_GRAPH_URL: sandbox.graphUrl,
+    TRIBUTARY_MICROSOFT_NOTIFICATION_URL: '',
+  });
+  const { ctx, key, publicUrl, api } = t;
+  step(started, `Tributary API + workers on ${publicUrl} (embedded database in ${t.dataDir})`);
   const stop = async () => {
-    await running.stop();
+    await t.stop();
     await sandbox.close();
-    await rm(dataDir, { recursive: true, force: true });
   };
 
   try {
@@ -99,15 +142,7 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     const consent = sandbox.control.approve(String(toMicrosoft.headers.get('location')), { username: user.mail });
     if (!consent.location) throw new Error(`consent failed: ${JSON.stringify(consent.error)}`);
     const back = await fetch(consent.location, { redirect: 'manual' });
-    const final = new URL(String(back.headers.get('location')));
-    const code = final.searchParams.get('code');
-    if (!code) throw new Error(`hosted auth ended with ${final.search}`);
-    const tokenRes = await fetch(`${publicUrl}/v3/connect/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: appRedirect, client_id: applicationId, client_secret: key }).toString(),
-    });
-    const token = (await tokenRes.json()) as { grant_id: string; email: string };
+    const token = await redeemDemoCode(publicUrl, String(back.headers.get('location')), appRedirect, applicationId, key);
     step(started, `hosted auth: ${authUrl.split('?')[0]} → consent → callback → code → grant ${token.grant_id} (${token.email})`);
 
     await waitFor(async () => {
@@ -158,7 +193,7 @@ interface DemoEvent {
   data: { object: { subject: string; unread: boolean; thread_id: string; from: { name: string; email: string }[] } };
 }
 
-async function waitFor<T>(check: () => Promise<T | null | false>, timeoutMs: number): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T | null | false>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
