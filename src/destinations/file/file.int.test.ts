@@ -178,12 +178,12 @@ describe('file destination layout and recovery', () => {
     const outside = tempDir();
     const ctx = baseContext({ dataDir: data });
     const out = fileDestination.create({ root: outside }, ctx);
-    await expect(out.write([messageCreated(1, { prefix: 'conf' })], new AbortController().signal)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('outside the data directory') });
+    await expect(out.write([messageCreated(1, { prefix: 'conf' })], new AbortController().signal, 1)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('outside the data directory') });
     await out.close();
     mkdirSync(join(data, 'exports'));
     symlinkSync(outside, join(data, 'exports', 'escape'));
     const viaLink = fileDestination.create({ root: join(data, 'exports', 'escape') }, ctx);
-    await expect(viaLink.write([messageCreated(2, { prefix: 'conf' })], new AbortController().signal)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('symbolic link') });
+    await expect(viaLink.write([messageCreated(2, { prefix: 'conf' })], new AbortController().signal, 1)).rejects.toMatchObject({ name: 'FatalError', message: expect.stringContaining('symbolic link') });
     await viaLink.close();
     expect(readdirSync(outside)).toEqual([]);
     // An operator's allowed root, and a plain directory under the data directory, are fine.
@@ -200,7 +200,7 @@ describe('file destination layout and recovery', () => {
     const w = fileDestination.create({ root }, testContext());
     const abort = new AbortController();
     abort.abort();
-    await expect(w.write([messageCreated(3, { prefix: 'abrt' })], abort.signal)).rejects.toThrow();
+    await expect(w.write([messageCreated(3, { prefix: 'abrt' })], abort.signal, 1)).rejects.toThrow();
     await w.close();
     expect(listFiles(root, '.ndjson')).toEqual([]);
   });
