@@ -15,7 +15,7 @@ const Str = (max: number, description?: string) => Type.Optional(Type.String({ m
 const Query = Type.Object(
   {
     client_id: Str(100, 'your Tributary application id'),
-    provider: Str(20, 'microsoft (or another OAuth connector of the application)'),
+    provider: Str(20, 'an OAuth provider the application has a connector for (GET /v3/providers: auth = oauth)'),
     redirect_uri: Str(2000, 'must exactly match one of the application redirect URIs'),
     response_type: Str(20, 'code'),
     state: Str(1000, 'returned unchanged to redirect_uri'),
