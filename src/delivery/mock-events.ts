@@ -45,17 +45,33 @@ function sampleObject(type: EventType, now: number): Record<string, unknown> {
         email: 'grace@example.com',
         grant_updated_at: now,
       };
-    case 'conference.zoom.transcript':
+    case 'conference.zoom.transcript': {
+      // The shape of domain/event.ts TranscriptObject, as the Zoom source builds it.
+      const segments = [
+        { start_ms: 1000, end_ms: 4000, speaker: 'Ada Example', text: 'Hello everyone.' },
+        { start_ms: 4500, end_ms: 7000, speaker: 'Grace Example', text: 'Hi Ada, shall we start?' },
+      ];
       return {
         id: 'mock-transcript-0000',
         grant_id: GRANT_ID,
+        object: 'transcript',
         meeting_id: '85012345678',
         meeting_uuid: 'mock-meeting-uuid==',
         topic: 'Weekly sync',
+        host: { id: 'mock-host-0000', email: 'ada@example.com' },
         start_time: now - 3600,
         duration: 30,
-        transcript: 'WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nAda Example: Hello everyone.\n',
+        timezone: 'UTC',
+        recording_start: now - 3600,
+        recording_end: now - 1800,
+        participants: [{ name: 'Ada Example' }, { name: 'Grace Example' }],
+        segment_count: segments.length,
+        segments,
+        text: segments.map((s) => `${s.speaker}: ${s.text}`).join('\n'),
+        truncated: false,
+        file: { id: 'mock-transcript-0000', download_url: 'https://zoom.us/rec/download/mock-transcript-0000', size: 140, file_extension: 'VTT' },
       };
+    }
   }
 }
 
