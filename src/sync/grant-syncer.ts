@@ -1,6 +1,9 @@
 import type { AppContext } from '../context.js';
+import { promises as dns } from 'node:dns';
+import { ForbiddenDestinationError, resolveAllowed, type LookupAll } from '../domain/net.js';
 import { expireGrant } from '../grants/lifecycle.js';
 import { ProviderError, type Cursor, type GrantHandle, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
+import { getProvider } from '../providers/registry.js';
 import type { GrantRow } from '../store/database.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { commitBatch, GrantGoneError, LeaseLostError, type HeldLease, type SyncState } from './outbox.js';
@@ -27,6 +30,8 @@ export class ProviderCallTimeout extends ProviderError {
     super('transient', `${what} did not finish within ${ms} ms; dropping the connection and retrying`);
   }
 }
+
+const lookupAll: LookupAll = (host) => dns.lookup(host, { all: true, verbatim: true });
 
 export type SyncerExit = 'stopped' | 'lease_lost' | 'grant_gone' | 'expired';
 
@@ -210,6 +215,7 @@ export class GrantSyncer {
     if (!definition) throw new GrantGoneError(grant.id);
     const integration = await this.ctx.repos.integrations.getById(grant.integration_id);
     if (!integration) throw new GrantGoneError(grant.id);
+    await this.checkHost(grant, integration.settings);
     const handle: GrantHandle = {
       id: grant.id,
       applicationId: grant.application_id,
@@ -250,6 +256,24 @@ export class GrantSyncer {
       }
     }
     return session;
+  }
+
+  /**
+   * A password-auth grant (IMAP) names its own server: custom auth checked the host once, but
+   * DNS may answer differently on a later connect (rebinding to a private address). The outbound
+   * guard re-checks it before every connection the engine opens.
+   */
+  private async checkHost(grant: GrantRow, integrationSettings: Record<string, unknown>): Promise<void> {
+    const auth = getProvider(grant.provider)?.auth;
+    if (auth?.kind !== 'password') return;
+    const host = auth.hostOf(grant.settings, integrationSettings);
+    if (!host) return;
+    try {
+      await resolveAllowed(host, lookupAll, this.ctx.config.allowPrivateDestinations);
+    } catch (err) {
+      if (err instanceof ForbiddenDestinationError) throw new ProviderError('transient', `refusing to connect: ${err.message}`);
+      throw err;
+    }
   }
 
   private async closeSession(): Promise<void> {

@@ -221,3 +221,23 @@ describe('a hung mailbox (PostgreSQL)', () => {
     await eventually(async () => (await t.store.db.selectFrom('events').select('id').where('grant_id', '=', healthy.id).execute()).length === 1, 5000, 'the healthy grant syncing');
   }, 30_000);
 });
+
+describe('IMAP host re-check on every connect (DNS rebinding)', () => {
+  let t: TestContext;
+  const schedulers: SyncScheduler[] = [];
+  afterEach(async () => {
+    for (const s of schedulers.splice(0)) await s.stop();
+    await t.close();
+  });
+
+  it('never opens a session to a host that now resolves to a private address', async () => {
+    t = await testContext('pglite', { TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'false' });
+    const fake = new FakeMailboxes();
+    // Custom auth saw a public address; the name now answers with loopback.
+    const { grants } = await seedGrants(t, 1, { settings: { imap_host: 'localhost', imap_port: 143 } });
+    const s = await startSync(t, 'w-rebind', FAST, (p) => (p === 'imap' ? fake.definition() : undefined));
+    schedulers.push(s);
+    await eventually(() => t.logs.text.includes('refusing to connect: localhost resolves to'), 5000, 'the refusal logged');
+    expect(fake.open.get(grants[0]!.id) ?? 0).toBe(0);
+  });
+});
