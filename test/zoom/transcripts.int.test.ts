@@ -125,6 +125,32 @@ describe.each(DATABASES)('Zoom transcripts end to end (%s)', (kind) => {
     expect(await h.api.ctx.metrics.registry.getSingleMetricAsString('tributary_zoom_notifications_total')).toMatch(/bad_signature/);
   });
 
+  it('hostile bodies get a 4xx that says what is wrong, never a 500', async () => {
+    const ts = () => String(Math.floor(Date.now() / 1000));
+    const signed = (body: string) => {
+      const t = ts();
+      return { 'content-type': 'application/json', 'x-zm-request-timestamp': t, 'x-zm-signature': zoomSignature(h.zoomApp.secretToken, t, body) };
+    };
+    const bodies = [
+      '[]',
+      'null',
+      '"text"',
+      '{"event": 5}',
+      JSON.stringify({ event: 'x'.repeat(500) }),
+      JSON.stringify({ event: 'recording.transcript_completed', payload: { object: { host_email: 'nobody@example.com' } } }),
+      JSON.stringify({ event: 'recording.transcript_completed', payload: { object: { uuid: 'u', host_email: `host1.${kind}@example.com`, recording_files: 'nope' } } }),
+      JSON.stringify({ event: 'endpoint.url_validation', payload: { plainToken: { nested: true } } }),
+      JSON.stringify({ event: 'app_deauthorized', payload: {} }),
+      JSON.stringify({ event: 'recording.transcript_completed', payload: { object: { uuid: 'u', host_email: `host1.${kind}@example.com`, recording_files: [{ file_type: 'TRANSCRIPT', id: 'f', download_url: 'http://169.254.169.254/latest/meta-data', status: 'completed' }] } }, download_token: 't' }),
+    ];
+    for (const body of bodies) {
+      const res = await h.api.app.inject({ method: 'POST', url: NOTIFICATIONS_PATH, headers: signed(body), payload: body });
+      expect(res.statusCode, body.slice(0, 80)).toBeGreaterThanOrEqual(200);
+      expect(res.statusCode, body.slice(0, 80)).toBeLessThan(500);
+      if (res.statusCode >= 400) expect(res.json().error.message, body.slice(0, 80)).toEqual(expect.any(String));
+    }
+  });
+
   it('a dropped webhook is found by the fallback poll', async () => {
     const address = email();
     const grantId = await h.connect(address);
@@ -176,6 +202,23 @@ describe.each(DATABASES)('Zoom transcripts end to end (%s)', (kind) => {
     const [e] = await transcripts(grantId);
     expect(e!.object).toMatchObject({ truncated: true, segment_count: 9000, file: { download_url: expect.stringContaining('/rec/download/') } });
     expect(e!.object).not.toHaveProperty('segments');
+  });
+
+  it('a download redirected off Zoom’s hosts is refused: the transcript is skipped, the grant keeps working', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    await eventually(() => baselined(h.api, grantId), 10_000, 'baseline');
+    h.sb.control.redirectDownloads('http://169.254.169.254/latest/meta-data/');
+    try {
+      h.sb.control.finishMeeting({ user: address, topic: 'Redirected', transcript: VTT });
+      await eventually(() => h.api.ctx.logs.text.includes('zoom: transcript skipped'), 10_000, 'skip logged');
+    } finally {
+      h.sb.control.redirectDownloads(null);
+    }
+    expect(await transcripts(grantId)).toHaveLength(0);
+    h.sb.control.finishMeeting({ user: address, topic: 'After', transcript: VTT });
+    await eventually(async () => (await transcripts(grantId)).length === 1, 10_000, 'next transcript');
+    expect((await h.api.ctx.repos.grants.getById(grantId))?.status).toBe('valid');
   });
 
   it('deauthorization (app_deauthorized) → exactly one grant.expired', async () => {
