@@ -64,6 +64,14 @@ describe.each(DATABASES)('Zoom transcripts end to end (%s)', (kind) => {
     expect(h.api.ctx.repos.integrations.openSettings((await h.api.ctx.repos.integrations.getById(row.id))!)).toMatchObject({ webhook_secret_token: h.zoomApp.secretToken, poll_interval_minutes: 30 });
   });
 
+  it('GET /v3/providers describes Zoom: the settings form, the redirect URI and the event subscription URL to copy', async () => {
+    const r = await h.api.call('GET', '/v3/providers');
+    const zoom = (r.body.data as { id: string }[]).find((p) => p.id === 'zoom') as unknown as { auth: string; callback_url: string; inbound_urls: Record<string, string>; integration_settings_schema: { properties: Record<string, { writeOnly?: boolean }> }; guide: { steps: { copy?: { value: string } }[] } };
+    expect(zoom).toMatchObject({ auth: 'oauth', callback_url: `${h.publicUrl}/v3/connect/callback`, inbound_urls: { notifications: `${h.publicUrl}${NOTIFICATIONS_PATH}` } });
+    expect(zoom.integration_settings_schema.properties.webhook_secret_token?.writeOnly).toBe(true);
+    expect(zoom.guide.steps.map((s) => s.copy?.value)).toEqual(expect.arrayContaining([`${h.publicUrl}/v3/connect/callback`, `${h.publicUrl}${NOTIFICATIONS_PATH}`]));
+  });
+
   it('the endpoint answers Zoom’s URL validation challenge', async () => {
     expect(await h.sb.control.validateEndpoint(h.zoomApp.clientId)).toEqual({ ok: true, status: 200 });
   });
