@@ -14,7 +14,8 @@ export interface TributaryProcess {
 
 export function spawnTributary(args: string[], env: Record<string, string>): TributaryProcess {
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...env },
+    // The sources, not a build that may predate them (a test may ask for dist with TRIBUTARY_RUN_FROM).
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', TRIBUTARY_RUN_FROM: 'src', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

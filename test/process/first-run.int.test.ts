@@ -168,3 +168,22 @@ describe('the first run', () => {
     }
   }, 90_000);
 });
+
+describe('the compiled CLI', () => {
+  it('runs from dist/ (built by npm ci through prepare) and answers a data command', async () => {
+    const built = new URL('../../dist/cli/index.js', import.meta.url);
+    expect(existsSync(built), 'dist/ is missing: run `npm run build` (npm ci runs it)').toBe(true);
+    const port = await freePort();
+    const key = 'compiled_cli_key_0123456789abcdefghij';
+    const server = spawnTributary(['start'], { TRIBUTARY_DATA_DIR: freshDir(), PORT: String(port), TRIBUTARY_API_KEY: key });
+    try {
+      await waitForReady(`http://127.0.0.1:${port}`, 60_000);
+      // How long this takes is a figure for the release notes, not an assertion here.
+      const cli = spawnTributary(['--json', 'grants', 'list'], { TRIBUTARY_URL: `http://127.0.0.1:${port}`, TRIBUTARY_API_KEY: key, TRIBUTARY_RUN_FROM: 'dist' });
+      expect(await cli.exited).toBe(0);
+      expect(JSON.parse(cli.output())).toEqual([]);
+    } finally {
+      await server.kill();
+    }
+  }, 90_000);
+});
