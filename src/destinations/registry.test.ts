@@ -28,4 +28,16 @@ describe('destination registry', () => {
     expect(check('file', { root: 'relative/dir' })).toBe(false);
     expect(check('file', {})).toBe(true);
   });
+
+  it('validates the message-broker configs the dashboard form produces, and refuses malformed ones', () => {
+    const check = (type: string, config: unknown) => TypeCompiler.Compile(getDestination(type)!.configSchema).Check(config);
+    expect(check('nats', { servers: 'nats://a.example.com:4222, tls://b.example.com:4222', tls: false })).toBe(true);
+    expect(check('nats', { servers: 'nats://a:4222', subject: 'events.>' })).toBe(false);
+    expect(check('kafka', { brokers: 'b1:9092,b2:9092', topic: 'events', sasl_mechanism: 'scram-sha-256', tls: false, idempotent: true })).toBe(true);
+    expect(check('kafka', { brokers: 'b1', topic: 'events' })).toBe(false);
+    expect(check('pubsub', { project_id: 'my-project', topic_id: 'events' })).toBe(true);
+    expect(check('pubsub', { project_id: 'my-project', topic_id: 'projects/x/topics/y' })).toBe(false);
+    expect(check('sns', { topic_arn: 'arn:aws:sns:us-east-1:123456789012:events.fifo', access_key_id: 'AKIAEXAMPLE00000', secret_access_key: 'abcdefghijklmnopqrstu', s3_force_path_style: false })).toBe(true);
+    expect(check('sns', { topic_arn: 'arn:aws:sqs:us-east-1:123456789012:q' })).toBe(false);
+  });
 });
