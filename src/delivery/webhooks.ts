@@ -12,7 +12,7 @@ import type { StreamRow } from './stream-store.js';
 import { streamService, type ServiceDeps } from './streams.js';
 
 /**
- * Nylas-style webhooks (PROVIDERS.md §7). A webhook is a stream whose destination is `webhook`:
+ * Nylas-style webhooks (docs/destinations/webhook.md). A webhook is a stream whose destination is `webhook`:
  * these use cases translate the Nylas shapes onto streams, verify the endpoint with a challenge
  * before saving, generate the signing secret (shown once) and rotate it with a grace period in
  * which the webhook destination signs with both secrets.

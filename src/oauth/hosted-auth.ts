@@ -12,7 +12,7 @@ import { randomToken, s256 } from './secrets.js';
 import { consumeLink, consumeSession, createSession, findLink, issueCode } from './store.js';
 
 /**
- * Hosted authentication (PROVIDERS.md §1, §2, §7): the calling app sends its user to
+ * Hosted authentication (ADR 0400, ADR 0700): the calling app sends its user to
  * GET /v3/connect/auth; Tributary runs its own authorization-code flow with the provider (state,
  * PKCE S256, nonce), validates the ID token, creates or re-authenticates the grant, and hands the
  * app a one-time code that POST /v3/connect/token (code-exchange.ts) turns into the grant id and tokens.

@@ -48,7 +48,8 @@ describe('CLI data commands against a running API', () => {
   it('prints the API error and exits non-zero', async () => {
     const failure = await cli('integrations', 'create', 'microsoft', '--tenant', 'not valid!').catch((e: { code: number; stderr: string }) => e);
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toMatch(/error: settings.client_id and settings.client_secret are required/);
+    // The API's words, and the options that supply what it misses.
+    expect((failure as { stderr: string }).stderr).toMatch(/error: missing client id and client secret: pass --client-id <id> and --client-secret <secret> \(or set TRIBUTARY_CLIENT_SECRET\) \(the API said: settings.client_id and settings.client_secret are required/);
     const noKey = await run(process.execPath, [BIN, 'grants', 'list'], { env: { PATH: env.PATH! } }).catch((e: { code: number; stderr: string }) => e);
     expect((noKey as { stderr: string }).stderr).toContain('TRIBUTARY_API_KEY');
   }, 60_000);

@@ -4,7 +4,7 @@ import { guid } from '../ids.js';
 /**
  * The identity platform's errors: an OAuth `error`, an AADSTS number and its text. The
  * numbers and the `error` each one travels with follow Microsoft's AADSTS reference; Tributary
- * classifies on exactly these (PROVIDERS.md §2), so they must not drift.
+ * classifies on exactly these (docs/providers/microsoft.md), so they must not drift.
  */
 export const AADSTS = {
   missingParameter: { code: 900144, error: 'invalid_request', text: (p: string) => `The request body must contain the following parameter: '${p}'.` },

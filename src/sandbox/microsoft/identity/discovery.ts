@@ -6,7 +6,7 @@ export const ISSUER_HOST = 'https://login.microsoftonline.com';
 
 /**
  * The issuer a discovery document announces. For the multi-tenant paths it is a template —
- * `{tenantid}` must be replaced by the token's own `tid` before comparing (PROVIDERS.md §2).
+ * `{tenantid}` must be replaced by the token's own `tid` before comparing.
  */
 export function discoveryIssuer(path: TenantPath): string {
   if (path.kind === 'tenant') return `${ISSUER_HOST}/${path.tenant.id}/v2.0`;
