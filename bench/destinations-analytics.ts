@@ -107,7 +107,14 @@ interface Line {
   note: string;
 }
 
+/** Records a result and prints it at once (a full run takes minutes). */
+function report(lines: Line[], l: Line): void {
+  lines.push(l);
+  console.log(`  ${l.name}: ${fmt(l.rate)} events/s, ${fmt(l.rows)} message rows read back, ${l.duplicates} duplicates${l.rows !== EVENTS ? ` (EXPECTED ${fmt(EVENTS)} ROWS)` : ''} — ${l.note}`);
+}
+
 async function benchS3(ceph: CephS3, lines: Line[]) {
+  console.log('s3: writing through the destination, reading back, then the plain PutObject baseline…');
   const s3 = new S3Client(ceph.clientConfig);
   await s3.send(new CreateBucketCommand({ Bucket: 'bench-lake' }));
   await s3.send(new CreateBucketCommand({ Bucket: 'bench-plain' }));
@@ -116,24 +123,26 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
   const { rate, redelivered } = await drive(def, config);
   const back = await s3ReadBack(s3, 'bench-lake');
   const plain = await plainPut(s3, 'bench-plain', def.limits.maxBatch);
-  lines.push({ name: 's3 (Parquet, radosgw)', rate, rows: back.rows, duplicates: back.rows - back.distinct, note: `${back.objects} message objects, ${redelivered} batches redelivered; plain PutObject of the NDJSON batches (${(plain.bytes / 2 ** 20).toFixed(0)} MiB) ${fmt(plain.rate)} ev/s → ratio ${(rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s` });
+  report(lines, { name: 's3 (Parquet, radosgw)', rate, rows: back.rows, duplicates: back.rows - back.distinct, note: `${back.objects} message objects, ${redelivered} batches redelivered; plain PutObject of the NDJSON batches (${(plain.bytes / 2 ** 20).toFixed(0)} MiB) ${fmt(plain.rate)} ev/s → ratio ${(rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s` });
   s3.destroy();
 }
 
 async function benchBigQuery(lines: Line[]) {
+  console.log('bigquery: writing into the sandbox…');
   const sandbox = await startBigQuerySandbox({ project: 'bench-project' });
   try {
     const def = getDestination('bigquery')!;
     const config = { service_account_json: JSON.stringify(sandbox.createServiceAccountKey()), dataset: 'bench', api_endpoint: sandbox.url };
     const { rate, redelivered } = await drive(def, config);
     const [r] = await sandbox.inspect('SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
-    lines.push({ name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
+    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }
 }
 
 async function benchSnowflake(lines: Line[]) {
+  console.log('snowflake: writing into the sandbox…');
   const sandbox = await startSnowflakeSandbox({ account: 'BENCH' });
   try {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -143,7 +152,7 @@ async function benchSnowflake(lines: Line[]) {
     const config = { account: 'bench', ...session, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), account_url: sandbox.url };
     const { rate, redelivered } = await drive(def, config);
     const [r] = await sandbox.inspect('SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
-    lines.push({ name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
+    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }
@@ -164,9 +173,6 @@ async function main() {
   }
   if (only.has('bigquery')) await benchBigQuery(lines);
   if (only.has('snowflake')) await benchSnowflake(lines);
-  for (const l of lines) {
-    console.log(`  ${l.name}: ${fmt(l.rate)} events/s, ${fmt(l.rows)} message rows read back, ${l.duplicates} duplicates${l.rows !== EVENTS ? ` (EXPECTED ${fmt(EVENTS)} ROWS)` : ''} — ${l.note}`);
-  }
   const bad = lines.filter((l) => l.duplicates !== 0 || l.rows !== EVENTS);
   if (only.has('postgres')) {
     console.log('postgres destination vs plain COPY (bench/destinations-throughput.ts, one round):');
