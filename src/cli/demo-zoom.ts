@@ -1,6 +1,5 @@
-import { createSetupLink } from '../dashboard/accounts.js';
 import { startZoomSandbox } from '../sandbox/zoom/index.js';
-import { redeemDemoCode, startDemoTributary, step, waitFor } from './demo.js';
+import { keepRunning, redeemDemoCode, startDemoTributary, step, waitFor } from './demo.js';
 
 /**
  * `tributary demo --provider zoom`: the Zoom sandbox and Tributary on one machine. Creates a
@@ -73,13 +72,7 @@ export async function runZoomDemo(o: { keep: boolean }): Promise<void> {
     console.log('\n    the full envelope:\n');
     console.log(JSON.stringify(e, null, 2).replace(/^/gm, '    '));
     console.log(`\n  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (o.keep) {
-      const setupLink = await createSetupLink(t.ctx.store.db, t.publicUrl, t.ctx.now());
-      console.log(`\n  still running: API ${t.publicUrl}/docs  ·  API key ${t.key}  ·  end another meeting with POST ${sandbox.url}/_control/finish-meeting`);
-      if (setupLink) console.log(`  dashboard: create the admin account at ${setupLink}`);
-      console.log('  Ctrl-C to stop.');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    }
+    if (o.keep) await keepRunning(t, `end another meeting with POST ${sandbox.url}/_control/finish-meeting`);
   } finally {
     await t.stop();
     await sandbox.close();

@@ -96,6 +96,15 @@ export async function startDemoTributary(env: Record<string, string>): Promise<D
   };
 }
 
+/** `--keep`: print where to go next (the dashboard setup link while no admin exists) and wait for Ctrl-C. */
+export async function keepRunning(t: Pick<DemoTributary, 'ctx' | 'publicUrl' | 'key'>, more: string): Promise<void> {
+  const setupLink = await createSetupLink(t.ctx.store.db, t.publicUrl, t.ctx.now());
+  console.log(`\n  still running: API ${t.publicUrl}/docs  ·  API key ${t.key}  ·  ${more}`);
+  if (setupLink) console.log(`  dashboard: create the admin account at ${setupLink}`);
+  console.log('  Ctrl-C to stop.');
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+}
+
 /** The app's last hosted-auth step: the code on its redirect → POST /v3/connect/token (form-encoded, as a server would). */
 export async function redeemDemoCode(publicUrl: string, finalLocation: string, appRedirect: string, applicationId: string, key: string): Promise<{ grant_id: string; email: string }> {
   const code = new URL(finalLocation).searchParams.get('code');
@@ -118,7 +127,7 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     TRIBUTARY_MICROSOFT_GRAPH_URL: sandbox.graphUrl,
     TRIBUTARY_MICROSOFT_NOTIFICATION_URL: '',
   });
-  const { ctx, key, publicUrl, api } = t;
+  const { key, publicUrl, api } = t;
   step(started, `Tributary API + workers on ${publicUrl} (embedded database in ${t.dataDir})`);
   const stop = async () => {
     await t.stop();
@@ -174,13 +183,7 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     console.log(`\n    plus ${grantEvents.length} grant.created event; one full envelope:\n`);
     console.log(JSON.stringify(events[events.length - 1], null, 2).replace(/^/gm, '    '));
     console.log(`\n  done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (o.keep) {
-      const setupLink = await createSetupLink(ctx.store.db, publicUrl, ctx.now());
-      console.log(`\n  still running: API ${publicUrl}/docs  ·  API key ${key}  ·  deliver more mail with POST ${sandbox.url}/_control/mail`);
-      if (setupLink) console.log(`  dashboard: create the admin account at ${setupLink}`);
-      console.log('  Ctrl-C to stop.');
-      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-    }
+    if (o.keep) await keepRunning(t, `deliver more mail with POST ${sandbox.url}/_control/mail`);
   } finally {
     await stop();
   }
