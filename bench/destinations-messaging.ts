@@ -1,7 +1,7 @@
 /**
  * `npm run bench:destinations:messaging` — the four message-broker destinations side by side:
  * NATS JetStream (a real nats-server), Kafka (librdkafka's mock cluster through kcat), Pub/Sub
- * and SNS (the in-repo sandboxes). For each:
+ * and SNS (the in-repo sandboxes, each in its own process). For each:
  *
  * 1. throughput: BENCH_EVENTS `message.created` events of ~5 KB over 1,000 grants written
  *    through the destination's writer at its declared maxBatch and maxInFlight (what the delivery
@@ -28,8 +28,8 @@ import { messageCreated } from '../src/destinations/conformance/events.js';
 import { destinationContext, type DestinationDefinition } from '../src/destinations/destination.js';
 import { natsConnect } from '../src/destinations/nats/connection.js';
 import { getDestination } from '../src/destinations/registry.js';
-import { startPubSubSandbox } from '../src/sandbox/pubsub/index.js';
-import { startSnsSandbox } from '../src/sandbox/sns/index.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startKafkaMock } from '../test/helpers/kafka.js';
 import { startNats } from '../test/helpers/nats.js';
 import { machineLine, percentile } from './machine.js';
@@ -106,6 +106,33 @@ async function latency(def: DestinationDefinition, config: Record<string, unknow
   return { p50: percentile(samples, 50), p99: percentile(samples, 99) };
 }
 
+/**
+ * Runs a sandbox in its own process (as the real service would be: not on the event loop of the
+ * client being measured) and returns what it printed: its endpoint.
+ */
+async function sandboxProcess(module: string, start: string, args: object): Promise<{ endpoint: string; region?: string; stop: () => Promise<void> }> {
+  const url = new URL(module, import.meta.url).href;
+  const code = `const m = await import(${JSON.stringify(url)}); const s = await m.${start}(${JSON.stringify(args)}); process.stdout.write(JSON.stringify({ endpoint: s.endpoint, region: s.region }) + '\\n');`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (c) => reject(new Error(`sandbox process exited (${c})`)));
+  });
+  const info = JSON.parse(line) as { endpoint: string; region?: string };
+  return {
+    ...info,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 interface Target {
   name: string;
   config: Record<string, unknown>;
@@ -170,7 +197,7 @@ async function kafkaTarget(): Promise<Target> {
 }
 
 async function pubsubTarget(): Promise<Target> {
-  const sandbox = await startPubSubSandbox();
+  const sandbox = await sandboxProcess('../src/sandbox/pubsub/index.ts', 'startPubSubSandbox', {});
   const credentials = { client_email: 'bench@bench.iam.gserviceaccount.com', private_key: '' };
   const client = new PubSub({ projectId: 'bench', apiEndpoint: sandbox.endpoint, credentials });
   await client.createTopic('bench');
@@ -191,15 +218,15 @@ async function pubsubTarget(): Promise<Target> {
     },
     async stop() {
       await client.close();
-      await sandbox.close();
+      await sandbox.stop();
     },
   };
 }
 
 async function snsTarget(): Promise<Target> {
   const key = { accessKeyId: 'AKIABENCHMARK00001', secretAccessKey: 'bench-secret-key-0001' };
-  const sandbox = await startSnsSandbox({ keys: [key] });
-  const sns = new SNSClient({ endpoint: sandbox.endpoint, region: sandbox.region, credentials: key });
+  const sandbox = await sandboxProcess('../src/sandbox/sns/index.ts', 'startSnsSandbox', { keys: [key] });
+  const sns = new SNSClient({ endpoint: sandbox.endpoint, region: sandbox.region!, credentials: key });
   const arn = (await sns.send(new CreateTopicCommand({ Name: 'bench' }))).TopicArn!;
   const rawArn = (await sns.send(new CreateTopicCommand({ Name: 'bench-raw' }))).TopicArn!;
   return {
@@ -218,7 +245,7 @@ async function snsTarget(): Promise<Target> {
     },
     async stop() {
       sns.destroy();
-      await sandbox.close();
+      await sandbox.stop();
     },
   };
 }
