@@ -45,7 +45,9 @@ describe(`fault suite (${LONG ? 'long' : 'short'} form)`, () => {
       await rig!.pauseLeaseHolder(15_000);
     });
     await phase('receiver outage (503 for 5 s)', PLAN.outages, async () => {
-      await sleep(1000);
+      // Spaced out so the first retry (5 s on the Standard Webhooks schedule) lands after each
+      // outage; back-to-back outages walk the schedule to its 5-minute step, past the settle time.
+      await sleep(LONG ? 12_000 : 1000);
       await rig!.receiverOutage(5_000);
     });
     await phase('PostgreSQL restart (fast shutdown)', PLAN.restarts, async () => {
