@@ -55,7 +55,10 @@ describe('the official Nylas SDK against Tributary', () => {
       smtpRequired: true,
     });
     expect(new URL(url).searchParams.get('access_type')).toBe('offline');
-    const final = await signInThroughBrowser(h, url, 'ada@contoso.com');
+    // A parameter some later SDK adds must not break the sign-in either.
+    const withExtra = new URL(url);
+    withExtra.searchParams.set('some_future_parameter', 'x');
+    const final = await signInThroughBrowser(h, withExtra.toString(), 'ada@contoso.com');
     expect(final.searchParams.get('state')).toBe('sdk-state');
 
     const token = await nylas.auth.exchangeCodeForToken({ clientId: clientId(), redirectUri: APP_REDIRECT, code: final.searchParams.get('code')! });
