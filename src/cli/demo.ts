@@ -8,6 +8,7 @@ import { createSetupLink } from '../dashboard/accounts.js';
 import { createContext, ensureDefaultApplication, startRoles } from '../main.js';
 import { createLogger } from '../observability/logger.js';
 import { startMicrosoftSandbox } from '../sandbox/microsoft/index.js';
+import { runGoogleDemo } from './demo-google.js';
 import { runZoomDemo } from './demo-zoom.js';
 
 /**
@@ -21,12 +22,13 @@ export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('run Tributary against a built-in sandbox: hosted auth, new mail or a meeting transcript, events (about 20 s)')
-    .option('--provider <id>', 'microsoft (mail) or zoom (a meeting transcript)', 'microsoft')
+    .option('--provider <id>', 'microsoft or google (mail), or zoom (a meeting transcript)', 'microsoft')
     .option('--messages <n>', 'messages to deliver', '3')
     .option('--keep', 'keep running afterwards (Ctrl-C to stop) to explore the API and dashboard')
     .action(async (opts: { provider: string; messages: string; keep?: boolean }) => {
       if (opts.provider === 'zoom') return runZoomDemo({ keep: opts.keep === true });
-      if (opts.provider !== 'microsoft') throw new Error(`demo --provider must be microsoft or zoom (got ${opts.provider})`);
+      if (opts.provider === 'google') return runGoogleDemo({ messages: Math.min(50, Math.max(1, Number(opts.messages) || 3)), keep: opts.keep === true });
+      if (opts.provider !== 'microsoft') throw new Error(`demo --provider must be microsoft, google or zoom (got ${opts.provider})`);
       await runDemo({ messages: Math.min(50, Math.max(1, Number(opts.messages) || 3)), keep: opts.keep === true });
     });
 }

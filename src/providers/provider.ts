@@ -231,6 +231,8 @@ export interface InboundReply {
 }
 
 export interface InboundContext {
+  /** The public URL of this route (Pub/Sub's default push audience, for instance). */
+  routeUrl: string;
   logger: ProviderLogger;
   now: () => Date;
   fetch: typeof fetch;
@@ -329,4 +331,28 @@ export class ProviderError extends Error {
     super(message);
     this.name = 'ProviderError';
   }
+}
+
+/** The token fields OAuth plug-ins keep in a grant's sealed credentials (beside their own state). */
+export interface OAuthTokenFields {
+  access_token: string;
+  refresh_token: string | null;
+  /** Unix ms when the access token expires. */
+  expires_at: number;
+  /** Unix ms of the last refresh (or of the code exchange). */
+  refreshed_at: number;
+  scope: string[];
+}
+
+/** Reads the token fields of stored credentials, keeping the rest; throws a reauth ProviderError when there is no access token. */
+export function tokenFieldsOf(raw: Record<string, unknown>, provider: string): OAuthTokenFields & Record<string, unknown> {
+  if (typeof raw.access_token !== 'string') throw new ProviderError('reauth', `the grant holds no ${provider} tokens`);
+  return {
+    ...raw,
+    access_token: raw.access_token,
+    refresh_token: typeof raw.refresh_token === 'string' ? raw.refresh_token : null,
+    expires_at: Number(raw.expires_at ?? 0),
+    refreshed_at: Number(raw.refreshed_at ?? 0),
+    scope: Array.isArray(raw.scope) ? raw.scope.map(String) : [],
+  };
 }

@@ -1,5 +1,6 @@
 import { Type, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { googleProvider } from './google/definition.js';
 import { imapProvider } from './imap/definition.js';
 import { microsoftProvider } from './microsoft/definition.js';
 import { zoomProvider } from './zoom/definition.js';
@@ -10,7 +11,7 @@ import type { OAuthProviderDefinition, PasswordProviderDefinition, ProviderDefin
  * here. The sync engine, hosted auth, the HTTP layer (API, inbound routes, OpenAPI), the CLI and
  * the dashboard (through GET /v3/providers) list and reach providers only through this file.
  */
-const DEFINITIONS: readonly ProviderDefinition[] = [microsoftProvider, imapProvider, zoomProvider];
+const DEFINITIONS: readonly ProviderDefinition[] = [microsoftProvider, googleProvider, imapProvider, zoomProvider];
 
 const byId = new Map<string, ProviderDefinition>(DEFINITIONS.map((d) => [d.id, d]));
 

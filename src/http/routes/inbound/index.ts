@@ -49,6 +49,7 @@ function inboundContext(ctx: AppContext, d: ProviderDefinition, route: InboundRo
   const count = counter(ctx.metrics.registry, d.id, route.path);
   const withIntegration = async (g: GrantRow) => inboundGrant(ctx, g, await ctx.repos.integrations.getById(g.integration_id));
   return {
+    routeUrl: `${ctx.config.publicUrl}${inboundPath(d.id, route.path)}`,
     logger: log,
     now: ctx.now,
     fetch: globalThis.fetch,
