@@ -17,7 +17,7 @@ import { streamService } from '../../src/delivery/streams.js';
 import { watchLog, type LogWatch } from '../../src/event-log/notify.js';
 import { createContext } from '../../src/main.js';
 import { startSync } from '../../src/sync/index.js';
-import type { SyncScheduler } from '../../src/sync/scheduler.js';
+import type { SchedulerOptions, SyncScheduler } from '../../src/sync/scheduler.js';
 import { Dovecot } from '../../test/helpers/dovecot.js';
 import { seedGrants } from '../../test/helpers/grants.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
@@ -69,13 +69,8 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(): Promise<Rig> {
-  const pg = await startPostgres();
-  const dovecot = await Dovecot.start({ imapClientLimit: 200, imapProcessLimit: 200, maxUserIpConnections: 2000 });
-  const ctx = await createContext(
-    loadConfig({ DATABASE_URL: pg.url(), TRIBUTARY_SECRET_KEYS: `bench:${Buffer.alloc(32, 3).toString('base64')}`, LOG_LEVEL: 'warn', TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'true', TRIBUTARY_DATA_DIR: '/nonexistent' }),
-  );
-  const rx = await startReceiver();
+/** One worker's parts (what `tributary worker` runs): IMAP sync and delivery with commit notifications, production settings. */
+export async function startWorker(ctx: AppContext, workerId: string, syncOverrides: Partial<SchedulerOptions> = {}): Promise<{ engine: DeliveryEngine; sync: SyncScheduler; log: LogWatch; stop(): Promise<void> }> {
   const log = await watchLog(ctx.store);
   const engine = createDeliveryEngine({
     db: ctx.store.db,
@@ -86,7 +81,7 @@ export async function startRig(): Promise<Rig> {
     metrics: deliveryMetrics(ctx.metrics.registry),
     now: () => new Date(),
     random: () => randomInt(0, 1_000_000) / 1_000_000,
-    workerId: 'bench-e2e',
+    workerId,
     allowPrivateAddresses: true,
     dataDir: '/nonexistent',
     options: DEFAULT_ENGINE_OPTIONS,
@@ -94,7 +89,29 @@ export async function startRig(): Promise<Rig> {
   });
   engine.start();
   // Production scheduler settings, except that grants start at once instead of spread over seconds.
-  const sync = await startSync(ctx, 'bench-e2e', { startSpreadMs: 0 });
+  const sync = await startSync(ctx, workerId, { startSpreadMs: 0, ...syncOverrides });
+  return {
+    engine,
+    sync,
+    log,
+    async stop() {
+      await sync.stop();
+      await engine.stop();
+      await log.close();
+    },
+  };
+}
+
+/** A context on this PostgreSQL with the bench's fixed key ring. */
+export const benchContext = (databaseUrl: string) =>
+  createContext(loadConfig({ DATABASE_URL: databaseUrl, TRIBUTARY_SECRET_KEYS: `bench:${Buffer.alloc(32, 3).toString('base64')}`, LOG_LEVEL: 'warn', TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'true', TRIBUTARY_DATA_DIR: '/nonexistent' }));
+
+export async function startRig(): Promise<Rig> {
+  const pg = await startPostgres();
+  const dovecot = await Dovecot.start({ imapClientLimit: 200, imapProcessLimit: 200, maxUserIpConnections: 2000 });
+  const ctx = await benchContext(pg.url());
+  const rx = await startReceiver();
+  const { engine, sync, log } = await startWorker(ctx, 'bench-e2e');
   return {
     ctx,
     dovecot,
@@ -171,6 +188,21 @@ export async function checkDelivery(rig: Rig, grantIds: string[], expected: numb
   }
   if (received !== expected) throw new Error(`${received} distinct events received, expected ${expected}`);
   return { duplicates: s.duplicates };
+}
+
+/**
+ * New mail lands in the mailboxes the way a delivery agent drops it into Maildir, in slices with
+ * the event loop free in between: the writes are synchronous and the worker measured shares this
+ * process, so one long write would stall it (and its lease renewals) for seconds.
+ */
+export async function landMail(rig: Rig, users: string[], fixtures: string[]): Promise<void> {
+  const SLICE = 250;
+  for (const u of users) {
+    for (let i = 0; i < fixtures.length; i += SLICE) {
+      rig.dovecot.writeMessages(u, fixtures.slice(i, i + SLICE));
+      await new Promise((r) => setImmediate(r));
+    }
+  }
 }
 
 /** Stops syncing and delivering a scenario's grants, so later scenarios measure alone. */

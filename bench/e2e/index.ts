@@ -23,7 +23,7 @@ import { sql } from 'kysely';
 import { rfc822 } from '../../test/imap/messages.js';
 import { benchMailbox } from '../imap-fixtures.js';
 import { machineLine, percentile } from '../machine.js';
-import { arg, checkDelivery, grantsWithStream, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
+import { arg, checkDelivery, grantsWithStream, landMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
 
 const MESSAGES = arg('messages', 10_000);
 const MAILBOXES = arg('mailboxes', 20);
@@ -75,7 +75,7 @@ async function burst(rig: Rig, label: string, mailboxes: number, perMailbox: num
   const total = mailboxes * perMailbox;
   const fixtures = benchMailbox(perMailbox);
   const t0 = Date.now();
-  for (const u of users) rig.dovecot.writeMessages(u, fixtures);
+  await landMail(rig, users, fixtures);
   let logDoneAt = 0;
   const logWatch = (async () => {
     while ((await logCount(rig, grantIds)) < total) await sleep(50);
@@ -163,34 +163,41 @@ async function latency(rig: Rig, pattern: 'steady' | 'poisson', count: number): 
   return { ours, floor, toLog };
 }
 
+async function bursts(): Promise<void> {
+  const single: BurstResult[] = [];
+  for (let r = 0; r < RUNS; r++) single.push(await burst(rig, 'burst', 1, MESSAGES));
+  const many: BurstResult[] = [];
+  for (let r = 0; r < RUNS; r++) many.push(await burst(rig, 'many', MAILBOXES, PER_MAILBOX));
+  const med = (rs: BurstResult[], k: keyof BurstResult) => median(rs.map((x) => x[k]));
+  const line = (label: string, rs: BurstResult[], raw: string) =>
+    `  ${label}: webhook ${fmt(med(rs, 'rate'))}, log ${fmt(med(rs, 'logRate'))}; ${raw} ${fmt(med(rs, 'ceiling'))}; webhook/raw ${(med(rs, 'rate') / med(rs, 'ceiling')).toFixed(2)}; runs ${rs.map((x) => fmt(x.rate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`;
+  console.log(`\nburst, new mail into idle INBOXes → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
+  console.log(line(`1 mailbox × ${fmt(MESSAGES)}`, single, 'raw FETCH'));
+  console.log(line(`${MAILBOXES} mailboxes × ${PER_MAILBOX}`, many, `raw FETCH (${MAILBOXES} clients)`));
+}
+
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 const rig = await startRig();
 try {
   console.log(machineLine());
   console.log(`load average at start: ${load()} (the machine is shared; figures are medians and ratios measured side by side)`);
 
-  const only = process.argv.includes('--latency-only');
-  const single: BurstResult[] = [];
-  if (!only) {
-  for (let r = 0; r < RUNS; r++) single.push(await burst(rig, 'burst', 1, MESSAGES));
-  const many: BurstResult[] = [];
-  for (let r = 0; r < RUNS; r++) many.push(await burst(rig, 'many', MAILBOXES, PER_MAILBOX));
-  const med = (rs: BurstResult[], k: keyof BurstResult) => median(rs.map((x) => x[k]));
-  console.log(`\nburst, new mail into idle INBOXes → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
-  console.log(`  1 mailbox × ${fmt(MESSAGES)}:  webhook ${fmt(med(single, 'rate'))}, log ${fmt(med(single, 'logRate'))}; raw FETCH ${fmt(med(single, 'ceiling'))}; webhook/raw ${(med(single, 'rate') / med(single, 'ceiling')).toFixed(2)}; runs ${single.map((x) => fmt(x.rate)).join(', ')}; duplicates ${single.map((x) => x.duplicates).join(', ')}`);
-  console.log(`  ${MAILBOXES} mailboxes × ${PER_MAILBOX}: webhook ${fmt(med(many, 'rate'))}, log ${fmt(med(many, 'logRate'))}; raw FETCH (${MAILBOXES} clients) ${fmt(med(many, 'ceiling'))}; webhook/raw ${(med(many, 'rate') / med(many, 'ceiling')).toFixed(2)}; runs ${many.map((x) => fmt(x.rate)).join(', ')}; duplicates ${many.map((x) => x.duplicates).join(', ')}`);
-
-  const bf = await backfill(rig, MESSAGES);
-  console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (1 run): into the log ${fmt(bf.logRate)} msg/s (${(bf.logRate / bf.ceiling).toFixed(2)} of raw FETCH ${fmt(bf.ceiling)}); at the webhook ${fmt(bf.hookRate)} msg/s; duplicates ${bf.duplicates}`);
-
+  const latencyOnly = process.argv.includes('--latency-only');
+  const burstsOnly = process.argv.includes('--bursts-only');
+  if (!latencyOnly) await bursts();
+  if (!latencyOnly && !burstsOnly) {
+    const bf = await backfill(rig, MESSAGES);
+    console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (1 run): into the log ${fmt(bf.logRate)} msg/s (${(bf.logRate / bf.ceiling).toFixed(2)} of raw FETCH ${fmt(bf.ceiling)}); at the webhook ${fmt(bf.hookRate)} msg/s; duplicates ${bf.duplicates}`);
   }
-  console.log(`\nnew-mail latency, APPEND → webhook receipt, ${APPENDS} mails (ms)`);
-  for (const pattern of ['steady', 'poisson'] as const) {
-    const { ours, floor, toLog } = await latency(rig, pattern, APPENDS);
-    const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);
-    console.log(
-      `  ${pattern.padEnd(7)} 2/s: p50 ${p(ours, 50)}, p99 ${p(ours, 99)}, max ${ours.at(-1)!.toFixed(0)} | Dovecot IDLE floor p50 ${p(floor, 50)}, p99 ${p(floor, 99)} | our share at p50 ${(percentile(ours, 50) - percentile(floor, 50)).toFixed(0)} | APPEND → log transaction p50 ${p(toLog, 50)}`,
-    );
+  if (!burstsOnly) {
+    console.log(`\nnew-mail latency, APPEND → webhook receipt, ${APPENDS} mails (ms)`);
+    for (const pattern of ['steady', 'poisson'] as const) {
+      const { ours, floor, toLog } = await latency(rig, pattern, APPENDS);
+      const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);
+      console.log(
+        `  ${pattern.padEnd(7)} 2/s: p50 ${p(ours, 50)}, p99 ${p(ours, 99)}, max ${ours.at(-1)!.toFixed(0)} | Dovecot IDLE floor p50 ${p(floor, 50)}, p99 ${p(floor, 99)} | our share at p50 ${(percentile(ours, 50) - percentile(floor, 50)).toFixed(0)} | APPEND → log transaction p50 ${p(toLog, 50)}`,
+      );
+    }
   }
   console.log(`\nload average at end: ${load()}`);
 } finally {

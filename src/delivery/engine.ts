@@ -1,4 +1,4 @@
-import { pruneDeliveryAttempts, pruneEvents } from '../event-log/prune.js';
+import { pruneDeadLetters, pruneDeliveryAttempts, pruneEvents } from '../event-log/prune.js';
 import { sleep, type EngineDeps } from './deps.js';
 import { StreamRunner } from './runner.js';
 import { streamLease, streamStore } from './stream-store.js';
@@ -54,7 +54,8 @@ export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
     const opts = { retentionDays: deps.options.retentionDays, now: deps.now() };
     const events = await pruneEvents(deps.db, opts);
     const attempts = await pruneDeliveryAttempts(deps.db, opts);
-    if (events || attempts) deps.logger.info({ events, attempts }, 'retention removed old events and delivery attempts');
+    const deadLetters = await pruneDeadLetters(deps.db, { now: opts.now });
+    if (events || attempts || deadLetters) deps.logger.info({ events, attempts, dead_letters: deadLetters }, 'retention removed old events, delivery attempts and dead letters');
   }
 
   const every = (ms: number, what: string, fn: () => Promise<void>) =>

@@ -19,17 +19,24 @@ function txidOf(e: StoredEvent): string {
 export const positionBefore = (e: StoredEvent): LogPosition => ({ txid: txidOf(e), seq: String(BigInt(e.seq) - 1n) });
 const positionAt = (e: StoredEvent): LogPosition => ({ txid: txidOf(e), seq: e.seq });
 
+export interface HoldReady {
+  stream: StreamRow;
+  filter: EventFilter;
+  windowSize: number;
+}
+
 /** What a hold retry needs from its runner. */
 export interface HoldHost {
   deps: EngineDeps;
   streamId: string;
   fence(): Fence;
   /** The stream and its writer while the runner delivers; null while the whole stream waits (destination down) or is not ready. */
-  current(): { stream: StreamRow; filter: EventFilter; windowSize: number } | null;
+  current(): HoldReady | null;
   /** The stream's committed offset: a hold owns its grant's events up to here. */
   offset(): LogPosition;
   lock: Serial;
-  write(stream: StreamRow, events: LoggedEvent[], attempt: number): Promise<WindowTally>;
+  /** Writes with the writer that was current when the retry started (a config change swaps it). */
+  write(ready: HoldReady, events: LoggedEvent[], attempt: number): Promise<WindowTally>;
   bookkeep(tally: WindowTally, durationMs: number): Promise<void>;
   fatal(stream: StreamRow, err: Error): Promise<void>;
   lost(): void;
@@ -106,13 +113,13 @@ export class HoldRetrier {
     }
   }
 
-  private async retry(h: HoldRow, ready: NonNullable<ReturnType<HoldHost['current']>>, signal: AbortSignal): Promise<void> {
+  private async retry(h: HoldRow, ready: HoldReady, signal: AbortSignal): Promise<void> {
     const { deps } = this.host;
     const upTo = this.host.offset();
     const limit = ready.windowSize;
     const events = await readGrantRange(deps.db, { after: holdPosition(h), upTo, filter: ready.filter, grantId: holdGrantId(h.grant_key), limit });
     const started = performance.now();
-    const tally = await this.host.write(ready.stream, events, h.retry_attempt + 1);
+    const tally = await this.host.write(ready, events, h.retry_attempt + 1);
     if (signal.aborted) return;
     await this.host.lock.run(async () => {
       if (this.held.get(h.grant_key) !== h) return; // replaced meanwhile

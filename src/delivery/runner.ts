@@ -5,7 +5,7 @@ import type { Lease } from '../store/repositories/leases.js';
 import { asError, deliverLanes } from './deliver.js';
 import { errorMessage, sleep, type EngineDeps } from './deps.js';
 import { openSecrets } from './destination-config.js';
-import { HoldRetrier, newHolds } from './hold-retrier.js';
+import { HoldRetrier, newHolds, type HoldReady } from './hold-retrier.js';
 import type { NewHold } from './holds.js';
 import { planLanes } from './lanes.js';
 import { retryDelay } from './retry.js';
@@ -23,6 +23,11 @@ function destinationFailed(t: WindowTally): boolean {
   if (t.batches === 0) return false;
   if (t.thrownBatches === t.batches) return true;
   return t.written.length === 0 && new Set(t.failed.map((f) => f.event.grantId)).size >= 2;
+}
+
+/** What the hold retrier sees of the runner's current state, plus the writer. */
+interface RunnerReady extends HoldReady {
+  open: OpenWriter;
 }
 
 interface OpenWriter {
@@ -48,7 +53,7 @@ export class StreamRunner {
   /** The committed offset as this runner last saw it. */
   private offset: LogPosition = { txid: '0', seq: '0' };
   /** The stream and writer while the main loop delivers (null while the whole stream waits). */
-  private ready: { stream: StreamRow; open: OpenWriter; filter: EventFilter; windowSize: number } | null = null;
+  private ready: RunnerReady | null = null;
   private readonly lock = new Serial();
   /** Woken when the log grows for this stream's application (commit notifications). */
   private readonly newEvents = new Waker();
@@ -69,7 +74,7 @@ export class StreamRunner {
         current: () => this.ready,
         offset: () => this.offset,
         lock: this.lock,
-        write: (stream, events, attempt) => this.write(stream, this.ready!.open, events, attempt),
+        write: (ready, events, attempt) => this.write(ready.stream, (ready as RunnerReady).open, events, attempt),
         bookkeep: async (tally, ms) => {
           await this.store.recordAttempts(tally.summary(ms, this.abort.signal.aborted));
           await this.store.addCounters(this.streamId, this.fence, tally.deltas);
