@@ -45,7 +45,8 @@ export async function zoomHarness(kind: DatabaseKind, opts: { env?: Record<strin
       return h.sync;
     },
     async connect(email) {
-      sb.control.createUser({ email, firstName: email.split('@')[0]!, lastName: 'Tester' });
+      // A second connect of the same address is a re-authentication of the existing Zoom user.
+      if (!sb.control.hasUser(email)) sb.control.createUser({ email, firstName: email.split('@')[0]!, lastName: 'Tester' });
       const q = new URLSearchParams({ client_id: api.applicationId, provider: 'zoom', redirect_uri: APP_REDIRECT, response_type: 'code', state: 's', login_hint: email });
       const start = await get(`/v3/connect/auth?${q}`);
       if (start.status !== 302) throw new Error(`auth answered ${start.status}: ${start.body}`);

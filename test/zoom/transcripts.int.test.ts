@@ -52,6 +52,17 @@ describe.each(DATABASES)('Zoom transcripts end to end (%s)', (kind) => {
     expect(h.sb.control.tokenRequests().every((r) => r.basic)).toBe(true);
   });
 
+  it('authorizing again keeps the grant (one grant per Zoom user per application) and saves the new tokens', async () => {
+    const address = email();
+    const first = await h.connect(address);
+    const before = h.api.ctx.repos.grants.openCredentials<{ refresh_token: string }>((await h.api.ctx.repos.grants.getById(first))!);
+    const second = await h.connect(address);
+    expect(second).toBe(first);
+    const after = h.api.ctx.repos.grants.openCredentials<{ refresh_token: string }>((await h.api.ctx.repos.grants.getById(first))!);
+    expect(after?.refresh_token).not.toBe(before?.refresh_token);
+    expect(await eventsOf(h.api, first, 'grant.updated')).toHaveLength(1);
+  });
+
   it('the webhook secret token is sealed at rest and never returned', async () => {
     const view = await h.api.call('GET', '/v3/connectors/zoom');
     expect(view.status).toBe(200);

@@ -60,6 +60,10 @@ export class ZoomSandboxControl {
     return { id: u.id, accountId: u.accountId, email: u.email };
   }
 
+  hasUser(email: string): boolean {
+    return this.d.accounts.findUser(email) !== undefined;
+  }
+
   /** Stand in for a browser: open `authorizeUrl`, then Allow (or Decline) as `email`. */
   approve(authorizeUrl: string, options: { email: string; action?: 'accept' | 'cancel' }): ZoomApproveResult {
     const url = new URL(authorizeUrl);
