@@ -1,4 +1,3 @@
-import type PgBoss from 'pg-boss';
 import type { Config } from './config.js';
 import type { Sealer } from './crypto/sealing.js';
 import type { Logger } from './observability/logger.js';
@@ -9,7 +8,7 @@ import type { Repositories } from './store/repositories/index.js';
 /**
  * What the composition root (main.ts) hands to the roles: configuration, the store and its
  * repositories, the sealer, logging and metrics, and an injectable clock. The worker role adds
- * a started pg-boss.
+ * its lease-holder name.
  */
 export interface AppContext {
   config: Config;
@@ -22,7 +21,6 @@ export interface AppContext {
 }
 
 export interface WorkerContext extends AppContext {
-  boss: PgBoss;
   /** Unique name of this process, used as lease holder. */
   workerId: string;
 }

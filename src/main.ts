@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type PgBoss from 'pg-boss';
 import { ConfigError, type Config } from './config.js';
 import type { AppContext, WorkerContext } from './context.js';
 import { loadKeyRing } from './crypto/keyring.js';
@@ -10,7 +9,6 @@ import { dashboardHttpOptions } from './http/routes/dashboard/index.js';
 import type { Api } from './http/types.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { createBoss } from './store/boss.js';
 import { openStore } from './store/index.js';
 import { assertKeyRingCovers } from './store/key-ring-check.js';
 import { migrate } from './store/migrate.js';
@@ -71,7 +69,6 @@ export async function ensureDefaultApplication(ctx: AppContext, opts: { createKe
 export interface RunningRoles {
   ctx: AppContext;
   http: Api | null;
-  boss: PgBoss | null;
   url: string | null;
   stop(): Promise<void>;
 }
@@ -83,16 +80,11 @@ export async function startRoles(
 ): Promise<RunningRoles> {
   const stops: (() => Promise<void>)[] = [];
   let app: Api | null = null;
-  let boss: PgBoss | null = null;
   let url: string | null = null;
   try {
     if (roles.worker) {
-      boss = createBoss(ctx.store);
-      boss.on('error', (err) => ctx.logger.error({ err }, 'job queue error'));
-      await boss.start();
-      const b = boss;
-      stops.push(() => b.stop({ graceful: true, wait: true, timeout: 10_000 }));
-      const wctx: WorkerContext = { ...ctx, boss, workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}` };
+      // Periodic work runs on leases and timers in the worker modules; there is no job queue (ADR 0800).
+      const wctx: WorkerContext = { ...ctx, workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}` };
       for (const m of workerModules) {
         stops.push(await m.start(wctx));
         ctx.logger.debug({ module: m.name }, 'worker module started');
@@ -111,7 +103,6 @@ export async function startRoles(
   return {
     ctx,
     http: app,
-    boss,
     url,
     async stop() {
       for (const stop of [...stops].reverse()) {

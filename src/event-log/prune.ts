@@ -84,3 +84,26 @@ export async function pruneDeliveryAttempts(db: Kysely<Database>, opts: PruneOpt
   }
   return total;
 }
+
+/**
+ * Dead letters stay this long after they were dead-lettered (or last redriven): long enough to
+ * notice, fix the receiver and redrive; they do not grow without bound. Letters queued for
+ * redrive are never removed.
+ */
+export const DEAD_LETTER_RETENTION_DAYS = 30;
+
+export async function pruneDeadLetters(db: Kysely<Database>, opts: { now: Date; retentionDays?: number; batchSize?: number; maxBatches?: number }): Promise<number> {
+  const cutoff = new Date(opts.now.getTime() - (opts.retentionDays ?? DEAD_LETTER_RETENTION_DAYS) * 86_400_000);
+  const batch = opts.batchSize ?? 5000;
+  let total = 0;
+  for (let i = 0; i < (opts.maxBatches ?? 1000); i++) {
+    const result = await sql`
+      delete from dead_letters where id in (
+        select id from dead_letters where state = 'dead' and updated_at < ${cutoff} order by updated_at limit ${batch}
+      )`.execute(db);
+    const n = Number(result.numAffectedRows ?? 0n);
+    total += n;
+    if (n < batch) break;
+  }
+  return total;
+}

@@ -17,7 +17,7 @@ export interface Store {
   db: Kysely<Database>;
   /** Runs a parameterless, possibly multi-statement SQL script (migrations). */
   execScript(sql: string): Promise<void>;
-  /** Raw SQL for pg-boss (see boss.ts). */
+  /** Raw SQL, possibly a parameterless multi-statement script. */
   executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   connectionString: string | null;
   close(): Promise<void>;

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { createBoss, runSmokeJob } from '../../src/store/boss.js';
 import { parseKeyRing } from '../../src/crypto/keyring.js';
 import { createSealer } from '../../src/crypto/sealing.js';
 import { migrate, pendingMigrations } from '../../src/store/migrate.js';
 import { createRepositories } from '../../src/store/repositories/index.js';
 import { resealAll } from '../../src/store/rotate-keys.js';
 import { appendEvents } from '../../src/event-log/append.js';
+import { startRoles } from '../../src/main.js';
 import { DATABASES, testContext, TEST_KEYS, type TestContext } from '../helpers/context.js';
 
 describe.each(DATABASES)('store on %s', (kind) => {
@@ -21,13 +21,14 @@ describe.each(DATABASES)('store on %s', (kind) => {
     expect(await migrate(t.store)).toEqual([]);
   });
 
-  it('runs a pg-boss job end to end', async () => {
-    const boss = createBoss(t.store);
-    await boss.start();
+  it('a worker keeps no job-queue tables: periodic work is leases and timers only (ADR 0800)', async () => {
+    const c = await testContext(kind);
+    const running = await startRoles(c, { api: false, worker: true });
     try {
-      await runSmokeJob(boss);
+      const { rows } = await sql<{ n: string }>`select count(*)::text as n from information_schema.schemata where schema_name = 'pgboss'`.execute(c.store.db);
+      expect(rows[0]!.n).toBe('0');
     } finally {
-      await boss.stop({ graceful: false, wait: true });
+      await running.stop();
     }
   });
 
