@@ -79,7 +79,21 @@ export class S3Writer implements DestinationWriter {
     return this.serial(async () => {
       const { groups, rejected } = this.group(batch, this.ctx.now());
       try {
-        for (const g of groups.values()) await this.writeGroup(g, signal);
+        // Partitions are encoded one after another (one DuckDB connection) while the objects of
+        // the previous ones upload; the batch is acknowledged once every upload finished.
+        const uploads: Promise<void>[] = [];
+        let encoding: unknown = null;
+        try {
+          for (const g of groups.values()) {
+            const upload = await this.writeGroup(g, signal);
+            if (upload) uploads.push(upload);
+          }
+        } catch (err) {
+          encoding = err;
+        }
+        const failed = (await Promise.allSettled(uploads)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (encoding) throw encoding;
+        if (failed) throw failed.reason;
       } catch (err) {
         throw classifyS3Error(err, `writing to s3://${this.config.bucket}/${this.prefix}`);
       }
@@ -116,9 +130,10 @@ export class S3Writer implements DestinationWriter {
     return partitionFolder(this.prefix, g.partition, g.primary);
   }
 
-  private async writeGroup(g: Group, signal: AbortSignal): Promise<void> {
+  /** Encodes the group's new events and starts their upload; resolves to the upload (null when nothing is new). */
+  private async writeGroup(g: Group, signal: AbortSignal): Promise<Promise<void> | null> {
     const fresh = await this.uncovered(g, signal);
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return null;
     fresh.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
     const first = BigInt(fresh[0]!.seq);
     const last = BigInt(fresh[fresh.length - 1]!.seq);
@@ -134,10 +149,13 @@ export class S3Writer implements DestinationWriter {
       'tributary-schema-version': String(SCHEMA_VERSION),
     };
     // Secondary tables first, the primary last: a fragment exists once its primary object does.
-    for (const o of objects) await this.upload(o, metadata, signal);
     const primary = objects[objects.length - 1]!;
-    this.fragments(g).push({ key: primary.key, first, last });
-    this.remember(primary.key, new Set(fresh.map((e) => e.id)));
+    return (async () => {
+      await Promise.all(objects.slice(0, -1).map((o) => this.upload(o, metadata, signal)));
+      await this.upload(primary, metadata, signal);
+      this.fragments(g).push({ key: primary.key, first, last });
+      this.remember(primary.key, new Set(fresh.map((e) => e.id)));
+    })();
   }
 
   private async upload(o: EncodedObject, metadata: Record<string, string>, signal: AbortSignal): Promise<void> {
