@@ -250,4 +250,23 @@ describe.each(DATABASES)('Zoom transcripts end to end (%s)', (kind) => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await eventsOf(h.api, grantId, 'grant.expired')).toHaveLength(1);
   });
+  it('an expired access token is refreshed during a poll; the rotated refresh token is saved and works next time', async () => {
+    const address = email();
+    const grantId = await h.connect(address);
+    await eventually(() => baselined(h.api, grantId), 10_000, 'baseline');
+    const creds = async () => h.api.ctx.repos.grants.openCredentials<{ refresh_token: string; access_token: string }>((await h.api.ctx.repos.grants.getById(grantId))!)!;
+    const before = await creds();
+    // Runs last: both clocks move forward for good (the sandbox clock cannot go back).
+    for (let round = 1; round <= 2; round++) {
+      // Two hours pass for Zoom and for Tributary: the access token has expired.
+      h.sb.control.advanceClock(2 * 3600_000);
+      offset += 2 * 3600_000;
+      h.sb.control.finishMeeting({ user: address, topic: `After refresh ${round}`, transcript: VTT, downloadTokenLifetimeMs: 0 });
+      await eventually(async () => (await transcripts(grantId)).length === round, 15_000, `transcript ${round} via OAuth`);
+    }
+    const after = await creds();
+    expect(after.refresh_token).not.toBe(before.refresh_token);
+    expect(after.access_token).not.toBe(before.access_token);
+    expect((await h.api.ctx.repos.grants.getById(grantId))?.status).toBe('valid');
+  });
 });
