@@ -56,10 +56,12 @@ class GuardedTransport extends NodeTransport {
   }
 }
 
-let installed = false;
+/**
+ * Installed before every connect: the library's own `connect()` replaces the process-wide factory
+ * with the stock transport, so anything else in the process that connects with it must not be
+ * the last word. (Only this folder connects to NATS in Tributary.)
+ */
 function installTransport() {
-  if (installed) return;
-  installed = true;
   // No DNS resolution by the library (ours happens, checked, in the transport).
   setTransportFactory({ factory: () => new GuardedTransport() });
 }
