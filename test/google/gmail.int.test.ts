@@ -82,6 +82,12 @@ describe.each(DATABASES)('Gmail through the Google sandbox (%s)', (kind) => {
     expect(h.api.ctx.repos.grants.openCredentials<{ watch?: unknown; refresh_token?: string }>(row!)).toMatchObject({ watch: { topicName: expect.any(String) }, refresh_token: expect.any(String) });
   });
 
+  it('a user who cancels on Google’s consent page comes back to the app as access_denied, with no grant', async () => {
+    const final = await h.connect('gus@gmail.test', 'cancel');
+    expect(Object.fromEntries(final.searchParams)).toMatchObject({ error: 'access_denied', error_description: 'the user declined to grant access', state: 'app-state' });
+    expect((await h.api.call('GET', '/v3/grants?email=gus@gmail.test')).body.data).toEqual([]);
+  });
+
   it('refuses unsigned, forged and misaddressed pushes, and counts them', async () => {
     const data = { emailAddress: 'ada@gmail.test', historyId: '1' };
     expect(await push(h, null, data)).toBe(401);
