@@ -1,4 +1,4 @@
-import { ProviderError, type TokenErrorClass } from '../provider.js';
+import { ProviderError, tokenFieldsOf, type TokenErrorClass } from '../provider.js';
 
 /**
  * Zoom's token endpoint (`POST {zoom}/oauth/token`, client authentication by HTTP Basic) and
@@ -115,16 +115,7 @@ export async function revokeToken(c: TokenClient, token: string): Promise<void> 
 }
 
 export function credentialsOf(raw: Record<string, unknown>): ZoomCredentials {
-  if (typeof raw.access_token !== 'string') throw new ProviderError('reauth', 'the grant holds no Zoom tokens', undefined, true);
-  return {
-    ...raw,
-    access_token: raw.access_token,
-    refresh_token: typeof raw.refresh_token === 'string' ? raw.refresh_token : null,
-    expires_at: Number(raw.expires_at ?? 0),
-    refreshed_at: Number(raw.refreshed_at ?? 0),
-    scope: Array.isArray(raw.scope) ? raw.scope.map(String) : [],
-    api_url: typeof raw.api_url === 'string' ? raw.api_url : null,
-  };
+  return { ...tokenFieldsOf(raw, 'Zoom'), api_url: typeof raw.api_url === 'string' ? raw.api_url : null };
 }
 
 /**
