@@ -253,9 +253,15 @@ async function startWithRetry(dir: string): Promise<{ rgwPort: number }> {
 export function prepareSharedCeph(): () => void {
   const root = mkdtempSync(join(tmpdir(), 'tributary-ceph-shared-'));
   process.env[SHARED_ENV] = root;
-  return () => {
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
     const recordFile = join(root, 'cluster.json');
     if (existsSync(recordFile)) stopCluster((JSON.parse(readFileSync(recordFile, 'utf8')) as SharedRecord).dir);
     rmSync(root, { recursive: true, force: true });
   };
+  // The daemons outlive the test processes: stop them even when the run ends without its teardown.
+  process.once('exit', stop);
+  return stop;
 }

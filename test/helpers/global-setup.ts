@@ -41,8 +41,8 @@ export default async function setup(project: TestProject) {
   project.provide('pgUrls', servers.map((s) => s.url()));
   project.provide('pgliteSnapshot', snapshot);
   return () => {
-    for (const s of servers) s.stop();
     stopCeph();
+    for (const s of servers) s.stop();
     rmSync(dir, { recursive: true, force: true });
   };
 }
