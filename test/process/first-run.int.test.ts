@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { stripVTControlCharacters } from 'node:util';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -152,6 +154,33 @@ describe('the first run', () => {
       }
     }
   }, 120_000);
+
+  it('on a terminal, logs are human-readable without any setting', async () => {
+    const dataDir = freshDir();
+    const port = await freePort();
+    const bin = new URL('../../bin/tributary.js', import.meta.url).pathname;
+    // `script` runs the command on a pseudo-terminal, as a person's shell would.
+    const child = spawn('script', ['-qec', `${process.execPath} ${bin} start`, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', LOG_LEVEL: 'info', TRIBUTARY_RUN_FROM: 'src', TRIBUTARY_DATA_DIR: dataDir, PORT: String(port) },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitForReady(`http://127.0.0.1:${port}`, 60_000);
+      for (let i = 0; i < 100 && !out.includes('is running'); i++) await new Promise((r) => setTimeout(r, 100));
+      const plain = stripVTControlCharacters(out);
+      const line = plain.split('\n').find((l) => l.includes('generated a secret key ring'));
+      expect(line, plain).toMatch(/WARN.*generated a secret key ring/);
+      expect(line!.trim().startsWith('{')).toBe(false);
+    } finally {
+      // The server's own pid (the lock file of its data directory): `script` only relays.
+      const pid = Number(readFileSync(join(dataDir, 'tributary.pid'), 'utf8'));
+      process.kill(pid, 'SIGTERM');
+      await exited;
+    }
+  }, 90_000);
 
   it('integrations create without a client secret names what is missing and how to pass it', async () => {
     const port = await freePort();
