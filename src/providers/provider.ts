@@ -1,5 +1,6 @@
 import type { TObject } from '@sinclair/typebox';
 import type { NewEvent } from '../domain/event.js';
+import type { OutboundGuard } from '../domain/net.js';
 import type { PluginLogger } from '../domain/plugin.js';
 import type { ProviderId } from '../domain/provider.js';
 
@@ -28,6 +29,11 @@ export interface ProviderContext {
   urls: Record<string, string>;
   /** Persist rotated credentials immediately (refresh tokens rotate on every use). */
   saveCredentials(credentials: Record<string, unknown>): Promise<void>;
+  /**
+   * The outbound guard (SSRF): a plug-in that connects to a host its user named (IMAP) resolves
+   * it here and connects to the checked address. Absent only in tools and benchmarks.
+   */
+  outbound?: OutboundGuard;
 }
 
 export interface GrantHandle {
@@ -167,7 +173,7 @@ export interface PasswordSpec {
   verify(
     given: Record<string, unknown>,
     defaults: Record<string, unknown>,
-    ctx: Pick<ProviderContext, 'logger'>,
+    ctx: Pick<ProviderContext, 'logger' | 'outbound'>,
   ): Promise<{ email: string; providerUserId: string; credentials: Record<string, unknown>; settings: Record<string, unknown> }>;
 }
 

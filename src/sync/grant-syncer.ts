@@ -1,6 +1,6 @@
 import type { AppContext } from '../context.js';
 import { promises as dns } from 'node:dns';
-import { ForbiddenDestinationError, resolveAllowed, type LookupAll } from '../domain/net.js';
+import { ForbiddenDestinationError, outboundGuard, resolveAllowed, type LookupAll } from '../domain/net.js';
 import { expireGrant } from '../grants/lifecycle.js';
 import { ProviderError, type Cursor, type GrantHandle, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
 import { getProvider } from '../providers/registry.js';
@@ -236,6 +236,7 @@ export class GrantSyncer {
       now: this.ctx.now,
       fetch: globalThis.fetch,
       urls: { ...this.ctx.config.providers },
+      outbound: outboundGuard(lookupAll, this.ctx.config.allowPrivateDestinations),
       saveCredentials: async (credentials) => {
         await this.ctx.repos.grants.update(grant.id, { credentials });
       },

@@ -1,4 +1,5 @@
 import { ImapFlow } from 'imapflow';
+import { ForbiddenDestinationError, type OutboundGuard } from '../../domain/net.js';
 import type { PluginLogger } from '../../domain/plugin.js';
 import { ProviderError } from '../provider.js';
 import type { ImapSettings } from './settings.js';
@@ -73,6 +74,8 @@ export function openConnections(host: string): number {
 export interface ConnectOptions {
   logger: PluginLogger;
   timeoutMs?: number;
+  /** Resolve and check the host here, then connect to that address (TLS still verifies the host name). */
+  outbound?: OutboundGuard;
 }
 
 type ImapError = Error & { code?: string; authenticationFailed?: boolean; responseText?: string; serverResponseCode?: string };
@@ -121,8 +124,20 @@ export async function connectImap(s: ImapSettings, opts: ConnectOptions): Promis
   const budget = budgetOf(s.host);
   await budget.enter();
   const timeout = opts.timeoutMs ?? 20_000;
+  let address = s.host;
+  if (opts.outbound) {
+    try {
+      // Pinned: the connection goes to the address just checked, not to a second DNS answer.
+      address = (await opts.outbound.resolve(s.host))[0]!.address;
+    } catch (err) {
+      budget.leave(false);
+      if (err instanceof ForbiddenDestinationError) throw new ProviderError('transient', `refusing to connect to ${s.host}: ${err.message}`);
+      throw classifyImapError(err, s);
+    }
+  }
   const client = new ImapFlow({
-    host: s.host,
+    host: address,
+    ...(address !== s.host ? { servername: s.host } : {}),
     port: s.port,
     secure: s.security === 'tls',
     doSTARTTLS: s.security === 'starttls' ? true : s.security === 'none' ? false : undefined,

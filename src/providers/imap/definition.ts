@@ -41,7 +41,7 @@ export const imapProvider: PasswordProviderDefinition = {
 
   async open(grant: GrantHandle, ctx: ProviderContext): Promise<ProviderSession> {
     const settings = grantSettings(grant);
-    const client = await connectImap(settings, { logger: ctx.logger });
+    const client = await connectImap(settings, { logger: ctx.logger, ...(ctx.outbound ? { outbound: ctx.outbound } : {}) });
     return new ImapSession(client, settings, grant, ctx);
   },
 
@@ -52,7 +52,7 @@ export const imapProvider: PasswordProviderDefinition = {
     async verify(given, defaults, ctx) {
       const s = resolveSettings(given, defaults);
       if (typeof s === 'string') throw new ProviderError('app_misconfigured', s);
-      const client = await connectImap(s, { logger: ctx.logger, timeoutMs: 10_000 });
+      const client = await connectImap(s, { logger: ctx.logger, timeoutMs: 10_000, ...(ctx.outbound ? { outbound: ctx.outbound } : {}) });
       try {
         await client.logout();
       } catch (err) {

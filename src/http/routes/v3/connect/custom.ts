@@ -2,7 +2,7 @@ import { promises as dns } from 'node:dns';
 import { Type } from '@sinclair/typebox';
 import type { AppContext } from '../../../../context.js';
 import { AppError, badRequest } from '../../../../domain/errors.js';
-import { ForbiddenDestinationError, resolveAllowed, type LookupAll } from '../../../../domain/net.js';
+import { ForbiddenDestinationError, outboundGuard, resolveAllowed, type LookupAll } from '../../../../domain/net.js';
 import { upsertAuthorizedGrant } from '../../../../grants/lifecycle.js';
 import { ProviderError } from '../../../../providers/provider.js';
 import { listProviders, getPasswordProvider, schemaProblem } from '../../../../providers/registry.js';
@@ -62,7 +62,7 @@ export async function registerConnectCustom(app: Api, ctx: AppContext): Promise<
       }
       let account;
       try {
-        account = await definition.auth.verify(settings, integration.settings, { logger: req.log });
+        account = await definition.auth.verify(settings, integration.settings, { logger: req.log, outbound: outboundGuard(systemLookup, ctx.config.allowPrivateDestinations) });
       } catch (err) {
         if (err instanceof ProviderError) throw badRequest(`${definition.name} login failed: ${err.message}`);
         throw err;
