@@ -3,15 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { getDestination, listDestinations } from './registry.js';
 
 describe('destination registry', () => {
-  it('lists webhook, file and postgres, each with a compilable schema, sane limits and declared secrets', () => {
-    expect(listDestinations().map((d) => d.type).slice(0, 3)).toEqual(['webhook', 'file', 'postgres']);
+  it('lists every destination, each with a compilable schema, sane limits and declared secrets', () => {
+    expect(listDestinations().map((d) => d.type).sort()).toEqual(['bigquery', 'file', 'kafka', 'nats', 'postgres', 'pubsub', 's3', 'snowflake', 'sns', 'webhook']);
     for (const d of listDestinations()) {
       expect(() => TypeCompiler.Compile(d.configSchema)).not.toThrow();
       expect(d.limits.maxBatch).toBeGreaterThan(0);
       expect(d.limits.maxInFlight).toBeGreaterThan(0);
       for (const f of d.secretFields) expect(Object.keys((d.configSchema as unknown as { properties: object }).properties)).toContain(f);
     }
-    expect(getDestination('webhook')?.secretFields).toEqual(['secret', 'previous_secret']);
+    expect(getDestination('webhook')?.secretFields).toEqual(['secret', 'previous_secret', 'headers']);
     expect(getDestination('postgres')?.secretFields).toEqual(['connection_string']);
     expect(getDestination('no-such-type')).toBeUndefined();
   });
