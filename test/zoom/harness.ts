@@ -59,8 +59,9 @@ export async function zoomHarness(kind: DatabaseKind, opts: { env?: Record<strin
     },
     async close() {
       await h.sync?.stop();
-      await api.close();
+      // The sandbox first: no webhook may arrive while the API shuts down.
       await sb.close();
+      await api.close();
     },
   };
   return h;
