@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     [{ TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'maybe' }, 'TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS', 'true or false'],
     [{ TRIBUTARY_API_KEY: 'short' }, 'TRIBUTARY_API_KEY', '24–128'],
     [{ TRIBUTARY_REGION: 'US East' }, 'TRIBUTARY_REGION', 'lowercase'],
+    [{ TRIBUTARY_FILE_ROOTS: '/srv/exports,relative/dir' }, 'TRIBUTARY_FILE_ROOTS', 'relative path "relative/dir"'],
   ])('names the variable and the problem for %o', (env, variable, problem) => {
     let caught: unknown;
     try {
@@ -29,6 +30,11 @@ describe('loadConfig', () => {
     expect((caught as ConfigError).variable).toBe(variable);
     expect((caught as Error).message).toContain(variable);
     expect((caught as Error).message).toContain(problem);
+  });
+
+  it('reads file roots separated by commas or the path delimiter', () => {
+    expect(loadConfig({}).fileRoots).toEqual([]);
+    expect(loadConfig({ TRIBUTARY_FILE_ROOTS: '/srv/a, /srv/b/:/srv/c,/srv/a' }).fileRoots).toEqual(['/srv/a', '/srv/b', '/srv/c']);
   });
 
   it('derives the public URL from host and port and strips trailing slashes', () => {

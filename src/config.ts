@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 
 /**
  * The only reader of process.env. Every setting is parsed and validated here once; a bad value
@@ -12,6 +12,8 @@ export interface Config {
   /** PostgreSQL connection string; null selects the embedded PGlite database in dataDir. */
   databaseUrl: string | null;
   dataDir: string;
+  /** Absolute directories, besides dataDir, that file destinations may write under. */
+  fileRoots: string[];
   /** Raw key ring (`kid:base64key,...`); null means "use or create the embedded key file". */
   secretKeys: string | null;
   /** API key to install for the default application (automation); null prints a new one. */
@@ -85,6 +87,19 @@ function urlVar(env: Env, name: string, fallback: string, protocols = ['http:', 
   return raw.replace(/\/+$/, '');
 }
 
+/** Absolute directories separated by commas or the platform path delimiter (`:` on POSIX). */
+function pathListVar(env: Env, name: string): string[] {
+  const raw = env[name] ?? '';
+  const parts = raw
+    .split(new RegExp(`[,${delimiter}]`))
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+  for (const p of parts) {
+    if (!isAbsolute(p)) throw new ConfigError(name, `must list absolute directories, got the relative path "${p}" (write it as /full/path)`);
+  }
+  return [...new Set(parts.map((p) => resolve(p)))];
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 
@@ -108,6 +123,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'PUBLIC_URL', default: 'http://HOST:PORT', description: 'the externally visible base URL; the OAuth callback `{PUBLIC_URL}/v3/connect/callback` is built from it', scope: 'server' },
   { name: 'DATABASE_URL', default: '(embedded)', description: '`postgres://…` selects a PostgreSQL server (its role needs CREATE on the schema to migrate); unset = embedded PGlite in the data directory', scope: 'server' },
   { name: 'TRIBUTARY_DATA_DIR', default: './.tributary', description: 'embedded database, generated key ring, file destinations', scope: 'server' },
+  { name: 'TRIBUTARY_FILE_ROOTS', default: '—', description: 'further absolute directories (comma- or `:`-separated) that `file` destinations may write under, besides the data directory; a relative path stops start-up', scope: 'server' },
   { name: 'TRIBUTARY_SECRET_KEYS', default: '(generated file)', description: 'key ring for sealing secrets: `kid:base64-32-bytes[,kid:…]`, first key seals. **Set it in production** (`openssl rand -base64 32`); every process on one database needs the same ring', scope: 'server' },
   { name: 'TRIBUTARY_API_KEY', default: '—', description: 'install this API key for the default application (idempotent; for automation) instead of printing a new one', scope: 'server' },
   { name: 'TRIBUTARY_REGION', default: 'local', description: 'region label of this deployment (e.g. `us`, `eu`)', scope: 'server' },
@@ -154,6 +170,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl: urlVar(env, 'PUBLIC_URL', `http://${displayHost}:${port}`),
     databaseUrl,
     dataDir: resolve(env.TRIBUTARY_DATA_DIR || '.tributary'),
+    fileRoots: pathListVar(env, 'TRIBUTARY_FILE_ROOTS'),
     secretKeys: env.TRIBUTARY_SECRET_KEYS || null,
     apiKey,
     logLevel,

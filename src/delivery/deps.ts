@@ -62,6 +62,8 @@ export interface EngineDeps {
   workerId: string;
   allowPrivateAddresses: boolean;
   dataDir: string;
+  /** TRIBUTARY_FILE_ROOTS: further directories file destinations may write under. */
+  fileRoots?: readonly string[];
   options: EngineOptions;
   /** Commit notifications of the log; without them runners only poll. */
   log?: LogWatch;

@@ -244,6 +244,7 @@ export class StreamRunner {
           allowPrivateAddresses: this.deps.allowPrivateAddresses,
           streamId: s.id,
           dataDir: this.deps.dataDir,
+          fileRoots: this.deps.fileRoots ?? [],
         }),
       );
       return { writer, def, key: writerKey(s) };

@@ -52,6 +52,8 @@ export interface ServiceDeps {
   logger: Logger;
   allowPrivateAddresses: boolean;
   dataDir: string;
+  /** TRIBUTARY_FILE_ROOTS: further directories file destinations may write under. */
+  fileRoots?: readonly string[];
 }
 
 /** The service dependencies of a running process. */
@@ -64,6 +66,7 @@ export function serviceDepsFrom(ctx: AppContext, catalog: DestinationCatalog): S
     logger: ctx.logger,
     allowPrivateAddresses: ctx.config.allowPrivateDestinations,
     dataDir: ctx.config.dataDir,
+    fileRoots: ctx.config.fileRoots,
   };
 }
 
@@ -270,6 +273,7 @@ export function streamService(deps: ServiceDeps) {
             allowPrivateAddresses: deps.allowPrivateAddresses,
             streamId: s.id,
             dataDir: deps.dataDir,
+            fileRoots: deps.fileRoots ?? [],
           }),
         );
         try {

@@ -136,7 +136,7 @@ export function webhookService(deps: WebhookDeps) {
         .executeTakeFirst();
       const writer = def.create(
         own ? { ...streams.fullConfig(own), url } : { url, secret: newSecret() },
-        destinationContext({ logger: deps.logger.child({ test_event: true }), now: deps.now, allowPrivateAddresses: deps.allowPrivateAddresses, streamId: 'send-test-event', dataDir: deps.dataDir }),
+        destinationContext({ logger: deps.logger.child({ test_event: true }), now: deps.now, allowPrivateAddresses: deps.allowPrivateAddresses, streamId: 'send-test-event', dataDir: deps.dataDir, fileRoots: deps.fileRoots ?? [] }),
       );
       try {
         const r = await writer.write([mockEvent(type, applicationId, deps.now())], AbortSignal.timeout(15_000), 1);

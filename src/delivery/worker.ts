@@ -29,6 +29,7 @@ export function deliveryWorker(catalog: DestinationCatalog = registryCatalog, op
         workerId: ctx.workerId,
         allowPrivateAddresses: ctx.config.allowPrivateDestinations,
         dataDir: ctx.config.dataDir,
+        fileRoots: ctx.config.fileRoots,
         options: { ...DEFAULT_ENGINE_OPTIONS, retentionDays: ctx.config.eventRetentionDays, ...options },
         ...(log ? { log } : {}),
       });
