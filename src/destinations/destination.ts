@@ -65,6 +65,23 @@ export interface DestinationWriter {
   close(): Promise<void>;
 }
 
+/**
+ * What the user sets up on the destination's side before a stream can write (a role, a topic, a
+ * bucket policy), as data the dashboard renders beside the generated form. Like a provider's
+ * dashboard guide, but rendered against the stream form's values: `script` receives the
+ * non-secret fields the user has filled in so far (each already valid against configSchema) and
+ * returns text to paste, with the destination's own defaults for the rest.
+ */
+export interface DestinationSetupGuide<C = Record<string, unknown>> {
+  title: string;
+  description?: string;
+  /** Ordered steps; text may use `**bold**` and `` `code` ``. */
+  steps?: readonly { title: string; text: string }[];
+  /** Language of the script, for its label (`sql`, `shell`). */
+  language?: string;
+  script?(config: Partial<C>): string;
+}
+
 export interface DestinationDefinition<C = Record<string, unknown>> {
   type: string;
   title: string;
@@ -73,6 +90,8 @@ export interface DestinationDefinition<C = Record<string, unknown>> {
   configSchema: TSchema;
   secretFields: readonly (keyof C & string)[];
   limits: DestinationLimits;
+  /** Shown in the dashboard's stream form and `GET /v3/destinations`. */
+  setupGuide?: DestinationSetupGuide<C>;
   create(config: C, ctx: DestinationContext): DestinationWriter;
 }
 

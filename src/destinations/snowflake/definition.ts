@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import type { DestinationDefinition, DestinationSetupGuide } from '../destination.js';
 import { SNOWFLAKE_DEFAULTS, snowflakeSetupScript, type SnowflakeSetupInput } from './setup.js';
 import { SnowflakeWriter, type SnowflakeConfig } from './writer.js';
 
@@ -24,11 +24,7 @@ const _shape: SnowflakeConfig = {} as Static<typeof snowflakeConfigSchema>;
 void _shape;
 
 /** Setup instructions as data: the dashboard renders the script for the values in the form. */
-export interface SetupGuide {
-  title: string;
-  language: 'sql';
-  script: (values: SnowflakeSetupInput) => string;
-}
+type SetupGuide = DestinationSetupGuide<SnowflakeConfig> & { script(values: SnowflakeSetupInput): string };
 
 export const snowflakeDestination: DestinationDefinition<SnowflakeConfig> & { setupGuide: SetupGuide } = {
   type: 'snowflake',
