@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { requiredResourceAccess } from '../../src/providers/microsoft/guide.js';
 import { getProvider, integrationSettingsSchema } from '../../src/providers/registry.js';
 import { initialValues, SECRET_MASK, toConfig, visibleFields } from '../../web/src/schema-form.js';
+import { setupGuideValues } from '../../web/src/setup-guide.js';
 import type { JsonSchema } from '../../web/src/types.js';
 import { niceMax } from '../../web/src/ui/chart.js';
 
@@ -83,5 +84,23 @@ describe('Microsoft setup', () => {
 describe('chart axis', () => {
   it('rounds the maximum up to 1, 2 or 5 times a power of ten', () => {
     expect([0, 3, 7, 12, 120, 999].map(niceMax)).toEqual([4, 4, 10, 20, 200, 1000]);
+  });
+});
+
+describe('setup guide values', () => {
+  const schema: JsonSchema = {
+    type: 'object',
+    properties: {
+      user: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_$]{0,254}$' },
+      role: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_$]{0,254}$' },
+      private_key: { type: 'string', writeOnly: true, 'x-secret': true },
+      roll_max_bytes: { type: 'integer' },
+      previous_secret: { type: 'string' },
+    },
+  };
+
+  it('sends only filled-in, non-secret text fields that already match their pattern', () => {
+    expect(setupGuideValues(schema, { user: ' ACME ', role: 'half-typed;', private_key: '-----BEGIN', roll_max_bytes: '2048', previous_secret: 'x' })).toEqual({ user: 'ACME' });
+    expect(setupGuideValues(schema, { user: '', role: 'OPS' })).toEqual({ role: 'OPS' });
   });
 });

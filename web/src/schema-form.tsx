@@ -17,7 +17,7 @@ export type RawValues = Record<string, string | boolean>;
 
 /** Bookkeeping fields the server manages (rotation state) are not for people to fill in. */
 const isInternal = (name: string, s: JsonSchema) => name.startsWith('previous_') || (s as { readOnly?: boolean }).readOnly === true || (s as { 'x-internal'?: boolean })['x-internal'] === true;
-const isSecret = (s: JsonSchema) => s.writeOnly === true || s['x-secret'] === true;
+export const isSecret = (s: JsonSchema) => s.writeOnly === true || s['x-secret'] === true;
 const OTHER = '__other__';
 const otherKey = (k: string) => `${k}__other`;
 const choiceValues = (s: JsonSchema) => (s['x-choices'] ?? []).map((c) => c.value);

@@ -188,6 +188,16 @@ export interface DestinationType {
   description: string;
   config_schema: JsonSchema;
   secret_fields: string[];
+  /** What to set up on the destination side first (null: nothing). */
+  setup_guide: SetupGuide | null;
+}
+
+export interface SetupGuide {
+  title: string;
+  description: string | null;
+  steps: { title: string; text: string }[];
+  language: string | null;
+  script: string | null;
 }
 
 export interface Point {

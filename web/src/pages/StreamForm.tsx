@@ -5,6 +5,7 @@ import { initialValues, SchemaFields, toConfig, type RawValues } from '../schema
 import { providerName, useAllGrants, useProviders } from '../queries.js';
 import { EVENT_TYPES, type DestinationType, type Stream } from '../types.js';
 import { Button, Callout, Card, Field, errorMessage } from '../ui/basics.js';
+import { SetupGuidePanel } from './SetupGuidePanel.js';
 
 interface TestResult {
   success: boolean;
@@ -170,6 +171,7 @@ export function StreamForm({ destination, stream, onDone }: { destination: Desti
         </div>
       </Card>
       <Card title={`${destination.title} destination`} description={destination.description}>
+        <SetupGuidePanel destination={destination} values={values} />
         <div className="card-body form">
           <SchemaFields schema={destination.config_schema} values={values} errors={errors} stored={stored} onChange={(k, v) => setValues({ ...values, [k]: v })} />
         </div>
