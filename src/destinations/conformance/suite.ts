@@ -35,7 +35,18 @@ export interface ConformanceHarness<C> {
   rejectable(prefix: string): StoredEvent;
   /** A config whose writes fail (unreachable, refused), to prove failures do not leak secrets. */
   failingConfig(receiver: ConformanceReceiver<C>): C;
+  /**
+   * Partial results (WriteResult.failed): how to make the receiver refuse part of the next write
+   * (some entries or grant lanes) while the rest lands, and how to heal it; or, for a destination
+   * whose batch is all or nothing, why it never reports `failed`. Left out, the suite lists the
+   * case as to-do, so a missing declaration shows in every run.
+   */
+  partialFailure?: PartialFailure<C>;
 }
+
+export type PartialFailure<C> =
+  | { provoke(receiver: ConformanceReceiver<C>): void | Promise<void>; heal?(receiver: ConformanceReceiver<C>): void | Promise<void> }
+  | { unsupported: string };
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 let counter = 0;
@@ -73,6 +84,19 @@ function expectOrderPerGrant(received: Received[], expected: StoredEvent[]) {
     const key = r.grantId ?? '';
     expect(pos, `event ${r.id} of grant ${key} arrived before an earlier event of that grant`).toBeGreaterThan(last.get(key) ?? -1);
     last.set(key, pos);
+  }
+}
+
+/**
+ * WriteResult.failed keeps per-grant order: once an event of a grant failed, every later event of
+ * that grant in the batch is reported failed too (the engine retries them from there).
+ */
+function expectFailedSuffixPerGrant(batch: StoredEvent[], failed: Set<string>) {
+  const broken = new Set<string>();
+  for (const e of batch) {
+    const grant = e.grantId ?? '';
+    if (broken.has(grant)) expect(failed.has(e.id), `${e.id} follows a failed event of grant ${grant} but was not reported failed`).toBe(true);
+    if (failed.has(e.id)) broken.add(grant);
   }
 }
 
@@ -167,6 +191,40 @@ export function runConformance<C>(name: string, harness: ConformanceHarness<C>) 
       expectComplete(got, good);
       expect(got.some((r) => r.id === bad.id)).toBe(false);
     });
+
+    const partial = harness.partialFailure;
+    if (!partial) it.todo('partial results: declare partialFailure (a way to provoke them, or why the destination never reports failed)');
+    else if ('unsupported' in partial) it.skip(`partial results: never reported, declared all-or-nothing (${partial.unsupported})`, () => undefined);
+    else
+      it('a partial result reports exactly what did not land (with the later events of its grant), and the retry lands it', async () => {
+        const prefix = nextPrefix(name);
+        const events = eventRange(0, 40, { prefix, grants: 5 });
+        const { writer } = open();
+        await partial.provoke(receiver);
+        let first: Awaited<ReturnType<DestinationWriter['write']>>;
+        try {
+          first = await writer.write(events, signal(), 1);
+        } finally {
+          await partial.heal?.(receiver);
+        }
+        const failed = new Set((first.failed ?? []).map((f) => f.id));
+        expect(failed.size, 'the provoked failure must show in WriteResult.failed').toBeGreaterThan(0);
+        expect(failed.size, 'a partial result must not fail the whole batch (throw for that)').toBeLessThan(events.length);
+        for (const f of first.failed!) expect(f.reason.length, `failed ${f.id} carries a reason`).toBeGreaterThan(0);
+        expectFailedSuffixPerGrant(events, failed);
+        const landed = events.filter((e) => !failed.has(e.id));
+        expectComplete(await receiver.readBack(prefix), landed);
+        const retry = await writer.write(
+          events.filter((e) => failed.has(e.id)),
+          signal(),
+          2,
+        );
+        await writer.close();
+        expect(retry.failed ?? []).toEqual([]);
+        const got = await receiver.readBack(prefix);
+        expectComplete(got, events);
+        if (harness.orderVisible) expectOrderPerGrant(got, events);
+      });
 
     it('after kill -9 of a writer mid-batch and redelivery from the committed offset, nothing is missing', { timeout: 90_000 }, async () => {
       const prefix = nextPrefix(name);

@@ -56,6 +56,7 @@ runConformance<SnsConfig>('sns', {
   close: async () => undefined,
   rejectable: bigGrantEvent,
   failingConfig: () => ({ topic_arn: conformanceArn, endpoint: sandbox.endpoint, access_key_id: KEY.accessKeyId, secret_access_key: 'wrong-secret-sentinel-77c0' }),
+  partialFailure: { provoke: () => sandbox.control.failEntries(3), heal: () => sandbox.control.failEntries(0) },
 });
 
 /** An http endpoint subscribed to a standard topic: confirms the subscription, keeps notifications. */
