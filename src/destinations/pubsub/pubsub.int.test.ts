@@ -79,6 +79,8 @@ runConformance<PubSubConfig>('pubsub', {
   close: async () => undefined,
   rejectable: hugeGrantEvent,
   failingConfig: () => ({ project_id: PROJECT, topic_id: 'conformance', api_endpoint: '127.0.0.1:1', service_account_json: FAKE_KEY, publish_timeout_ms: 1_500 }),
+  // One publish call refused with a code the client does not retry: one ordering key (grant) fails, the others land.
+  partialFailure: { provoke: () => sandbox.control.failNext(status.FAILED_PRECONDITION, 1) },
 });
 
 describe('pubsub destination specifics', () => {
