@@ -18,8 +18,15 @@ interface BackfillCursor {
   from: string;
   /** …and before this (the grant's creation: later mail is realtime). */
   until: string;
+  /** The last message announced at `from` (messages at `from` sort by id): resume after it. */
+  after?: string;
   announced: number;
   done: boolean;
+}
+
+interface BacklogItem {
+  id: string;
+  at: number;
 }
 
 export interface MicrosoftCursor {
@@ -57,6 +64,8 @@ export class MicrosoftSession implements ProviderSession {
   private resetFolder: string | null = null;
   private onHint: ((reason: string) => void) | null = null;
   private closed = false;
+  /** The sorted backfill listing of this session (see backfill), from the `from` it was listed at. */
+  private backlog: { from: number; until: string; items: BacklogItem[] } | null = null;
 
   constructor(
     private readonly grant: GrantHandle,
@@ -168,17 +177,53 @@ export class MicrosoftSession implements ProviderSession {
   }
 
   /**
-   * Historic mail (backfill_days), oldest first: list what lies in [from, until) with a light
-   * delta round, then fetch and announce it in order, moving `from` forward with each batch so a
-   * restart resumes where it stopped (the message at the boundary is deduplicated by id).
+   * Historic mail (backfill_days), oldest first: list what lies in [from, until) once with a light
+   * delta round (ids and times only), sort it, then fetch and announce it in batches, moving
+   * `from` forward with each batch (committed with its events) so a restart resumes where it
+   * stopped (the message at the boundary is deduplicated by id). The sorted listing is kept by the
+   * session, so later passes continue from memory instead of listing the remaining range again
+   * (which made a big mailbox quadratic); a new session lists only what lies at or after `from`.
    */
   private async *backfill(cursor: MicrosoftCursor, signal: AbortSignal): AsyncIterable<ChangeBatch> {
     const b = cursor.backfill!;
+    const fromMs = Date.parse(b.from);
+    if (!this.backlog || this.backlog.until !== b.until || fromMs < this.backlog.from) {
+      this.backlog = { from: fromMs, until: b.until, items: await this.listBacklog(b, signal) };
+    }
+    const ids = this.backlog.items;
+    const start = firstAfter(ids, fromMs, b.after);
+    const todo = ids.slice(start, start + BACKFILL_PER_PASS);
+    const remainingAfter = (n: number) => ids.length - start - n;
+    let state = { ...b };
+    for (let i = 0; i < todo.length; i += BACKFILL_BATCH) {
+      if (signal.aborted || this.closed) return;
+      const chunk = todo.slice(i, i + BACKFILL_BATCH);
+      const messages = await Promise.all(chunk.map((c) => this.fetchMessage(c.id, signal)));
+      const events = await this.toEvents(messages.filter((m): m is GraphMessage => m !== null), 0, signal, true);
+      const end = chunk[chunk.length - 1]!;
+      state = { ...state, from: new Date(end.at).toISOString(), after: end.id, announced: state.announced + events.length };
+      const remaining = remainingAfter(i + chunk.length);
+      if (remaining === 0) state.done = true;
+      const next: MicrosoftCursor = { ...cursor, backfill: state };
+      this.last = next;
+      yield { events, cursor: next, progress: { backfill: { status: state.done ? 'done' : 'running', announced: state.announced, remaining } } };
+    }
+    if (todo.length === 0) {
+      const next: MicrosoftCursor = { ...cursor, backfill: { ...state, done: true } };
+      yield { events: [], cursor: next, progress: { backfill: { status: 'done', announced: state.announced, remaining: 0 } } };
+    }
+    if (state.done || todo.length === 0) this.backlog = null;
+    else this.onHint?.('backfill');
+  }
+
+  /** Ids and times of the mail in [from, until) of every tracked folder, oldest first. */
+  private async listBacklog(b: BackfillCursor, signal: AbortSignal): Promise<BacklogItem[]> {
     const until = Date.parse(b.until);
-    const ids: { id: string; at: number }[] = [];
+    const ids: BacklogItem[] = [];
     for (const folder of trackedFolders(this.grant.settings)) {
       let url: string | undefined = `/me/mailFolders/${encodeURIComponent(folder)}/messages/delta?$select=id,receivedDateTime&$filter=${encodeURIComponent(`receivedDateTime ge ${b.from}`)}`;
       while (url) {
+        if (signal.aborted || this.closed) return ids;
         const page: { body: { value?: GraphMessage[]; '@odata.nextLink'?: string } } = await this.graph.get(url, { prefer: [`odata.maxpagesize=${Math.max(this.graph.pageSize, 200)}`], signal });
         for (const m of page.body.value ?? []) {
           const at = m.receivedDateTime ? Date.parse(m.receivedDateTime) : NaN;
@@ -187,27 +232,7 @@ export class MicrosoftSession implements ProviderSession {
         url = page.body['@odata.nextLink'];
       }
     }
-    ids.sort((x, y) => x.at - y.at || x.id.localeCompare(y.id));
-    const todo = ids.slice(0, BACKFILL_PER_PASS);
-    let state = { ...b };
-    for (let i = 0; i < todo.length; i += BACKFILL_BATCH) {
-      if (signal.aborted || this.closed) return;
-      const chunk = todo.slice(i, i + BACKFILL_BATCH);
-      const messages = await Promise.all(chunk.map((c) => this.fetchMessage(c.id, signal)));
-      const events = await this.toEvents(messages.filter((m): m is GraphMessage => m !== null), 0, signal, true);
-      state = { ...state, from: new Date(chunk[chunk.length - 1]!.at).toISOString(), announced: state.announced + events.length };
-      const last = i + BACKFILL_BATCH >= todo.length;
-      if (last && ids.length <= BACKFILL_PER_PASS) state.done = true;
-      const next: MicrosoftCursor = { ...cursor, backfill: state };
-      this.last = next;
-      yield { events, cursor: next, progress: { backfill: { status: state.done ? 'done' : 'running', announced: state.announced, remaining: ids.length - i - chunk.length } } };
-    }
-    if (todo.length === 0) {
-      const next: MicrosoftCursor = { ...cursor, backfill: { ...state, done: true } };
-      yield { events: [], cursor: next, progress: { backfill: { status: 'done', announced: state.announced, remaining: 0 } } };
-    } else if (!state.done) {
-      this.onHint?.('backfill');
-    }
+    return ids.sort((x, y) => x.at - y.at || x.id.localeCompare(y.id));
   }
 
   private async fetchMessage(id: string, signal: AbortSignal): Promise<GraphMessage | null> {
@@ -235,6 +260,19 @@ export class MicrosoftSession implements ProviderSession {
 /** Graph's receivedDateTime has whole seconds: a boundary with milliseconds would skip mail of that second. */
 function wholeSecond(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Index of the first item after (ms, id) — or at or after ms without an id — in a list sorted by (time, id). */
+function firstAfter(items: BacklogItem[], ms: number, id: string | undefined): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const it = items[mid]!;
+    if (it.at < ms || (it.at === ms && id !== undefined && it.id.localeCompare(id) <= 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** 410 Gone, or the error codes Graph uses for an expired or unusable delta token. */
