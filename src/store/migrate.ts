@@ -41,7 +41,15 @@ export async function migrate(store: Store): Promise<string[]> {
 
 /** Pending migrations (for /readyz). */
 export async function pendingMigrations(store: Store): Promise<string[]> {
-  const rows = await store.db.selectFrom('schema_migrations').select('version').execute().catch(() => []);
+  // Only a missing table means "nothing applied yet"; an unreachable database is not "migrating".
+  const rows = await store.db
+    .selectFrom('schema_migrations')
+    .select('version')
+    .execute()
+    .catch((err: unknown) => {
+      if ((err as { code?: unknown } | null)?.code === '42P01') return [];
+      throw err;
+    });
   const done = new Set(rows.map((r) => r.version));
   return (await listMigrations()).map((m) => m.version).filter((v) => !done.has(v));
 }

@@ -13,6 +13,9 @@ export interface PostgresServer {
   port: number;
   /** `pg_ctl restart -m fast`: every open connection is terminated (57P01), as in a failover. */
   restart(): void;
+  /** `pg_ctl stop -m fast` keeping the data: the server is down until `up()`. */
+  down(): void;
+  up(): void;
   stop(): void;
 }
 
@@ -57,6 +60,12 @@ export async function startPostgres(): Promise<PostgresServer> {
     port,
     restart() {
       run('pg_ctl', ['-D', dir, '-l', join(parent, 'log'), '-w', '-t', '60', '-m', 'fast', '-o', options, 'restart']);
+    },
+    down() {
+      run('pg_ctl', ['-D', dir, '-w', '-t', '60', '-m', 'fast', 'stop']);
+    },
+    up() {
+      run('pg_ctl', ['-D', dir, '-l', join(parent, 'log'), '-w', '-t', '60', '-o', options, 'start']);
     },
     url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
     stop() {
