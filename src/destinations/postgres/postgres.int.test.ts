@@ -45,6 +45,7 @@ runConformance<PostgresConfig>('postgres', {
     return { ...e, id: `${prefix}-evt-nul`, object: { ...e.object, id: `${prefix}-nul`, body: 'before\u0000after' } };
   },
   failingConfig: () => ({ connection_string: 'postgres://postgres:pw-sentinel-unreachable@127.0.0.1:1/none', schema: 'sink' }),
+  partialFailure: { unsupported: 'one transaction per batch: it commits whole or rolls back' },
 });
 
 describe('postgres destination specifics', () => {

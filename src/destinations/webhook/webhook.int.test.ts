@@ -97,6 +97,7 @@ class Receiver {
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
 const shared = new Receiver(newSecret());
+let partialHeal = () => undefined as void;
 runConformance<WebhookConfig>('webhook', {
   definition: webhookDestination,
   module: fileURLToPath(new URL('./definition.ts', import.meta.url)),
@@ -109,6 +110,16 @@ runConformance<WebhookConfig>('webhook', {
   close: () => shared.stop(),
   rejectable: (prefix) => ({ ...messageCreated(1, { prefix }), id: `${prefix}-evt-reject` }),
   failingConfig: () => ({ url: 'http://127.0.0.1:1/hook', secret: newSecret(), previous_secret: newSecret(), previous_secret_expires_at: 4_000_000_000 }),
+  // The first delivery of the batch answers 503: that grant's lane stops, the other grants' lanes land.
+  partialFailure: {
+    provoke: () => {
+      const normal = shared.reply;
+      let first = true;
+      shared.reply = (id) => (first ? ((first = false), { status: 503 }) : normal(id));
+      partialHeal = () => void (shared.reply = normal);
+    },
+    heal: () => partialHeal(),
+  },
 });
 
 describe('webhook destination against a local receiver', () => {
