@@ -44,11 +44,14 @@ describe(`fault suite (${LONG ? 'long' : 'short'} form)`, () => {
       await sleep(1000);
       await rig!.pauseLeaseHolder(15_000);
     });
-    await phase('receiver outage (503 for 5 s)', PLAN.outages, async () => {
-      // Spaced out so the first retry (5 s on the Standard Webhooks schedule) lands after each
-      // outage; back-to-back outages walk the schedule to its 5-minute step, past the settle time.
+    // Shorter than the schedule's first real wait (5 s on the Standard Webhooks schedule, counted
+    // from a failure that happens after the outage began), so one retry always lands after it
+    // whatever the load; longer or back-to-back outages walk the schedule to its 5-minute step,
+    // past the settle time. The long form spaces its outages for the same reason.
+    const outageMs = LONG ? 5_000 : 3_000;
+    await phase(`receiver outage (503 for ${outageMs / 1000} s)`, PLAN.outages, async () => {
       await sleep(LONG ? 12_000 : 1000);
-      await rig!.receiverOutage(5_000);
+      await rig!.receiverOutage(outageMs);
     });
     await phase('PostgreSQL restart (fast shutdown)', PLAN.restarts, async () => {
       await sleep(2000);
