@@ -198,7 +198,23 @@ export function runConformance<C>(name: string, harness: ConformanceHarness<C>) 
 
     const partial = harness.partialFailure;
     if (!partial) it.todo('partial results: declare partialFailure (a way to provoke them, or why the destination never reports failed)');
-    else if ('unsupported' in partial) it.skip(`partial results: never reported, declared all-or-nothing (${partial.unsupported})`, () => undefined);
+    else if ('unsupported' in partial)
+      // An all-or-nothing destination must say so by throwing for the whole batch, never by a
+      // result that claims the batch landed.
+      it(`all-or-nothing batches (${partial.unsupported}): a failed write throws instead of reporting partial results`, async () => {
+        const bad = harness.definition.create(harness.failingConfig(receiver), testContext(receiver.ctx));
+        let result: Awaited<ReturnType<DestinationWriter['write']>> | null = null;
+        let error: unknown = null;
+        try {
+          result = await bad.write(eventRange(0, 3, { prefix: nextPrefix(name) }), signal(), 1);
+        } catch (err) {
+          error = err;
+        } finally {
+          await bad.close().catch(() => undefined);
+        }
+        expect(result).toBeNull();
+        expect(error).toBeInstanceOf(Error);
+      });
     else
       it('a partial result: what is not reported failed (nor after a failure of its grant) has landed, and the retry lands the rest', async () => {
         const prefix = nextPrefix(name);
