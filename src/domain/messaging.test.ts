@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from './event.js';
-import { eventAttributes, eventBody, fitBody, laneResult, sendBounded, type SendOutcome } from './messaging.js';
+import { eventAttributes, eventBody, fitBody, laneResult, sendBounded, sendPerLane, type SendOutcome } from './messaging.js';
 
 const ev = (id: string, grantId: string | null, type: StoredEvent['type'] = 'message.created', body = 'hello'): StoredEvent => ({
   id,
@@ -70,5 +70,32 @@ describe('broker messages', () => {
     expect(peak).toBe(3);
     expect(out.get('4')).toEqual({ ok: false, reason: 'boom' });
     expect(out.get('7')).toEqual({ ok: true });
+  });
+
+  it('sendPerLane sends one event per lane at a time, lanes concurrently, and stops a lane at its first failure', async () => {
+    const items = ['a1', 'b1', 'a2', 'b2', 'a3', 'b3'];
+    const inFlightPerLane = new Map<string, number>();
+    let peakPerLane = 0;
+    let peak = 0;
+    let inFlight = 0;
+    const sent: string[] = [];
+    const out = await sendPerLane(items, 8, String, (s) => s[0]!, async (s) => {
+      sent.push(s);
+      const lane = s[0]!;
+      inFlightPerLane.set(lane, (inFlightPerLane.get(lane) ?? 0) + 1);
+      peakPerLane = Math.max(peakPerLane, inFlightPerLane.get(lane)!);
+      peak = Math.max(peak, (inFlight += 1));
+      await new Promise((r) => setTimeout(r, 5));
+      inFlightPerLane.set(lane, inFlightPerLane.get(lane)! - 1);
+      inFlight -= 1;
+      return s === 'a2' ? { ok: false, reason: 'refused' } : { ok: true };
+    });
+    expect(peakPerLane).toBe(1);
+    expect(peak).toBe(2);
+    expect(sent).not.toContain('a3');
+    expect(sent.filter((s) => s.startsWith('b'))).toEqual(['b1', 'b2', 'b3']);
+    expect(out.get('a2')).toEqual({ ok: false, reason: 'refused' });
+    expect(out.get('a3')).toMatchObject({ ok: false, reason: expect.stringContaining('earlier event of this grant') as string });
+    expect(out.get('b3')).toEqual({ ok: true });
   });
 });

@@ -59,8 +59,11 @@ export interface LaneResult {
 /**
  * Turns per-event outcomes into what a writer reports. Within a grant, everything from the first
  * event that was not written onward counts as not written (even if a later one was
- * acknowledged): the engine resends that suffix in order, so the first copies a consumer sees
- * keep per-grant order. Rejected events are reported apart and do not stop their lane.
+ * acknowledged): the engine resends that suffix in order. That keeps the *first* copies a
+ * consumer sees in per-grant order only if no later event of the grant could land while an
+ * earlier one was refused: a writer whose broker can refuse one message and accept the next
+ * (per-subject limits, permissions) sends each grant's events one at a time (`sendPerLane`).
+ * Rejected events are reported apart and do not stop their lane.
  */
 export function laneResult(batch: readonly StoredEvent[], outcomes: ReadonlyMap<string, SendOutcome>, rejected: LaneResult['rejected'] = []): LaneResult {
   const rejectedIds = new Set(rejected.map((r) => r.id));
@@ -113,5 +116,51 @@ export async function sendBounded<T>(
     if (pending.size >= limit) await Promise.race(pending);
   }
   await Promise.all(pending);
+  return out;
+}
+
+/** What an event skipped after an earlier failure of its grant reports. */
+const NOT_SENT_AFTER_FAILURE = 'not sent: an earlier event of this grant was not written';
+
+/**
+ * Sends the events of each lane (grant) one after another — the next only once the previous one
+ * is acknowledged — and up to `limit` lanes at once. After a failure the rest of that lane is not
+ * sent at all, so a broker that refuses one message but would accept the next can never store a
+ * grant's later event before its earlier one. Costs one round trip per event within a grant;
+ * grants still go concurrently.
+ */
+export async function sendPerLane<T>(
+  items: readonly T[],
+  limit: number,
+  key: (item: T) => string,
+  laneOf: (item: T) => string,
+  send: (item: T) => Promise<SendOutcome>,
+  signal?: AbortSignal,
+): Promise<Map<string, SendOutcome>> {
+  const lanes = new Map<string, T[]>();
+  for (const item of items) {
+    const lane = laneOf(item);
+    const list = lanes.get(lane);
+    if (list) list.push(item);
+    else lanes.set(lane, [item]);
+  }
+  const out = new Map<string, SendOutcome>();
+  const queue = [...lanes.values()];
+  const runLane = async (list: T[]) => {
+    let broken = false;
+    for (const item of list) {
+      if (signal?.aborted) out.set(key(item), { ok: false, reason: 'delivery aborted before this event was sent' });
+      else if (broken) out.set(key(item), { ok: false, reason: NOT_SENT_AFTER_FAILURE });
+      else {
+        const o = await send(item).catch((err: unknown): SendOutcome => ({ ok: false, reason: err instanceof Error ? err.message : String(err) }));
+        out.set(key(item), o);
+        broken = !o.ok;
+      }
+    }
+  };
+  const worker = async () => {
+    for (let list = queue.shift(); list; list = queue.shift()) await runLane(list);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, worker));
   return out;
 }

@@ -26,7 +26,7 @@ export const natsConfigSchema = Type.Object(
     tls_cert: pem('PEM client certificate, for servers that verify clients'),
     tls_key: pem('PEM private key of the client certificate (sealed, never returned)'),
     ack_timeout_ms: Type.Optional(Type.Integer({ minimum: 500, maximum: 120_000, default: DEFAULT_ACK_TIMEOUT_MS, description: 'How long to wait for each PubAck before the event is retried' })),
-    max_pending_acks: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: DEFAULT_MAX_PENDING, description: 'Publishes awaiting their PubAck at once, per batch' })),
+    max_pending_acks: Type.Optional(Type.Integer({ minimum: 1, maximum: 4096, default: DEFAULT_MAX_PENDING, description: 'Grants publishing at once (each grant has one publish awaiting its PubAck at a time)' })),
   },
   { additionalProperties: false },
 );

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { nkeys } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNats, type NatsServer } from '../../../test/helpers/nats.js';
@@ -25,6 +25,24 @@ async function createStream(servers: string, auth: Partial<NatsConfig> = {}, sub
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({ name: STREAM, subjects });
   await nc.close();
+}
+
+/**
+ * A per-subject limit with "discard new per subject": JetStream refuses further messages on a
+ * subject that holds `perSubject` (error 10077) while other subjects keep accepting: with the
+ * default template (one subject per type and grant), that is a failure of some grants only.
+ * `null` lifts it.
+ */
+async function limitPerSubject(servers: string, perSubject: number | null) {
+  const nc = await client(servers);
+  try {
+    const jsm = await jetstreamManager(nc);
+    const { config } = await jsm.streams.info(STREAM);
+    const limited = perSubject !== null;
+    await jsm.streams.update(STREAM, { ...config, max_msgs_per_subject: limited ? perSubject : -1, discard: limited ? DiscardPolicy.New : DiscardPolicy.Old, discard_new_per_subject: limited });
+  } finally {
+    await nc.close();
+  }
 }
 
 interface Stored extends Received {
@@ -83,6 +101,8 @@ runConformance<NatsConfig>('nats', {
   close: async () => undefined,
   rejectable: hugeGrantEvent,
   failingConfig: () => ({ servers: 'nats://127.0.0.1:1', user: 'tributary', password: 'pw-sentinel-nats-7c1e' }),
+  // Each grant's fifth message.created meets the per-subject limit; earlier ones and other grants land.
+  partialFailure: { provoke: async () => limitPerSubject((await sharedServer()).url, 4), heal: async () => limitPerSubject((await sharedServer()).url, null) },
 });
 
 describe('nats destination specifics', () => {

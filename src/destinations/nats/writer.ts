@@ -1,7 +1,7 @@
 import { AuthorizationError, headers as natsHeaders, NoRespondersError, PermissionViolationError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
 import type { StoredEvent } from '../../domain/event.js';
-import { eventAttributes, fitBody, laneResult, sendBounded, type SendOutcome } from '../../domain/messaging.js';
+import { eventAttributes, fitBody, laneResult, sendPerLane, type SendOutcome } from '../../domain/messaging.js';
 import { ForbiddenDestinationError } from '../../domain/net.js';
 import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { natsConnect, type NatsAuth, type NatsTls } from './connection.js';
@@ -38,9 +38,11 @@ export function classifyPublishError(err: unknown, subject: string): Extract<Sen
 /**
  * Publishes each event to JetStream with `Nats-Msg-Id` = event id (the stream's duplicate window
  * drops a republish) and counts it written only when its PubAck arrives. One connection per
- * writer, publishes pipelined in log order with at most `max_pending_acks` unacknowledged: the
- * server stores them in the order sent, so per-grant order holds; a failure marks the rest of
- * that grant's events as not written (`WriteResult.failed`).
+ * writer; a grant's events go one at a time (the next after the previous PubAck), up to
+ * `max_pending_acks` grants at once. JetStream can refuse one message and store the next (a
+ * per-subject limit, a subject outside the stream), and its duplicate window would then drop the
+ * in-order resend, so pipelining within a grant could store a later event first for good. A
+ * failure leaves the rest of that grant's events unsent and reported in `WriteResult.failed`.
  */
 export class NatsWriter implements DestinationWriter {
   private conn: Promise<NatsConnection> | null = null;
@@ -129,10 +131,11 @@ export class NatsWriter implements DestinationWriter {
       else ready.push({ e: fitted.event, subject: renderSubject(this.subject, fitted.event), body: fitted.body });
     }
     const js = this.js(nc);
-    const outcomes = await sendBounded(
+    const outcomes = await sendPerLane(
       ready,
       this.config.max_pending_acks ?? DEFAULT_MAX_PENDING,
       (r) => r.e.id,
+      (r) => r.e.grantId ?? '',
       (r) => this.publishOne(js, r.subject, r.e, r.body),
       signal,
     );
