@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Enforces the import rules of DESIGN.md ("Layout"): which parts of src/ may depend on which.
+// Enforces the import rules (docs/architecture.md, each src/<folder>/README.md): which parts of src/ may depend on which.
 // Run by `npm test`; prints every violation and exits 1 if there is any.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -61,7 +61,7 @@ for (const file of files(SRC)) {
   }
 }
 if (problems.length) {
-  console.error(`import rules (DESIGN.md) violated:\n  ${problems.join('\n  ')}`);
+  console.error(`import rules violated (see docs/architecture.md and the src/<folder>/README.md files):\n  ${problems.join('\n  ')}`);
   process.exit(1);
 }
 console.log('import rules: ok');

@@ -5,7 +5,7 @@ import type { PluginLogger } from '../domain/plugin.js';
 import type { StoredEvent } from '../domain/event.js';
 
 /**
- * The sink plug-in interface (DESIGN.md "Core interfaces"). The delivery engine owns batching,
+ * The sink plug-in interface. The delivery engine owns batching,
  * concurrency, retries, offsets and dead letters; a destination declares its limits, writes
  * what it is given and reports per-event rejections. Plug-ins import only `domain`, their own
  * folder and this file (plus tables.ts).

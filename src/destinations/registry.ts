@@ -12,7 +12,7 @@ import { webhookDestination } from './webhook/definition.js';
 
 /**
  * The installed destination plug-ins. The delivery engine and the API reach plug-ins only
- * through these two functions (DESIGN.md import rules).
+ * through these two functions (the import rules of scripts/check-imports.mjs).
  */
 /**
  * Erases a definition's config type: the engine validates a config against `configSchema`

@@ -2,8 +2,8 @@ import type { StoredEvent } from '../domain/event.js';
 
 /**
  * The one tabular mapping of events, shared by every table-shaped sink (file/Parquet, postgres,
- * later BigQuery/Snowflake). It keeps the names of the hosted Streams warehouse layout
- * (PROVIDERS.md §7: `message`, `participant`, a `*_test` table) and adds `grant_event`,
+ * BigQuery, Snowflake). It keeps the names of the Nylas Streams warehouse layout
+ * (`message`, `participant`, a `*_test` table) and adds `grant_event`,
  * `zoom_transcript` and its `zoom_transcript_segment` rows. Columns are data so each sink derives its DDL from them; `toRows` is the
  * only place that knows how an event becomes rows.
  */

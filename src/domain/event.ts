@@ -84,7 +84,7 @@ export interface AttachmentMeta {
   content_id?: string;
 }
 
-/** The normalized `message.created` object (PROVIDERS.md §7), the same for every provider. */
+/** The normalized `message.created` object (the Nylas message shape), the same for every provider. */
 export interface MessageObject {
   id: string;
   grant_id: string;

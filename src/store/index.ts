@@ -10,15 +10,13 @@ import { PGliteMutex, pgliteDialect } from './pglite-driver.js';
 /**
  * The one stateful dependency: PostgreSQL, or embedded PGlite in the data directory. Both speak
  * the same SQL and run the same migrations; `kind` exists only for the few places that must
- * differ (multi-statement scripts, pg-boss wiring).
+ * differ (multi-statement migration scripts, server-only features such as LISTEN/NOTIFY).
  */
 export interface Store {
   kind: 'postgres' | 'pglite';
   db: Kysely<Database>;
   /** Runs a parameterless, possibly multi-statement SQL script (migrations). */
   execScript(sql: string): Promise<void>;
-  /** Raw SQL, possibly a parameterless multi-statement script. */
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
   connectionString: string | null;
   close(): Promise<void>;
 }
@@ -59,10 +57,6 @@ export async function openPostgres(connectionString: string, poolSize = 10, onEr
     connectionString,
     async execScript(sql) {
       await pool.query(sql);
-    },
-    async executeSql(text, values) {
-      const r = await pool.query(text, values as unknown[]);
-      return { rows: r.rows };
     },
     async close() {
       await db.destroy();
@@ -126,17 +120,6 @@ export async function openPGlite(dataDir: string | null, options: { loadDataDir?
     pglite,
     connectionString: null,
     execScript: (sql) => mutex.exclusive(async () => void (await pglite.exec(sql))),
-    executeSql: (text, values) =>
-      mutex.exclusive(async () => {
-        // pg-boss sends parameterless multi-statement scripts (schema creation) and single
-        // parameterised statements; PGlite takes the former through exec, the latter through query.
-        if (!values || values.length === 0) {
-          const results = await pglite.exec(text);
-          return { rows: results.at(-1)?.rows ?? [] };
-        }
-        const r = await pglite.query(text, values);
-        return { rows: r.rows };
-      }),
     async close() {
       await db.destroy();
       await pglite.close();

@@ -15,7 +15,7 @@ import {
  * Kysely dialect for the embedded PGlite database. PGlite has exactly one connection, so every
  * Kysely connection (a single query, or a whole transaction) holds a mutex until it is released;
  * otherwise two concurrent transactions would interleave their statements on that one session.
- * The same mutex serves pg-boss (see `exclusive`).
+ * Whole scripts (migrations) take the same mutex through `exclusive`.
  */
 export class PGliteMutex {
   private tail: Promise<void> = Promise.resolve();
@@ -82,7 +82,7 @@ class PGliteDriver implements Driver {
     (c as PGliteConnection).release();
   }
   async destroy(): Promise<void> {
-    // The owner of the PGlite instance closes it (after pg-boss has stopped).
+    // The owner of the PGlite instance (the Store) closes it, after Kysely has let go of it.
   }
 }
 

@@ -12,7 +12,7 @@ import { testContext, type DatabaseKind } from '../helpers/context.js';
 import { freePort } from '../helpers/postgres-server.js';
 export { freePort };
 
-/** Browser tests drive Debian's Chromium; they never download a browser (PROVIDERS.md §8). */
+/** Browser tests drive Debian's Chromium; they never download a browser (`chromium` from .ci/run). */
 export const CHROMIUM = '/usr/bin/chromium';
 const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * Starts a throwaway PostgreSQL server from Debian's packages on loopback (PROVIDERS.md §8).
+ * Starts a throwaway PostgreSQL server from Debian's packages on loopback (`postgresql` from .ci/run).
  * A missing installation is an error, never a skip: CI installs `postgresql` in .ci/run.
  */
 export interface PostgresServer {

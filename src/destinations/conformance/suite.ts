@@ -127,7 +127,7 @@ async function writeThenKill(spec: Record<string, unknown>, killAfterAck: number
 }
 
 /**
- * The suite every destination passes (issue 4): test/write/close, batches at the declared
+ * The suite every destination passes: test/write/close, batches at the declared
  * limits, redelivery, order per grant, individual rejections, partial results (WriteResult.failed,
  * or a declared all-or-nothing batch), a SIGKILL mid-batch followed by
  * redelivery, and no secret in any log line or error.

@@ -24,8 +24,8 @@ interface Body {
 
 /**
  * Create or edit a stream. Saving always goes through "Test connection": a configuration that
- * passes is started; one that fails can only be kept paused, with the error shown (issue 5,
- * "Bad input"). A new stream is created paused first, because the test runs on a saved stream.
+ * passes is started; one that fails can only be kept paused, with the error shown (bad input
+ * never runs silently). A new stream is created paused first, because the test runs on a saved stream.
  */
 export function StreamForm({ destination, stream, onDone }: { destination: DestinationType; stream: Stream | null; onDone: (s: Stream) => void }) {
   const qc = useQueryClient();

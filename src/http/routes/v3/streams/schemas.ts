@@ -7,7 +7,7 @@ import { EVENT_TYPES } from '../../../../domain/event.js';
 import { unix } from '../../../envelope.js';
 import { providerIds, providerIdSchema } from '../../../../providers/registry.js';
 
-/** Request and response shapes of /v3/streams (PROVIDERS.md §7 naming: snake_case, unix seconds). */
+/** Request and response shapes of /v3/streams (Nylas v3 naming: snake_case, unix seconds). */
 
 export const DataTypes = Type.Array(Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))), { minItems: 1, maxItems: EVENT_TYPES.length, uniqueItems: true });
 const Id = Type.String({ minLength: 1, maxLength: 100 });
