@@ -67,6 +67,7 @@ function routes(c: SandboxControl) {
     throttle: r(obj({ count: T.Integer({ minimum: 1 }), retryAfterSeconds: T.Optional(T.Integer({ minimum: 0 })), user: T.Optional(T.String()), status: T.Optional(T.Union([T.Literal(429), T.Literal(503)])) }), (b) =>
       c.injectThrottling(b),
     ),
+    'request-count': r(obj({ user: T.String() }), (b) => c.requestCount(b.user)),
     latency: r(obj({ ms: T.Integer({ minimum: 0, maximum: 60_000 }) }), (b) => c.setLatency(b.ms)),
     'list-subscriptions': r(obj({}), () => c.listSubscriptions()),
     'remove-subscription': r(obj({ id: T.String() }), (b) => c.removeSubscription(b.id)),

@@ -147,6 +147,11 @@ export class SandboxControl {
     this.d.throttle.inject({ count: options.count, ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}), ...(userId ? { userId } : {}), ...(options.status ? { status: options.status } : {}) });
   }
 
+  /** Graph calls of the user's mailbox that were served (throttled ones excluded), since the sandbox started. */
+  requestCount(user: string): { requests: number } {
+    return { requests: this.d.throttle.requestCount(this.d.directory.requireUser(user).id) };
+  }
+
   /** Delay every Graph call by `ms` (real Graph is not instant; overlapping calls exercise the concurrency limit). */
   setLatency(ms: number): void {
     this.d.setLatency(ms);
