@@ -76,15 +76,20 @@ describe.each(DATABASES.slice(0, 1))(`Microsoft backfill of ${SIZE} messages (%s
     h.sb.control.createUser({ mail: user });
     const base = Date.now() - 20 * 86_400_000;
     const seeding = Date.now();
-    // Seeded newest first, so delivery order is not the answer; ties share a second in blocks of TIES.
-    for (let i = SIZE - 1; i >= 0; i--) {
-      h.sb.control.deliverMail(user, {
-        from: 'a@example.com',
-        subject: `m${i}`,
-        text: 'x',
-        receivedDateTime: new Date(base + Math.floor(i / TIES) * 1000).toISOString(),
-        ...(i % 1000 === 7 ? { attachments: [{ name: `report-${i}.pdf`, contentType: 'application/pdf', size: 2048 }] } : {}),
+    // Seeded newest first (delivery order is not the answer), in bulk control calls of 10,000;
+    // ties share a second in blocks of TIES.
+    for (let end = SIZE; end > 0; end -= 10_000) {
+      const chunk = Array.from({ length: Math.min(10_000, end) }, (_, k) => {
+        const i = end - 1 - k;
+        return {
+          from: 'a@example.com',
+          subject: `m${i}`,
+          text: 'x',
+          receivedDateTime: new Date(base + Math.floor(i / TIES) * 1000).toISOString(),
+          ...(i % 1000 === 7 ? { attachments: [{ name: `report-${i}.pdf`, contentType: 'application/pdf', size: 2048 }] } : {}),
+        };
       });
+      expect(h.sb.control.deliverMany(user, chunk).ids).toHaveLength(chunk.length);
     }
     console.log(`microsoft backfill: seeded ${SIZE} messages in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
     const before = h.sb.control.requestCount(user).requests;
@@ -121,12 +126,16 @@ describe.each(DATABASES.slice(0, 1))(`Microsoft backfill of ${SIZE} messages (%s
     const size = 3_000;
     h.sb.control.createUser({ mail: user });
     const base = Date.now() - 10 * 86_400_000;
-    const ids = new Map<string, string>();
-    for (let i = 0; i < size; i++) {
-      // Two folders, interleaved in time; 120 messages per second in each.
-      const d = h.sb.control.deliverMail(user, { from: 'b@example.com', subject: `r${i}`, text: 'y', folder: i % 2 === 0 ? 'inbox' : 'archive', receivedDateTime: new Date(base + Math.floor(i / 240) * 1000).toISOString() });
-      ids.set(`r${i}`, d.id);
-    }
+    // Two folders, interleaved in time, 120 messages per second in each; seeded over the control
+    // API's bulk route as an out-of-process test would.
+    const messages = Array.from({ length: size }, (_, i) => ({ from: 'b@example.com', subject: `r${i}`, text: 'y', folder: i % 2 === 0 ? 'inbox' : 'archive', receivedDateTime: new Date(base + Math.floor(i / 240) * 1000).toISOString() }));
+    const seeded = await fetch(`${h.sb.url}/_control/mail-bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, messages }) });
+    expect(seeded.status).toBe(200);
+    expect(((await seeded.clone().json()) as { delivered: number }).delivered).toBe(size);
+    const empty = await fetch(`${h.sb.url}/_control/mail-bulk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, messages: [] }) });
+    expect(empty.status).toBe(400);
+    // Message ids by subject (the route answers them in order), to delete some while the sync is stopped.
+    const ids = new Map(((await seeded.clone().json()) as { ids: string[] }).ids.map((id, i) => [`r${i}`, id]));
     const { grant_id } = await h.grant(user);
     await watch(grant_id, (p) => (p?.announced ?? 0) >= 700, 120_000, 'resume: first part');
     await h.sync!.stop();

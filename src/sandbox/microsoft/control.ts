@@ -111,6 +111,13 @@ export class SandboxControl {
     return { id: msg.immutableId, restId: box.restId(msg), internetMessageId: msg.internetMessageId, folderId: msg.folderId, conversationId: msg.conversationId };
   }
 
+  /** Deliver many messages in one call (seeding a big mailbox); returns their immutable ids in order. */
+  deliverMany(user: string, mails: MailInput[]): { delivered: number; ids: string[] } {
+    const box = this.d.mailboxes.get(user);
+    const ids = mails.map((m) => box.deliver(m).immutableId);
+    return { delivered: ids.length, ids };
+  }
+
   moveMessage(user: string, messageId: string, folder: string): { id: string; restId: string; folderId: string } {
     const box = this.d.mailboxes.get(user);
     const msg = box.move(messageId, folder);
