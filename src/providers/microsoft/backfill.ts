@@ -86,6 +86,8 @@ interface Page {
 export class FolderBacklog {
   private buffer: HistoricMessage[] = [];
   private exhausted = false;
+  /** `$count=true` rides on the first request of the pass only (a service that ignores it is asked once). */
+  private counted = false;
   remaining: number | undefined;
 
   constructor(
@@ -126,7 +128,8 @@ export class FolderBacklog {
     let verify = seen.size > 0;
     for (;;) {
       if (signal.aborted) return;
-      const count = this.remaining === undefined;
+      const count = !this.counted;
+      this.counted = true;
       const page = (await this.graph.get<Page>(this.url(position.from, skip, top, count), { signal })).body;
       if (count && typeof page['@odata.count'] === 'number') this.remaining = Math.max(0, page['@odata.count'] - seen.size);
       const items = page.value ?? [];
