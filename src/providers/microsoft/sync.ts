@@ -1,7 +1,8 @@
 import type { NewEvent } from '../../domain/event.js';
 import type { ChangeBatch, Cursor, GrantHandle, ProviderContext, ProviderSession } from '../provider.js';
 import { GraphCallError, type GraphClient } from './client.js';
-import { graphMessageEvent, MESSAGE_SELECT, type GraphAttachment, type GraphMessage } from './to-events.js';
+import { advance, BACKFILL_PAGE, backfillCursor, FolderBacklog, newBackfillCursor, type BackfillCursor } from './backfill.js';
+import { ATTACHMENT_SELECT, graphMessageEvent, MESSAGE_SELECT, type GraphAttachment, type GraphMessage } from './to-events.js';
 import type { SubscriptionKeeper } from './watch.js';
 
 interface FolderCursor {
@@ -13,26 +14,11 @@ interface FolderCursor {
   roundAt?: string;
 }
 
-interface BackfillCursor {
-  /** Next message to announce is received at or after this… */
-  from: string;
-  /** …and before this (the grant's creation: later mail is realtime). */
-  until: string;
-  /** The last message announced at `from` (messages at `from` sort by id): resume after it. */
-  after?: string;
-  announced: number;
-  done: boolean;
-}
-
-interface BacklogItem {
-  id: string;
-  at: number;
-}
-
 export interface MicrosoftCursor {
   v: 1;
   folders: Record<string, FolderCursor>;
-  backfill?: BackfillCursor;
+  /** Historic mail still to announce (backfill.ts; an older layout is read too). */
+  backfill?: BackfillCursor | Record<string, unknown>;
   [key: string]: unknown;
 }
 
@@ -40,7 +26,6 @@ export interface MicrosoftCursor {
 const RESET_OVERLAP_MS = 10 * 60_000;
 /** Historic messages announced per pass before yielding the grant back to realtime work. */
 const BACKFILL_PER_PASS = 1000;
-const BACKFILL_BATCH = 50;
 /** An idle pass renews the subscription at most this often (see SubscriptionKeeper.probe). */
 const PROBE_MIN_MS = 30_000;
 
@@ -64,8 +49,6 @@ export class MicrosoftSession implements ProviderSession {
   private resetFolder: string | null = null;
   private onHint: ((reason: string) => void) | null = null;
   private closed = false;
-  /** The sorted backfill listing of this session (see backfill), from the `from` it was listed at. */
-  private backlog: { from: number; until: string; items: BacklogItem[] } | null = null;
 
   constructor(
     private readonly grant: GrantHandle,
@@ -93,7 +76,7 @@ export class MicrosoftSession implements ProviderSession {
     const cursor: MicrosoftCursor = { v: 1, folders };
     const days = Number(this.grant.settings.backfill_days ?? 0);
     if (Number.isInteger(days) && days > 0) {
-      cursor.backfill = { from: new Date(this.grant.createdAt.getTime() - days * 86_400_000).toISOString(), until: since, announced: 0, done: false };
+      cursor.backfill = newBackfillCursor(wholeSecond(this.grant.createdAt.getTime() - days * 86_400_000), since, trackedFolders(this.grant.settings));
     }
     return cursor;
   }
@@ -146,7 +129,8 @@ export class MicrosoftSession implements ProviderSession {
         url = next;
       }
     }
-    if (current.backfill && !current.backfill.done) yield* this.backfill(current, signal);
+    const historic = backfillCursor(current.backfill, trackedFolders(this.grant.settings));
+    if (historic && !historic.done) yield* this.backfill(current, historic, signal);
     if (announced === 0 && this.subscription) {
       // A pass woken by a lifecycle notification finds no mail: that is when the subscription is checked.
       await this.subscription.probe(PROBE_MIN_MS).catch((err: unknown) => this.ctx.logger.warn({ err: describe(err) }, 'could not renew the Graph subscription; fallback passes continue'));
@@ -159,16 +143,16 @@ export class MicrosoftSession implements ProviderSession {
   }
 
   /** Delta items → events: removals and mail received before `sinceMs` are skipped; replays dedupe by event id. */
-  private async toEvents(items: GraphMessage[], sinceMs: number, signal: AbortSignal, historic = false): Promise<NewEvent[]> {
+  private async toEvents(items: GraphMessage[], sinceMs: number, signal: AbortSignal): Promise<NewEvent[]> {
     const fresh = items.filter((m) => !m['@removed'] && m.id && (!m.receivedDateTime || Date.parse(m.receivedDateTime) >= sinceMs));
     const attachments = await Promise.all(fresh.map((m) => (m.hasAttachments ? this.attachments(m.id, signal) : Promise.resolve([]))));
     const now = this.ctx.now();
-    return fresh.map((message, i) => graphMessageEvent({ applicationId: this.grant.applicationId, grantId: this.grant.id, message, attachments: attachments[i] ?? [], historic, now }));
+    return fresh.map((message, i) => graphMessageEvent({ applicationId: this.grant.applicationId, grantId: this.grant.id, message, attachments: attachments[i] ?? [], historic: false, now }));
   }
 
   private async attachments(id: string, signal: AbortSignal): Promise<GraphAttachment[]> {
     try {
-      const res = await this.graph.get<{ value?: GraphAttachment[] }>(`/me/messages/${encodeURIComponent(id)}/attachments?$select=id,name,contentType,size,isInline,contentId`, { signal });
+      const res = await this.graph.get<{ value?: GraphAttachment[] }>(`/me/messages/${encodeURIComponent(id)}/attachments?$select=${ATTACHMENT_SELECT}`, { signal });
       return res.body.value ?? [];
     } catch (err) {
       if (err instanceof GraphCallError && err.status === 404) return [];
@@ -177,71 +161,55 @@ export class MicrosoftSession implements ProviderSession {
   }
 
   /**
-   * Historic mail (backfill_days), oldest first: list what lies in [from, until) once with a light
-   * delta round (ids and times only), sort it, then fetch and announce it in batches, moving
-   * `from` forward with each batch (committed with its events) so a restart resumes where it
-   * stopped (the message at the boundary is deduplicated by id). The sorted listing is kept by the
-   * session, so later passes continue from memory instead of listing the remaining range again
-   * (which made a big mailbox quadratic); a new session lists only what lies at or after `from`.
+   * Historic mail (backfill_days), oldest first across the tracked folders: each folder is read
+   * page by page (backfill.ts) and the heads are merged by receivedDateTime, so the log receives
+   * history in the order it happened. Each batch of up to a page commits with the folders'
+   * positions; after BACKFILL_PER_PASS messages the pass ends and a hint asks for the next one, so
+   * realtime mail never waits behind a big history.
    */
-  private async *backfill(cursor: MicrosoftCursor, signal: AbortSignal): AsyncIterable<ChangeBatch> {
-    const b = cursor.backfill!;
-    const fromMs = Date.parse(b.from);
-    if (!this.backlog || this.backlog.until !== b.until || fromMs < this.backlog.from) {
-      this.backlog = { from: fromMs, until: b.until, items: await this.listBacklog(b, signal) };
-    }
-    const ids = this.backlog.items;
-    const start = firstAfter(ids, fromMs, b.after);
-    const todo = ids.slice(start, start + BACKFILL_PER_PASS);
-    const remainingAfter = (n: number) => ids.length - start - n;
-    let state = { ...b };
-    for (let i = 0; i < todo.length; i += BACKFILL_BATCH) {
-      if (signal.aborted || this.closed) return;
-      const chunk = todo.slice(i, i + BACKFILL_BATCH);
-      const messages = await Promise.all(chunk.map((c) => this.fetchMessage(c.id, signal)));
-      const events = await this.toEvents(messages.filter((m): m is GraphMessage => m !== null), 0, signal, true);
-      const end = chunk[chunk.length - 1]!;
-      state = { ...state, from: new Date(end.at).toISOString(), after: end.id, announced: state.announced + events.length };
-      const remaining = remainingAfter(i + chunk.length);
-      if (remaining === 0) state.done = true;
-      const next: MicrosoftCursor = { ...cursor, backfill: state };
+  private async *backfill(cursor: MicrosoftCursor, start: BackfillCursor, signal: AbortSignal): AsyncIterable<ChangeBatch> {
+    const state: BackfillCursor = structuredClone(start);
+    const tracked = trackedFolders(this.grant.settings);
+    // A folder no longer tracked keeps its position in the cursor but is not read (nor waited for).
+    const folders = tracked.filter((f) => state.folders[f] && !state.folders[f].done);
+    const backlogs = folders.map((f) => new FolderBacklog(this.graph, f, state.until));
+    let passed = 0;
+    const emit = (events: NewEvent[]): ChangeBatch => {
+      state.announced += events.length;
+      const remaining = backlogs.reduce((n, b) => n + (b.remaining ?? 0), 0);
+      const next: MicrosoftCursor = { ...cursor, backfill: structuredClone(state) };
       this.last = next;
-      yield { events, cursor: next, progress: { backfill: { status: state.done ? 'done' : 'running', announced: state.announced, remaining } } };
-    }
-    if (todo.length === 0) {
-      const next: MicrosoftCursor = { ...cursor, backfill: { ...state, done: true } };
-      yield { events: [], cursor: next, progress: { backfill: { status: 'done', announced: state.announced, remaining: 0 } } };
-    }
-    if (state.done || todo.length === 0) this.backlog = null;
-    else this.onHint?.('backfill');
-  }
-
-  /** Ids and times of the mail in [from, until) of every tracked folder, oldest first. */
-  private async listBacklog(b: BackfillCursor, signal: AbortSignal): Promise<BacklogItem[]> {
-    const until = Date.parse(b.until);
-    const ids: BacklogItem[] = [];
-    for (const folder of trackedFolders(this.grant.settings)) {
-      let url: string | undefined = `/me/mailFolders/${encodeURIComponent(folder)}/messages/delta?$select=id,receivedDateTime&$filter=${encodeURIComponent(`receivedDateTime ge ${b.from}`)}`;
-      while (url) {
-        if (signal.aborted || this.closed) return ids;
-        const page: { body: { value?: GraphMessage[]; '@odata.nextLink'?: string } } = await this.graph.get(url, { prefer: [`odata.maxpagesize=${Math.max(this.graph.pageSize, 200)}`], signal });
-        for (const m of page.body.value ?? []) {
-          const at = m.receivedDateTime ? Date.parse(m.receivedDateTime) : NaN;
-          if (!m['@removed'] && at < until) ids.push({ id: m.id, at });
+      return { events, cursor: next, progress: { backfill: { status: state.done ? 'done' : 'running', announced: state.announced, remaining } } };
+    };
+    while (passed < BACKFILL_PER_PASS) {
+      const batch: NewEvent[] = [];
+      const now = this.ctx.now();
+      while (batch.length < BACKFILL_PAGE) {
+        if (signal.aborted || this.closed) return;
+        // The oldest head across the folders (a folder with an empty buffer reads its next page first).
+        let best: { backlog: FolderBacklog; at: number } | null = null;
+        for (const b of backlogs) {
+          const position = state.folders[b.folder]!;
+          const head = await b.head(position, signal);
+          if (signal.aborted || this.closed) return;
+          if (!head) {
+            position.done = true;
+            continue;
+          }
+          const at = Date.parse(head.message.receivedDateTime ?? '') || 0;
+          if (!best || at < best.at) best = { backlog: b, at };
         }
-        url = page.body['@odata.nextLink'];
+        if (!best) break;
+        const item = best.backlog.shift()!;
+        advance(state.folders[best.backlog.folder]!, item.message);
+        batch.push(graphMessageEvent({ applicationId: this.grant.applicationId, grantId: this.grant.id, message: item.message, attachments: item.attachments, historic: true, now }));
       }
+      state.done = tracked.every((f) => state.folders[f]?.done === true);
+      passed += batch.length;
+      yield emit(batch);
+      if (state.done) return;
     }
-    return ids.sort((x, y) => x.at - y.at || x.id.localeCompare(y.id));
-  }
-
-  private async fetchMessage(id: string, signal: AbortSignal): Promise<GraphMessage | null> {
-    try {
-      return (await this.graph.get<GraphMessage>(`/me/messages/${encodeURIComponent(id)}?$select=${MESSAGE_SELECT}`, { signal })).body;
-    } catch (err) {
-      if (err instanceof GraphCallError && err.status === 404) return null;
-      throw err;
-    }
+    this.onHint?.('backfill');
   }
 
   async watch(onHint: (reason: string) => void): Promise<() => Promise<void>> {
@@ -260,19 +228,6 @@ export class MicrosoftSession implements ProviderSession {
 /** Graph's receivedDateTime has whole seconds: a boundary with milliseconds would skip mail of that second. */
 function wholeSecond(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
-/** Index of the first item after (ms, id) — or at or after ms without an id — in a list sorted by (time, id). */
-function firstAfter(items: BacklogItem[], ms: number, id: string | undefined): number {
-  let lo = 0;
-  let hi = items.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const it = items[mid]!;
-    if (it.at < ms || (it.at === ms && id !== undefined && it.id.localeCompare(id) <= 0)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** 410 Gone, or the error codes Graph uses for an expired or unusable delta token. */

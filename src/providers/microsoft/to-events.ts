@@ -21,6 +21,9 @@ export const MESSAGE_SELECT = [
   'hasAttachments',
 ].join(',');
 
+/** The attachment metadata an event carries (never the content), for `/attachments` and `$expand=attachments`. */
+export const ATTACHMENT_SELECT = 'id,name,contentType,size,isInline,contentId';
+
 export interface GraphRecipient {
   emailAddress?: { name?: string; address?: string };
 }

@@ -55,6 +55,7 @@ function routes(c: SandboxControl) {
     'disable-user': r(obj({ user: T.String() }), (b) => c.disableUser(b.user)),
     'revoke-consent': r(obj({ user: T.String(), clientId: T.String() }), (b) => c.revokeConsent(b.user, b.clientId)),
     mail: r(obj({ user: T.String(), message: Mail }), (b) => c.deliverMail(b.user, b.message)),
+    'mail-bulk': r(obj({ user: T.String(), messages: T.Array(Mail, { minItems: 1, maxItems: 10_000 }) }), (b) => c.deliverMany(b.user, b.messages)),
     'move-message': r(obj({ user: T.String(), messageId: T.String(), folder: T.String() }), (b) => c.moveMessage(b.user, b.messageId, b.folder)),
     'update-message': r(obj({ user: T.String(), messageId: T.String(), isRead: T.Optional(T.Boolean()), flagged: T.Optional(T.Boolean()), subject: T.Optional(T.String()) }), (b) => {
       const { user, messageId, ...patch } = b;
@@ -67,6 +68,7 @@ function routes(c: SandboxControl) {
     throttle: r(obj({ count: T.Integer({ minimum: 1 }), retryAfterSeconds: T.Optional(T.Integer({ minimum: 0 })), user: T.Optional(T.String()), status: T.Optional(T.Union([T.Literal(429), T.Literal(503)])) }), (b) =>
       c.injectThrottling(b),
     ),
+    'request-count': r(obj({ user: T.String() }), (b) => c.requestCount(b.user)),
     latency: r(obj({ ms: T.Integer({ minimum: 0, maximum: 60_000 }) }), (b) => c.setLatency(b.ms)),
     'list-subscriptions': r(obj({}), () => c.listSubscriptions()),
     'remove-subscription': r(obj({ id: T.String() }), (b) => c.removeSubscription(b.id)),

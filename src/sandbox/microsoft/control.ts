@@ -111,6 +111,13 @@ export class SandboxControl {
     return { id: msg.immutableId, restId: box.restId(msg), internetMessageId: msg.internetMessageId, folderId: msg.folderId, conversationId: msg.conversationId };
   }
 
+  /** Deliver many messages in one call (seeding a big mailbox); returns their immutable ids in order. */
+  deliverMany(user: string, mails: MailInput[]): { delivered: number; ids: string[] } {
+    const box = this.d.mailboxes.get(user);
+    const ids = mails.map((m) => box.deliver(m).immutableId);
+    return { delivered: ids.length, ids };
+  }
+
   moveMessage(user: string, messageId: string, folder: string): { id: string; restId: string; folderId: string } {
     const box = this.d.mailboxes.get(user);
     const msg = box.move(messageId, folder);
@@ -145,6 +152,11 @@ export class SandboxControl {
   injectThrottling(options: { count: number; retryAfterSeconds?: number; user?: string; status?: 429 | 503 }): void {
     const userId = options.user ? this.d.directory.requireUser(options.user).id : undefined;
     this.d.throttle.inject({ count: options.count, ...(options.retryAfterSeconds !== undefined ? { retryAfterSeconds: options.retryAfterSeconds } : {}), ...(userId ? { userId } : {}), ...(options.status ? { status: options.status } : {}) });
+  }
+
+  /** Graph calls of the user's mailbox that were served (throttled ones excluded), since the sandbox started. */
+  requestCount(user: string): { requests: number } {
+    return { requests: this.d.throttle.requestCount(this.d.directory.requireUser(user).id) };
   }
 
   /** Delay every Graph call by `ms` (real Graph is not instant; overlapping calls exercise the concurrency limit). */

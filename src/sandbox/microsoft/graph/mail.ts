@@ -1,4 +1,5 @@
 import { DEFAULT_DELTA_PAGE, type DeltaEngine } from './delta.js';
+import { parseListQuery, runListQuery } from './list-query.js';
 import { accessDenied, badRequest, GraphError, notFound } from './errors.js';
 import type { Folder, Mailbox, Message } from './mailbox.js';
 import { attachmentJson, folderJson, messageJson, type RenderOptions } from './message-json.js';
@@ -42,7 +43,7 @@ export function handleMail(req: GraphRequest, mailbox: Mailbox, prefix: string, 
       return ok({ value: [...mailbox.folders.values()].filter((f) => f.parentFolderId === folder.id).map((f) => folderJson(mailbox, f)) });
     }
     if (third === 'messages' && fourth !== undefined && isDelta(fourth) && req.method === 'GET') return delta(req, mailbox, folder, prefix, d);
-    if (third === 'messages' && fourth === undefined && req.method === 'GET') return list(req, mailbox, (m) => m.folderId === folder.id, `${base}/mailFolders/${folder.id}/messages`, opts());
+    if (third === 'messages' && fourth === undefined && req.method === 'GET') return list(req, mailbox, (m) => m.folderId === folder.id, `${base}/mailFolders/${folder.id}/messages`, d.graphUrl());
     if (third === 'messages' && fourth !== undefined && fifth === undefined && req.method === 'GET') {
       const msg = mailbox.message(fourth);
       if (!msg || msg.folderId !== folder.id) throw notFound();
@@ -50,7 +51,7 @@ export function handleMail(req: GraphRequest, mailbox: Mailbox, prefix: string, 
     }
   }
   if (first === 'messages') {
-    if (second === undefined && req.method === 'GET') return list(req, mailbox, () => true, `${base}/messages`, opts());
+    if (second === undefined && req.method === 'GET') return list(req, mailbox, () => true, `${base}/messages`, d.graphUrl());
     if (second !== undefined && isDelta(second)) throw badRequest('Change tracking is not supported against \'microsoft.graph.message\'. Use a mail folder: /me/mailFolders/{id}/messages/delta.', 'ErrorInvalidRequest');
     const msg = second !== undefined ? mailbox.message(second) : undefined;
     if (!msg) throw notFound();
@@ -76,20 +77,25 @@ export function handleMail(req: GraphRequest, mailbox: Mailbox, prefix: string, 
 
 const isDelta = (s: string) => ['delta', 'delta()', 'microsoft.graph.delta', 'microsoft.graph.delta()'].includes(s.toLowerCase());
 
-function list(req: GraphRequest, mailbox: Mailbox, pick: (m: Message) => boolean, url: string, o: RenderOptions): GraphResponse {
-  const top = Math.min(1000, Math.max(1, Number(req.query.$top ?? 10) || 10));
-  const skip = Math.max(0, Number(req.query.$skip ?? 0) || 0);
-  const all = [...mailbox.messages.values()].filter(pick).sort((a, b) => b.receivedDateTime.localeCompare(a.receivedDateTime));
-  const page = all.slice(skip, skip + top).map((m) => messageJson(mailbox, m, o));
-  const body: Record<string, unknown> = { value: page };
-  if (skip + top < all.length) {
+/**
+ * A message list: `$filter`, `$orderby`, `$top` (1–1000), `$skip`, `$count`, `$select` and
+ * `$expand=attachments` (list-query.ts); `@odata.nextLink` repeats the query with the next `$skip`.
+ */
+function list(req: GraphRequest, mailbox: Mailbox, pick: (m: Message) => boolean, url: string, graphUrl: string): GraphResponse {
+  const immutableIds = req.immutableIds;
+  const q = parseListQuery(req.query);
+  const result = runListQuery(mailbox.byReceived(), q, pick);
+  const o: RenderOptions = { immutableIds, ...(q.select ? { select: q.select } : {}), ...(q.expand ? { expandAttachments: true, ...(q.expand.select ? { attachmentSelect: q.expand.select } : {}) } : {}) };
+  const body: Record<string, unknown> = { '@odata.context': `${graphUrl}/$metadata#users('${mailbox.userId}')/messages`, value: result.page.map((m) => messageJson(mailbox, m, o)) };
+  if (result.total !== undefined) body['@odata.count'] = result.total;
+  if (result.more) {
     const next = new URL(url);
-    if (req.query.$select) next.searchParams.set('$select', req.query.$select);
-    next.searchParams.set('$top', String(top));
-    next.searchParams.set('$skip', String(skip + top));
+    for (const [k, v] of Object.entries(req.query)) if (v !== undefined && k !== '$skip') next.searchParams.set(k, v);
+    next.searchParams.set('$top', String(q.top));
+    next.searchParams.set('$skip', String(q.skip + q.top));
     body['@odata.nextLink'] = next.toString();
   }
-  return ok(body, o.immutableIds ? { 'preference-applied': 'IdType="ImmutableId"' } : undefined);
+  return ok(body, immutableIds ? { 'preference-applied': 'IdType="ImmutableId"' } : undefined);
 }
 
 function delta(req: GraphRequest, mailbox: Mailbox, folder: Folder, prefix: string, d: MailDeps): GraphResponse {

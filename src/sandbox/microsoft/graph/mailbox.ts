@@ -136,6 +136,8 @@ export class Mailbox {
   readonly log: ChangeEntry[] = [];
   private seq = 0;
   readonly rootId = newFolderId();
+  /** Messages sorted by receivedDateTime (ties in delivery order), rebuilt after any change. */
+  private sorted: { seq: number; items: { at: number; msg: Message }[] } | null = null;
 
   constructor(
     readonly userId: string,
@@ -150,6 +152,16 @@ export class Mailbox {
 
   get currentSeq(): number {
     return this.seq;
+  }
+
+  /** Every message, oldest first by receivedDateTime (ties keep delivery order, a stable order as Exchange's). */
+  byReceived(): readonly { at: number; msg: Message }[] {
+    if (this.sorted?.seq !== this.seq) {
+      const items = [...this.messages.values()].map((msg) => ({ at: Date.parse(msg.receivedDateTime), msg }));
+      items.sort((a, b) => a.at - b.at);
+      this.sorted = { seq: this.seq, items };
+    }
+    return this.sorted.items;
   }
 
   /** A folder by id or well-known name (case-insensitive, as Graph accepts `Inbox` and `inbox`). */
@@ -178,6 +190,8 @@ export class Mailbox {
     const folder = this.folder(input.folder ?? 'inbox');
     if (!folder) throw new Error(`unknown folder ${input.folder}`);
     const nowIso = new Date(this.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    // Exchange keeps message times to the second: a given time loses its fraction (and zone) as it does.
+    const received = input.receivedDateTime ? new Date(Math.floor(Date.parse(input.receivedDateTime) / 1000) * 1000).toISOString().replace('.000Z', 'Z') : nowIso;
     const from = addr(input.from);
     const html = input.html ?? `<html><body><p>${escapeHtml(input.text ?? '')}</p></body></html>`;
     const subject = input.subject ?? '';
@@ -198,8 +212,8 @@ export class Mailbox {
       changeKey: opaque(18),
       createdDateTime: nowIso,
       lastModifiedDateTime: nowIso,
-      receivedDateTime: input.receivedDateTime ?? nowIso,
-      sentDateTime: input.receivedDateTime ?? nowIso,
+      receivedDateTime: received,
+      sentDateTime: received,
       subject,
       body: { contentType: 'html', content: html },
       bodyPreview: preview(html),

@@ -6,6 +6,8 @@ export interface RenderOptions {
   immutableIds: boolean;
   select?: string[];
   expandAttachments?: boolean;
+  /** `$expand=attachments($select=…)`: the attachment properties to keep (id and type always stay). */
+  attachmentSelect?: string[];
 }
 
 /** The id a client sees: immutable when it asked for `IdType="ImmutableId"`, else the folder-bound REST id. */
@@ -67,7 +69,14 @@ export function messageJson(mailbox: Mailbox, msg: Message, o: RenderOptions): R
     out = { '@odata.etag': full['@odata.etag'], id: full.id };
     for (const k of o.select) if (k in full) out[k] = full[k];
   }
-  if (o.expandAttachments) out.attachments = msg.attachments.map(attachmentJson);
+  if (o.expandAttachments) out.attachments = msg.attachments.map((a) => narrow(attachmentJson(a), o.attachmentSelect));
+  return out;
+}
+
+function narrow(full: Record<string, unknown>, select: string[] | undefined): Record<string, unknown> {
+  if (!select) return full;
+  const out: Record<string, unknown> = { '@odata.type': full['@odata.type'], id: full.id };
+  for (const k of select) if (k in full) out[k] = full[k];
   return out;
 }
 

@@ -21,11 +21,18 @@ export class Throttle {
   private readonly inFlight = new Map<string, number>();
   private readonly windows = new Map<string, Map<number, number>>();
   private readonly injected: Injected[] = [];
+  /** userId → Graph calls counted against its budget since the sandbox started (any app). */
+  private readonly served = new Map<string, number>();
 
   constructor(private readonly now: () => number) {}
 
   inject(i: { count: number; retryAfterSeconds?: number; userId?: string; status?: 429 | 503 }): void {
     this.injected.push({ remaining: i.count, retryAfterS: i.retryAfterSeconds ?? 1, status: i.status ?? 429, ...(i.userId ? { userId: i.userId } : {}) });
+  }
+
+  /** How many calls of a mailbox were admitted (429s excluded), for tests that bound a sync's cost. */
+  requestCount(userId: string): number {
+    return this.served.get(userId) ?? 0;
   }
 
   enter(clientId: string, userId: string): () => void {
@@ -41,6 +48,7 @@ export class Throttle {
       throw new GraphError(429, 'ApplicationThrottled', 'Application is over its MailboxConcurrency limit.', { 'retry-after': '1' });
     }
     this.countRequest(key);
+    this.served.set(userId, (this.served.get(userId) ?? 0) + 1);
     this.inFlight.set(key, running + 1);
     let released = false;
     return () => {
