@@ -6,7 +6,8 @@
  *   - s3 (Parquet) into a real Ceph radosgw on loopback, against a plain PutObject of the same
  *     events as NDJSON (same batch size, same partition split, same upload concurrency), and the
  *     store's raw PUT ceiling;
- *   - bigquery and snowflake into their in-repo sandboxes (DuckDB behind the wire APIs);
+ *   - bigquery and snowflake into their in-repo sandboxes (DuckDB behind the wire APIs), each in
+ *     its own process as the real service would be (bench/sandbox-process.ts);
  * then every row is read back and duplicates counted (must be 0). Finally the postgres
  * destination against plain COPY is measured by bench/destinations-throughput.ts (one round).
  * Rates are over the wall clock, event generation, mapping, encoding and redeliveries included.
@@ -25,10 +26,9 @@ import { CaptureLogger } from '../src/destinations/conformance/capture-logger.js
 import { messageCreated } from '../src/destinations/conformance/events.js';
 import { destinationContext, type DestinationDefinition } from '../src/destinations/destination.js';
 import { getDestination } from '../src/destinations/registry.js';
-import { startBigQuerySandbox } from '../src/sandbox/bigquery/index.js';
-import { startSnowflakeSandbox } from '../src/sandbox/snowflake/index.js';
 import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
 import { machineLine } from './machine.js';
+import { startSandboxProcess } from './sandbox-process.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BODY_BYTES = 4_600; // the serialized event comes to ~5 KB
@@ -168,13 +168,13 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
 }
 
 async function benchBigQuery(lines: Line[]) {
-  console.log('bigquery: writing into the sandbox…');
-  const sandbox = await startBigQuerySandbox({ project: 'bench-project' });
+  console.log('bigquery: writing into the sandbox (its own process)…');
+  const sandbox = await startSandboxProcess('bigquery', { project: 'bench-project' });
   try {
     const def = getDestination('bigquery')!;
-    const config = { service_account_json: JSON.stringify(sandbox.createServiceAccountKey()), dataset: 'bench', api_endpoint: sandbox.url };
+    const config = { service_account_json: JSON.stringify(await sandbox.call('createServiceAccountKey')), dataset: 'bench', api_endpoint: sandbox.url };
     const { rate, redelivered } = await drive(def, config);
-    const [r] = await sandbox.inspect('SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
+    const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
     report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
@@ -182,16 +182,16 @@ async function benchBigQuery(lines: Line[]) {
 }
 
 async function benchSnowflake(lines: Line[]) {
-  console.log('snowflake: writing into the sandbox…');
-  const sandbox = await startSnowflakeSandbox({ account: 'BENCH' });
+  console.log('snowflake: writing into the sandbox (its own process)…');
+  const sandbox = await startSandboxProcess('snowflake', { account: 'BENCH' });
   try {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const session = { user: 'BENCH_USER', role: 'TRIBUTARY_ROLE', warehouse: 'TRIBUTARY_WH', database: 'NYLAS_DATABASE', schema: 'DATA_STREAMS' };
-    await sandbox.setup({ ...session, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    await sandbox.call('setup', { ...session, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
     const def = getDestination('snowflake')!;
     const config = { account: 'bench', ...session, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), account_url: sandbox.url };
     const { rate, redelivered } = await drive(def, config);
-    const [r] = await sandbox.inspect('SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
+    const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
     report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
