@@ -95,6 +95,15 @@ export interface DestinationDefinition<C = Record<string, unknown>> {
   create(config: C, ctx: DestinationContext): DestinationWriter;
 }
 
+/**
+ * A definition whose config schema is checked against the writer's config type `C` at compile
+ * time: what the schema accepts (its TypeBox static type) must be a `C`, so a field added to one
+ * and not the other, or typed differently, fails the type-check instead of reaching the writer.
+ */
+export function defineDestination<C>(def: DestinationDefinition<C> & { configSchema: { static: C } }): DestinationDefinition<C> {
+  return def;
+}
+
 /** Whole batch failed but may succeed later (timeouts, 5xx, 429). */
 export class RetryableError extends Error {
   constructor(
