@@ -104,11 +104,11 @@ async function waitFor(what: string, dir: string, check: () => Promise<boolean>,
  * `freePort()` alone only says a port was free a moment ago: several test runs and benchmarks
  * start clusters on this machine at once, and a monitor that binds seconds later can find its
  * port taken by another cluster's daemon. Worse, when two clusters resolve the same monitor
- * port, the second cluster's `ceph` commands and daemons talk to the first cluster's monitor:
- * `ceph -s` and `osd create` succeed there, the OSD boots against it and its commands are
- * refused with "wrong fsid" (reproduced by pointing a second cluster at a running one's port).
- * A reservation is a directory named after the port (mkdir is atomic) holding the cluster
- * directory that owns it; it is stale once that directory is gone.
+ * port, the second cluster's `ceph` commands and daemons talk to the first cluster's monitor
+ * (reproduced by pointing a second cluster at a running one's port): `ceph -s` and `osd create`
+ * succeed there, and the OSD boots against a monitor of another cluster — which refuses any
+ * command carrying an fsid not its own with "wrong fsid". A reservation is a directory named
+ * after the port (mkdir is atomic) holding the cluster directory that owns it (see `held`).
  */
 const PORTS_DIR = join(tmpdir(), 'tributary-ceph-ports');
 

@@ -21,6 +21,6 @@ export const bigqueryDestination = defineDestination<BigQueryConfig>({
   secretFields: ['service_account_json'],
   // One MERGE script per batch: large batches keep DML jobs (and their quotas) few; one at a
   // time per stream, as BigQuery queues concurrent DML on a table anyway.
-  limits: { maxBatch: 5000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
+  limits: { maxBatch: 10_000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
   create: (config, ctx) => new BigQueryWriter(config, ctx),
 });

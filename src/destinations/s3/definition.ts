@@ -25,6 +25,6 @@ export const s3Destination = defineDestination<S3Config>({
   secretFields: ['secret_access_key'],
   // Large batches make large objects (fewer, cheaper files); one writer at a time keeps the
   // partition index exact.
-  limits: { maxBatch: 5000, maxWaitMs: 10_000, maxInFlight: 1, ordering: 'per-grant' },
+  limits: { maxBatch: 10_000, maxWaitMs: 10_000, maxInFlight: 1, ordering: 'per-grant' },
   create: (config, ctx) => new S3Writer(config, ctx),
 });
