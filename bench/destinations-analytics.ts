@@ -1,8 +1,8 @@
 /**
  * `npm run bench:destinations:analytics` — 200,000 `message.created` events of ~5 KB over 1,000
  * grants through the analytics destinations, each writer driven directly at its declared
- * maxBatch and maxInFlight, with a forced redelivery of every tenth batch (what a retry after a
- * lost acknowledgement does):
+ * maxBatch, one write at a time (each declares maxInFlight 1; `drive` refuses anything else),
+ * with a forced redelivery of every tenth batch (what a retry after a lost acknowledgement does):
  *   - s3 (Parquet) into a real Ceph radosgw on loopback, against a plain PutObject of the same
  *     events as NDJSON (same batch size, same partition split, same upload concurrency), and the
  *     store's raw PUT ceiling;
@@ -43,6 +43,7 @@ function batchOf(from: number, size: number): StoredEvent[] {
 
 /** Every batch once, every tenth twice; returns events/s (first deliveries) over the wall clock, and the redelivered batch count. */
 async function drive(def: DestinationDefinition, config: Record<string, unknown>): Promise<{ rate: number; redelivered: number }> {
+  if (def.limits.maxInFlight !== 1) throw new Error(`${def.type}: maxInFlight ${def.limits.maxInFlight}: drive() writes one batch at a time; teach it to keep more in flight first`);
   const writer = def.create(config, destinationContext({ logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: 'bench', dataDir: tmpdir() }));
   const started = performance.now();
   let redelivered = 0;
