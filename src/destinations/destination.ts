@@ -95,6 +95,15 @@ export interface DestinationDefinition<C = Record<string, unknown>> {
   create(config: C, ctx: DestinationContext): DestinationWriter;
 }
 
+/**
+ * A definition whose config schema is checked against the writer's config type `C` at compile
+ * time: what the schema accepts (its TypeBox static type) must be a `C`, so a field added to one
+ * and not the other, or typed differently, fails the type-check instead of reaching the writer.
+ */
+export function defineDestination<C>(def: DestinationDefinition<C> & { configSchema: { static: C } }): DestinationDefinition<C> {
+  return def;
+}
+
 /** Whole batch failed but may succeed later (timeouts, 5xx, 429). */
 export class RetryableError extends Error {
   constructor(
@@ -116,4 +125,46 @@ export class FatalError extends Error {
     super(message);
     this.name = 'FatalError';
   }
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight (a writer keeping a couple of
+ * requests to the same service outstanding, so its own serialization overlaps the service's
+ * work). After a failure no new call starts; it rejects with the first failure once the running
+ * calls have settled.
+ */
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | null = null;
+  const lane = async () => {
+    while (!failure && next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (failure) throw (failure as { err: unknown }).err;
+}
+
+/** Splits `items` into consecutive requests of at most `maxItems` items and `maxBytes` bytes (`size` per item; an item larger than `maxBytes` goes alone). */
+export function chunked<T>(items: readonly T[], maxItems: number, maxBytes: number, size: (item: T) => number): T[][] {
+  const out: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const n = size(item);
+    if (chunk.length > 0 && (chunk.length >= maxItems || bytes + n > maxBytes)) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += n;
+  }
+  if (chunk.length) out.push(chunk);
+  return out;
 }

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -99,15 +99,68 @@ async function waitFor(what: string, dir: string, check: () => Promise<boolean>,
   throw new Error(`Ceph: ${what} within ${timeoutMs / 1000} s (logs in ${join(dir, 'log')})`);
 }
 
-/** Kills every daemon whose pid file is in the cluster's run directory, then removes the directory. */
+/**
+ * Ports handed to a cluster's monitor and radosgw, reserved machine-wide until the cluster stops.
+ * `freePort()` alone only says a port was free a moment ago: several test runs and benchmarks
+ * start clusters on this machine at once, and a monitor that binds seconds later can find its
+ * port taken by another cluster's daemon. Worse, when two clusters resolve the same monitor
+ * port, the second cluster's `ceph` commands and daemons talk to the first cluster's monitor
+ * (reproduced by pointing a second cluster at a running one's port): `ceph -s` and `osd create`
+ * succeed there, and the OSD boots against a monitor of another cluster — which refuses any
+ * command carrying an fsid not its own with "wrong fsid". A reservation is a directory named
+ * after the port (mkdir is atomic) holding the cluster directory that owns it (see `held`).
+ */
+const PORTS_DIR = join(tmpdir(), 'tributary-ceph-ports');
+
+async function reservePort(owner: string): Promise<number> {
+  mkdirSync(PORTS_DIR, { recursive: true });
+  for (let tries = 0; tries < 50; tries++) {
+    const port = await freePort();
+    const entry = join(PORTS_DIR, String(port));
+    try {
+      mkdirSync(entry);
+    } catch {
+      if (held(entry)) continue;
+      rmSync(entry, { recursive: true, force: true }); // its cluster is gone: stale
+      try {
+        mkdirSync(entry);
+      } catch {
+        continue; // another process reclaimed it first
+      }
+    }
+    writeFileSync(join(entry, 'owner'), owner);
+    return port;
+  }
+  throw new Error(`Ceph test cluster: no free port could be reserved under ${PORTS_DIR}`);
+}
+
+/** A reservation counts while its cluster directory exists and either a daemon of it runs or it is recent (still starting). */
+function held(entry: string): boolean {
+  const owner = readOwner(entry);
+  if (owner === null) return true;
+  if (!existsSync(owner)) return false;
+  return daemonPids(owner).some((pid) => existsSync(`/proc/${pid}`)) || Date.now() - statSync(entry).mtimeMs < 10 * 60_000;
+}
+
+function readOwner(entry: string): string | null {
+  try {
+    return readFileSync(join(entry, 'owner'), 'utf8');
+  } catch {
+    return null; // being written: treat as held
+  }
+}
+
+function releasePorts(dir: string): void {
+  if (!existsSync(PORTS_DIR)) return;
+  for (const port of readdirSync(PORTS_DIR)) {
+    const entry = join(PORTS_DIR, port);
+    if (readOwner(entry) === dir) rmSync(entry, { recursive: true, force: true });
+  }
+}
+
+/** Kills every daemon whose pid file is in the cluster's run directory, then removes the directory and frees its ports. */
 function stopCluster(dir: string): void {
-  const runDir = join(dir, 'run');
-  const pids = existsSync(runDir)
-    ? readdirSync(runDir)
-        .filter((f) => f.endsWith('.pid'))
-        .map((f) => Number(readFileSync(join(runDir, f), 'utf8').trim()))
-        .filter((p) => Number.isInteger(p) && p > 0)
-    : [];
+  const pids = daemonPids(dir);
   const signal = (sig: NodeJS.Signals) => {
     for (const pid of pids)
       try {
@@ -122,32 +175,94 @@ function stopCluster(dir: string): void {
   while (alive() && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   signal('SIGKILL');
   rmSync(dir, { recursive: true, force: true });
+  releasePorts(dir);
+}
+
+function daemonPids(dir: string): number[] {
+  const runDir = join(dir, 'run');
+  return existsSync(runDir)
+    ? readdirSync(runDir)
+        .filter((f) => f.endsWith('.pid'))
+        .map((f) => Number(readFileSync(join(runDir, f), 'utf8').trim()))
+        .filter((p) => Number.isInteger(p) && p > 0)
+    : [];
+}
+
+/** The pid recorded by one daemon of this cluster, alive (the monitor that answers must be ours). */
+function daemonAlive(dir: string, name: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, 'run', `${name}.pid`), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 && existsSync(`/proc/${pid}`);
+  } catch {
+    return false;
+  }
+}
+
+/** The last lines of the cluster's daemon logs, for the error of a failed attempt (the directory is removed after it). */
+function logTail(dir: string): string {
+  const logDir = join(dir, 'log');
+  if (!existsSync(logDir)) return '';
+  return readdirSync(logDir)
+    .filter((f) => /^(mon|osd)\./.test(f))
+    .map((f) => {
+      const lines = readFileSync(join(logDir, f), 'utf8').split('\n').filter((l) => / -1 |ERROR|fail|wrong|refused/i.test(l));
+      return lines.length ? `\n  ${f}: ${lines.slice(-3).join('\n  ')}` : '';
+    })
+    .join('');
 }
 
 async function startOnce(dir: string): Promise<{ monPort: number; rgwPort: number }> {
-  const [monPort, rgwPort] = [await freePort(), await freePort()];
+  const [monPort, rgwPort] = [await reservePort(dir), await reservePort(dir)];
   for (const sub of ['run', 'log', 'mon-a', 'osd0', 'rgw']) mkdirSync(join(dir, sub), { recursive: true });
   const fsid = randomUUID();
   const conf = join(dir, 'ceph.conf');
   writeFileSync(conf, config(dir, fsid, monPort, rgwPort));
   const c = ['-c', conf];
   const opts = { env: CEPH_ENV, timeout: 60_000 };
+  const ceph = async (...args: string[]) => (await run(binary('ceph'), [...c, ...args], { ...opts, timeout: 10_000 })).stdout.trim();
   await run(binary('monmaptool'), ['--create', '--addv', 'a', `[v1:127.0.0.1:${monPort}]`, '--fsid', fsid, join(dir, 'monmap')], opts);
   await run(binary('ceph-authtool'), ['--create-keyring', join(dir, 'keyring'), '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *'], opts);
   await run(binary('ceph-mon'), [...c, '--mkfs', '-i', 'a', '--monmap', join(dir, 'monmap'), '--keyring', join(dir, 'keyring')], opts);
   await run(binary('ceph-mon'), [...c, '-i', 'a'], opts);
-  await waitFor('the monitor did not answer', dir, async () => (await run(binary('ceph'), [...c, '-s'], { ...opts, timeout: 5_000 }), true));
+  // The monitor answering must be this cluster's: our daemon alive and the cluster fsid ours.
+  await waitFor('the monitor did not answer', dir, async () => daemonAlive(dir, 'mon.a') && (await ceph('fsid')) === fsid);
   // The OSD's uuid is given to both the monitor and mkfs: left to the OSD, its boot-time
-  // "osd create" can race the monitor's map and be refused with "wrong fsid" under CPU load.
+  // "osd create" can race the monitor's map under CPU load.
   const osdUuid = randomUUID();
-  const osdId = (await run(binary('ceph'), [...c, 'osd', 'create', osdUuid], opts)).stdout.trim();
+  const osdId = await ceph('osd', 'create', osdUuid);
+  if (osdId !== '0') throw new Error(`Ceph: the fresh cluster ${fsid} gave the OSD id ${osdId}, not 0: its monitor is not the one this attempt started`);
   await run(binary('ceph-osd'), [...c, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid], opts);
   await run(binary('ceph-osd'), [...c, '-i', osdId], opts);
-  await waitFor('the OSD did not come up', dir, async () => (await run(binary('ceph'), [...c, 'osd', 'stat'], { ...opts, timeout: 5_000 })).stdout.includes('1 up'));
+  await waitFor('the OSD did not come up', dir, async () => {
+    const dump = JSON.parse(await ceph('osd', 'dump', '--format', 'json')) as { fsid: string; osds: { osd: number; uuid: string; up: number }[] };
+    return dump.fsid === fsid && dump.osds.some((o) => String(o.osd) === osdId && o.uuid === osdUuid && o.up === 1);
+  });
   await run(binary('radosgw'), [...c, '-n', 'client.rgw'], opts);
-  await waitFor('radosgw did not answer', dir, async () => (await fetch(`http://127.0.0.1:${rgwPort}/`)).ok);
+  await waitFor('radosgw did not answer', dir, async () => daemonAlive(dir, 'client.rgw') && (await fetch(`http://127.0.0.1:${rgwPort}/`)).ok);
   await run(binary('radosgw-admin'), [...c, 'user', 'create', '--uid=tributary', '--display-name=Tributary', `--access-key=${ACCESS_KEY}`, `--secret-key=${SECRET_KEY}`], opts);
   return { monPort, rgwPort };
+}
+
+/**
+ * Up to three attempts, each in a fresh directory under `parent` with a fresh fsid and freshly
+ * reserved ports; a failed attempt's daemons are killed and its directory and ports released
+ * before the next begins, so nothing of it can be picked up again.
+ */
+async function startAttempts(parent: string): Promise<{ dir: string; rgwPort: number }> {
+  if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root (the daemons are started under a temp directory)');
+  for (const b of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'monmaptool', 'ceph-authtool', 'ceph']) binary(b);
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const dir = mkdtempSync(join(parent, 'tributary-ceph-'));
+    try {
+      const { rgwPort } = await startOnce(dir);
+      return { dir, rgwPort };
+    } catch (err) {
+      failures.push(`attempt ${attempt}: ${err instanceof Error ? err.message : String(err)}${logTail(dir)}`);
+      stopCluster(dir);
+    }
+  }
+  throw new Error(`Ceph test cluster did not start in three attempts:\n${failures.join('\n')}`);
 }
 
 function describe(dir: string, rgwPort: number): CephS3 {
@@ -162,22 +277,10 @@ function describe(dir: string, rgwPort: number): CephS3 {
   };
 }
 
-/** Starts a private cluster (~15 s); retries, because the one-node start-up has a rare race. */
+/** Starts a private cluster (~15 s); retries in fresh directories (see startAttempts). */
 export async function startCeph(): Promise<CephS3> {
-  if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root (the daemons are started under a temp directory)');
-  for (const b of ['ceph-mon', 'ceph-osd', 'radosgw', 'radosgw-admin', 'monmaptool', 'ceph-authtool', 'ceph']) binary(b);
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const dir = mkdtempSync(join(tmpdir(), 'tributary-ceph-'));
-    try {
-      const { rgwPort } = await startOnce(dir);
-      return describe(dir, rgwPort);
-    } catch (err) {
-      lastError = err;
-      stopCluster(dir);
-    }
-  }
-  throw new Error(`Ceph test cluster did not start in three attempts: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+  const { dir, rgwPort } = await startAttempts(tmpdir());
+  return describe(dir, rgwPort);
 }
 
 /** Set by the vitest global setup: where the run's shared cluster records itself. */
@@ -218,8 +321,7 @@ async function obtainShared(): Promise<CephS3> {
   }
   if (owner) {
     try {
-      const dir = mkdtempSync(join(root, 'cluster-'));
-      const { rgwPort } = await startWithRetry(dir);
+      const { dir, rgwPort } = await startAttempts(root);
       writeFileSync(recordFile, JSON.stringify({ dir, rgwPort } satisfies SharedRecord));
     } catch (err) {
       writeFileSync(join(root, 'failed'), err instanceof Error ? err.message : String(err));
@@ -234,19 +336,6 @@ async function obtainShared(): Promise<CephS3> {
   }
   const record = JSON.parse(readFileSync(recordFile, 'utf8')) as SharedRecord;
   return { ...describe(record.dir, record.rgwPort), stop: () => undefined };
-}
-
-async function startWithRetry(dir: string): Promise<{ rgwPort: number }> {
-  if (process.getuid?.() !== 0) throw new Error('Ceph test cluster: must run as root');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(dir);
-    } catch (err) {
-      stopCluster(dir);
-      mkdirSync(dir, { recursive: true });
-      if (attempt === 3) throw err;
-    }
-  }
 }
 
 /** For the vitest global setup: makes `sharedCeph()` share one cluster; returns its teardown. */

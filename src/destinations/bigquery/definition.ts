@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { Type } from '@sinclair/typebox';
+import { defineDestination } from '../destination.js';
 import { BIGQUERY_DEFAULTS, BigQueryWriter, type BigQueryConfig } from './writer.js';
 
 export const bigqueryConfigSchema = Type.Object(
@@ -13,10 +13,7 @@ export const bigqueryConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const _shape: BigQueryConfig = {} as Static<typeof bigqueryConfigSchema>;
-void _shape;
-
-export const bigqueryDestination: DestinationDefinition<BigQueryConfig> = {
+export const bigqueryDestination = defineDestination<BigQueryConfig>({
   type: 'bigquery',
   title: 'Google BigQuery',
   description: 'Typed tables message, participant, grant_event, zoom_transcript, partitioned by day; staged then MERGEd on the primary key, so a redelivered event never becomes a second row.',
@@ -24,6 +21,6 @@ export const bigqueryDestination: DestinationDefinition<BigQueryConfig> = {
   secretFields: ['service_account_json'],
   // One MERGE script per batch: large batches keep DML jobs (and their quotas) few; one at a
   // time per stream, as BigQuery queues concurrent DML on a table anyway.
-  limits: { maxBatch: 5000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
+  limits: { maxBatch: 10_000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
   create: (config, ctx) => new BigQueryWriter(config, ctx),
-};
+});

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BigQuery, type Dataset } from '@google-cloud/bigquery';
 import type { StoredEvent } from '../../domain/event.js';
-import { FatalError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { chunked, eachLimited, FatalError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { RowMappingError, SCHEMA_VERSION, TABLE_NAMES, testRow, toRows, type Row, type TableName } from '../tables.js';
 import { parseServiceAccount, ServiceAccountTokens } from './auth.js';
 import { classifyBigQueryError } from './errors.js';
@@ -25,6 +25,8 @@ export const BIGQUERY_DEFAULTS = { dataset: 'data_streams', location: 'US' };
  */
 const INSERT_MAX_BYTES = 9 * 1024 * 1024;
 const INSERT_MAX_ROWS = 10_000;
+/** insertAll requests of one batch kept outstanding at once (the MERGE waits for all of them). */
+const STAGE_IN_FLIGHT = 2;
 /** A row bigger than this can never be inserted: its event is rejected, not retried. */
 export const MAX_ROW_BYTES = 9 * 1024 * 1024;
 
@@ -157,12 +159,10 @@ export class BigQueryWriter implements DestinationWriter {
       await this.ensure();
       const { bq, project } = await this.connect();
       const refused = new Set<string>();
-      for (const [table, rows] of staged) {
-        for (const r of await this.stage(table, rows)) {
-          if (refused.has(r.id)) continue;
-          refused.add(r.id);
-          rejected.push(r);
-        }
+      for (const r of await this.stage(staged)) {
+        if (refused.has(r.id)) continue;
+        refused.add(r.id);
+        rejected.push(r);
       }
       const statements = [...staged.keys()].map((t) => mergeStatement(project, this.dataset, t, batchId, [...refused]));
       if (statements.length) await bq.query({ query: statements.join(';\n'), location: this.location });
@@ -191,17 +191,19 @@ export class BigQueryWriter implements DestinationWriter {
     }
   }
 
-  /** Streams rows into a staging table in requests within insertAll's limits; returns the events whose rows were refused. */
-  private async stage(table: TableName, rows: Staged[]): Promise<{ id: string; reason: string; status?: number }[]> {
+  /**
+   * Streams the rows into their staging tables in requests within insertAll's limits, up to
+   * STAGE_IN_FLIGHT requests at once (every table's rows must land before the MERGE, in any
+   * order); returns the events whose rows were refused.
+   */
+  private async stage(staged: Map<TableName, Staged[]>): Promise<{ id: string; reason: string; status?: number }[]> {
     const { bq } = await this.connect();
-    const target = bq.dataset(this.dataset).table(stagingName(table));
     const refused: { id: string; reason: string; status?: number }[] = [];
-    let chunk: Staged[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (chunk.length === 0) return;
+    const requests = [...staged].flatMap(([table, rows]) => chunked(rows, INSERT_MAX_ROWS, INSERT_MAX_BYTES, (r) => r.bytes).map((chunk) => ({ table, rows: chunk })));
+    await eachLimited(requests, STAGE_IN_FLIGHT, async ({ table, rows }) => {
+      const target = bq.dataset(this.dataset).table(stagingName(table));
       try {
-        await target.insert(chunk.map(({ insertId, json }) => ({ insertId, json })), { raw: true, skipInvalidRows: true });
+        await target.insert(rows.map(({ insertId, json }) => ({ insertId, json })), { raw: true, skipInvalidRows: true });
       } catch (err) {
         const partial = err as PartialFailure;
         if (partial.name !== 'PartialFailureError') throw err;
@@ -212,15 +214,7 @@ export class BigQueryWriter implements DestinationWriter {
           refused.push({ id, reason: `BigQuery refused its ${table} row: ${first?.reason ?? 'invalid'}: ${first?.message ?? ''}`.trim(), status: 400 });
         }
       }
-      chunk = [];
-      bytes = 0;
-    };
-    for (const r of rows) {
-      if (chunk.length >= INSERT_MAX_ROWS || bytes + r.bytes > INSERT_MAX_BYTES) await flush();
-      chunk.push(r);
-      bytes += r.bytes;
-    }
-    await flush();
+    });
     return refused;
   }
 

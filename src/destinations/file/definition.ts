@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { Type } from '@sinclair/typebox';
+import { defineDestination } from '../destination.js';
 import { FILE_DEFAULTS, FileWriter, type FileConfig } from './writer.js';
 
 export const fileConfigSchema = Type.Object(
@@ -12,10 +12,7 @@ export const fileConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const _shape: FileConfig = {} as Static<typeof fileConfigSchema>;
-void _shape;
-
-export const fileDestination: DestinationDefinition<FileConfig> = {
+export const fileDestination = defineDestination<FileConfig>({
   type: 'file',
   title: 'Files (NDJSON / Parquet)',
   description: 'NDJSON files per event type and hour and/or Parquet files in the message/participant/grant_event layout, published atomically.',
@@ -23,4 +20,4 @@ export const fileDestination: DestinationDefinition<FileConfig> = {
   secretFields: [],
   limits: { maxBatch: 1000, maxWaitMs: 1000, maxInFlight: 1, ordering: 'per-grant' },
   create: (config, ctx) => new FileWriter(config, ctx),
-};
+});

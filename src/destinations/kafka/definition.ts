@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { Type } from '@sinclair/typebox';
+import { defineDestination } from '../destination.js';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES } from './client.js';
 import { KafkaWriter, type KafkaConfig } from './writer.js';
 
@@ -26,10 +26,7 @@ export const kafkaConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const _shape: KafkaConfig = {} as Static<typeof kafkaConfigSchema>;
-void _shape;
-
-export const kafkaDestination: DestinationDefinition<KafkaConfig> = {
+export const kafkaDestination = defineDestination<KafkaConfig>({
   type: 'kafka',
   title: 'Apache Kafka',
   description: 'One record per event: key = grant id, value = CloudEvents JSON, headers type/id/grant_id/application_id/source; idempotent producer with acks=all.',
@@ -38,4 +35,4 @@ export const kafkaDestination: DestinationDefinition<KafkaConfig> = {
   // A grant maps to one partition; batches of different grants may be in flight together.
   limits: { maxBatch: 2000, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
   create: (config, ctx) => new KafkaWriter(config, ctx),
-};
+});

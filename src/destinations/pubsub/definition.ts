@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { Type } from '@sinclair/typebox';
+import { defineDestination } from '../destination.js';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, type PubSubConfig } from './client.js';
 import { PubSubWriter } from './writer.js';
 
@@ -16,10 +16,7 @@ export const pubsubConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const _shape: PubSubConfig = {} as Static<typeof pubsubConfigSchema>;
-void _shape;
-
-export const pubsubDestination: DestinationDefinition<PubSubConfig> = {
+export const pubsubDestination = defineDestination<PubSubConfig>({
   type: 'pubsub',
   title: 'Google Cloud Pub/Sub',
   description: 'One message per event: data = CloudEvents JSON, attributes type/id/grant_id/application_id/source, ordering key = grant id.',
@@ -28,4 +25,4 @@ export const pubsubDestination: DestinationDefinition<PubSubConfig> = {
   // The client batches per ordering key (one batch in flight per key) within 1,000 messages / 10 MB.
   limits: { maxBatch: 1000, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
   create: (config, ctx) => new PubSubWriter(config, ctx),
-};
+});

@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { Type } from '@sinclair/typebox';
+import { defineDestination } from '../destination.js';
 import { S3Writer, type S3Config } from './writer.js';
 
 export const s3ConfigSchema = Type.Object(
@@ -17,10 +17,7 @@ export const s3ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const _shape: S3Config = {} as Static<typeof s3ConfigSchema>;
-void _shape;
-
-export const s3Destination: DestinationDefinition<S3Config> = {
+export const s3Destination = defineDestination<S3Config>({
   type: 's3',
   title: 'Amazon S3 (NDJSON / Parquet)',
   description: 'Objects in Hive partitions type=/date=/hour= of the event time; a redelivered or replayed event never appears twice.',
@@ -28,6 +25,6 @@ export const s3Destination: DestinationDefinition<S3Config> = {
   secretFields: ['secret_access_key'],
   // Large batches make large objects (fewer, cheaper files); one writer at a time keeps the
   // partition index exact.
-  limits: { maxBatch: 5000, maxWaitMs: 10_000, maxInFlight: 1, ordering: 'per-grant' },
+  limits: { maxBatch: 10_000, maxWaitMs: 10_000, maxInFlight: 1, ordering: 'per-grant' },
   create: (config, ctx) => new S3Writer(config, ctx),
-};
+});

@@ -59,15 +59,20 @@ export class FragmentCodec {
       ];
     }
     const dir = await this.scratch();
-    const out: EncodedObject[] = [];
     const tables = [...rowsByTable(f.rows)].sort(([a], [b]) => Number(a === f.primary) - Number(b === f.primary));
-    for (const [table, rows] of tables) {
-      const path = join(dir, `${table}-${f.name}.parquet`);
-      await this.parquet.writeParquetFile(table, rows, path);
-      out.push({ key: `${partitionFolder(this.prefix, f.partition, table)}${f.name}${ext}`, body: await readFile(path), contentType: 'application/vnd.apache.parquet' });
-      await rm(path, { force: true });
-    }
-    return out;
+    // The tables of a fragment encode concurrently (the encoder bounds how many at once); the
+    // order of the result is kept: secondaries first, the primary last.
+    return Promise.all(
+      tables.map(async ([table, rows]) => {
+        const path = join(dir, `${table}-${f.name}.parquet`);
+        try {
+          await this.parquet.writeParquetFile(table, rows, path);
+          return { key: `${partitionFolder(this.prefix, f.partition, table)}${f.name}${ext}`, body: await readFile(path), contentType: 'application/vnd.apache.parquet' };
+        } finally {
+          await rm(path, { force: true });
+        }
+      }),
+    );
   }
 
   /** The event ids held by a fragment's primary object. */

@@ -79,20 +79,11 @@ export class S3Writer implements DestinationWriter {
     return this.serial(async () => {
       const { groups, rejected } = this.group(batch, this.ctx.now());
       try {
-        // Partitions are encoded one after another (one DuckDB connection) while the objects of
-        // the previous ones upload; the batch is acknowledged once every upload finished.
-        const uploads: Promise<void>[] = [];
-        let encoding: unknown = null;
-        try {
-          for (const g of groups.values()) {
-            const upload = await this.writeGroup(g, signal);
-            if (upload) uploads.push(upload);
-          }
-        } catch (err) {
-          encoding = err;
-        }
-        const failed = (await Promise.allSettled(uploads)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
-        if (encoding) throw encoding;
+        // Partitions are independent (each has its own fragments): they are checked, encoded
+        // (up to the encoder's connections at once, DuckDB working off the JS thread) and
+        // uploaded concurrently; the batch is acknowledged once every upload finished.
+        const outcomes = await Promise.allSettled([...groups.values()].map((g) => this.writeGroup(g, signal)));
+        const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
         if (failed) throw failed.reason;
       } catch (err) {
         throw classifyS3Error(err, `writing to s3://${this.config.bucket}/${this.prefix}`);
@@ -130,10 +121,10 @@ export class S3Writer implements DestinationWriter {
     return partitionFolder(this.prefix, g.partition, g.primary);
   }
 
-  /** Encodes the group's new events and starts their upload; resolves to the upload (null when nothing is new). */
-  private async writeGroup(g: Group, signal: AbortSignal): Promise<Promise<void> | null> {
+  /** Encodes the group's new events (if any) and uploads them as one fragment. */
+  private async writeGroup(g: Group, signal: AbortSignal): Promise<void> {
     const fresh = await this.uncovered(g, signal);
-    if (fresh.length === 0) return null;
+    if (fresh.length === 0) return;
     fresh.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
     const first = BigInt(fresh[0]!.seq);
     const last = BigInt(fresh[fresh.length - 1]!.seq);
@@ -150,12 +141,10 @@ export class S3Writer implements DestinationWriter {
     };
     // Secondary tables first, the primary last: a fragment exists once its primary object does.
     const primary = objects[objects.length - 1]!;
-    return (async () => {
-      await Promise.all(objects.slice(0, -1).map((o) => this.upload(o, metadata, signal)));
-      await this.upload(primary, metadata, signal);
-      this.fragments(g).push({ key: primary.key, first, last });
-      this.remember(primary.key, new Set(fresh.map((e) => e.id)));
-    })();
+    await Promise.all(objects.slice(0, -1).map((o) => this.upload(o, metadata, signal)));
+    await this.upload(primary, metadata, signal);
+    this.fragments(g).push({ key: primary.key, first, last });
+    this.remember(primary.key, new Set(fresh.map((e) => e.id)));
   }
 
   private async upload(o: EncodedObject, metadata: Record<string, string>, signal: AbortSignal): Promise<void> {

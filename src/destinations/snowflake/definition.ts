@@ -33,7 +33,7 @@ export const snowflakeDestination: DestinationDefinition<SnowflakeConfig> & { se
   configSchema: snowflakeConfigSchema,
   secretFields: ['private_key', 'private_key_passphrase'],
   // One MERGE transaction per batch; one at a time per stream (concurrent MERGEs on a table queue on its lock anyway).
-  limits: { maxBatch: 5000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
+  limits: { maxBatch: 10_000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
   setupGuide: { title: 'Run this once in a Snowflake worksheet as ACCOUNTADMIN', language: 'sql', script: snowflakeSetupScript },
   create: (config, ctx) => new SnowflakeWriter(config, ctx),
 };

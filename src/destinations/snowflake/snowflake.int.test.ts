@@ -111,7 +111,9 @@ describe('snowflake destination specifics', () => {
     await missing.close();
     const w = snowflakeDestination.create(config, testContext());
     await w.test();
-    sandbox.failNext(429, 2);
+    // The batch stages two tables (message, participant) with both INSERTs in flight at once:
+    // each is refused on submission and on its one resubmission.
+    sandbox.failNext(429, 4);
     await expect(w.write(eventRange(0, 2, { prefix: 'sf429' }), signal(), 1)).rejects.toMatchObject({ name: 'RetryableError' });
     expect(await w.write(eventRange(0, 2, { prefix: 'sf429' }), signal(), 2)).toEqual({ rejected: [] });
     await w.close();

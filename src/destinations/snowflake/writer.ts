@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StoredEvent } from '../../domain/event.js';
-import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { chunked, eachLimited, FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { RowMappingError, testRow, toRows, type Cell, type TableName } from '../tables.js';
 import { SnowflakeSqlError, SqlApiClient } from './client.js';
 import { loadKeyPair } from './jwt.js';
@@ -23,6 +23,8 @@ export interface SnowflakeConfig {
 /** Rows per INSERT request and the bytes of bound values per request. */
 const INSERT_MAX_ROWS = 16_384;
 const INSERT_MAX_BYTES = 8 * 1024 * 1024;
+/** INSERT requests of one batch kept outstanding at once. */
+const STAGE_IN_FLIGHT = 2;
 
 interface Staged {
   row: Record<string, Cell>;
@@ -112,7 +114,7 @@ export class SnowflakeWriter implements DestinationWriter {
     const batchId = `${this.ctx.streamId}-${now.getTime().toString(36)}-${randomBytes(6).toString('hex')}`;
     try {
       await this.ensure();
-      for (const [table, rows] of staged) await this.stage(table, rows, batchId);
+      await this.stage(staged, batchId);
       const statements = ['BEGIN', ...[...staged.keys()].flatMap((t) => mergeStatements(t, batchId)), 'COMMIT'];
       await this.api().execute(statements.join(';\n'), { count: statements.length });
       return { rejected };
@@ -122,23 +124,17 @@ export class SnowflakeWriter implements DestinationWriter {
     }
   }
 
-  private async stage(table: TableName, rows: Staged[], batchId: string): Promise<void> {
-    let chunk: Staged[] = [];
-    let bytes = 0;
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      const { sql, bindings } = stageInsert(table, chunk, batchId);
+  /**
+   * INSERTs the rows into their staging tables in requests within the limits below, up to
+   * STAGE_IN_FLIGHT at once (the MERGE runs once all of them landed, in any order).
+   */
+  private async stage(staged: Map<TableName, Staged[]>, batchId: string): Promise<void> {
+    const size = (r: Staged) => Object.values(r.row).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 8), 0);
+    const requests = [...staged].flatMap(([table, rows]) => chunked(rows, INSERT_MAX_ROWS, INSERT_MAX_BYTES, size).map((chunk) => ({ table, rows: chunk })));
+    await eachLimited(requests, STAGE_IN_FLIGHT, async ({ table, rows }) => {
+      const { sql, bindings } = stageInsert(table, rows, batchId);
       await this.api().execute(sql, { bindings });
-      chunk = [];
-      bytes = 0;
-    };
-    for (const r of rows) {
-      const size = Object.values(r.row).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 8), 0);
-      if (chunk.length >= INSERT_MAX_ROWS || (chunk.length > 0 && bytes + size > INSERT_MAX_BYTES)) await flush();
-      chunk.push(r);
-      bytes += size;
-    }
-    await flush();
+    });
   }
 
   async close(): Promise<void> {

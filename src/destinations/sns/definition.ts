@@ -1,5 +1,5 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { Type } from '@sinclair/typebox';
+import { defineDestination } from '../destination.js';
 import { TOPIC_ARN_PATTERN, type SnsConfig } from './client.js';
 import { SnsWriter } from './writer.js';
 
@@ -24,10 +24,7 @@ export const snsConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const _shape: SnsConfig = {} as Static<typeof snsConfigSchema>;
-void _shape;
-
-export const snsDestination: DestinationDefinition<SnsConfig> = {
+export const snsDestination = defineDestination<SnsConfig>({
   type: 'sns',
   title: 'Amazon SNS',
   description: 'PublishBatch of CloudEvents JSON with type/id/grant_id/application_id/source attributes; FIFO group = grant id, dedupe id = event id; events over 256 KB offloaded to S3.',
@@ -36,4 +33,4 @@ export const snsDestination: DestinationDefinition<SnsConfig> = {
   // Up to 16 PublishBatch calls at once per batch; a grant's events go out call after call.
   limits: { maxBatch: 500, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
   create: (config, ctx) => new SnsWriter(config, ctx),
-};
+});

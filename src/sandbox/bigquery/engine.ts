@@ -1,4 +1,4 @@
-import { DuckDBInstance, timestampTZValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { BqError, invalid, invalidQuery, notFound } from './errors.js';
 import { splitScript, statementType, translate, type StatementType } from './sql.js';
 
@@ -178,7 +178,11 @@ export class Engine {
     }
     return this.serial(async () => {
       const now = this.now();
-      for (const [k, t] of this.insertIds) if (now - t > INSERT_ID_WINDOW_MS) this.insertIds.delete(k);
+      // Entries are kept in insertion (= time) order: expire from the front, stop at the first live one.
+      for (const [k, t] of this.insertIds) {
+        if (now - t <= INSERT_ID_WINDOW_MS) break;
+        this.insertIds.delete(k);
+      }
       const appender = await this.conn.createAppender(id, ds);
       for (const g of good) {
         const insertId = rows[g.index]!.insertId;
@@ -313,8 +317,10 @@ function append(a: DuckDBAppender, type: string, v: unknown): void {
     case 'BOOLEAN':
       return a.appendBoolean(v as boolean);
     case 'TIMESTAMP': {
+      // Appended as UTC text (DuckDB casts it natively) rather than as a value object, which
+      // the client library builds per cell at several times the cost.
       const ms = typeof v === 'number' ? v * 1000 : Date.parse(v as string);
-      return a.appendTimestampTZ(timestampTZValue(BigInt(Math.round(ms)) * 1000n));
+      return a.appendVarchar(new Date(Math.round(ms)).toISOString());
     }
     case 'FLOAT64':
     case 'FLOAT':

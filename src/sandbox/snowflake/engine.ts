@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DuckDBInstance, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { compilation, missingObject, SfError } from './errors.js';
 import { numberBinds, translate } from './sql.js';
 
@@ -86,7 +86,7 @@ export class Engine {
     const handle = randomUUID();
     const { sql: numbered, count } = numberBinds(sql);
     let params: DuckDBValue[] = [];
-    let text = numbered;
+    const text = numbered;
     if (count > 0) {
       if (!bindings) throw compilation('Bind variable ? not set.');
       const values = Array.from({ length: count }, (_, i) => bindings[String(i + 1)]);
@@ -97,8 +97,7 @@ export class Engine {
         const m = /^(INSERT\s+INTO\s+[\s\S]+?)\s+VALUES\s*\(\s*\$1(?:\s*,\s*\$\d+)*\s*\)\s*$/i.exec(numbered);
         if (!m || arrays.length !== count) throw compilation('Array bind variables are supported only in INSERT … VALUES (?, …) with every variable an array.');
         if (new Set(arrays.map((a) => a.length)).size !== 1) throw new SfError(422, '100132', 'The number of values in the array bind variables do not match.', '22000');
-        text = `${m[1]} SELECT ${values.map((_, i) => `UNNEST($${i + 1})`).join(', ')}`;
-        params = arrays.map((a) => listValue(a));
+        return this.appendRows(m[1]!, arrays, sql);
       } else params = values.map((v) => v!.value as string | null);
     }
     let reader;
@@ -114,6 +113,52 @@ export class Engine {
     return { handle, rowType, data };
   }
 
+  /**
+   * A multi-row INSERT from array bindings, through DuckDB's appender: each value goes in as
+   * text and DuckDB casts it to the column's type (the conversions, and their errors, of an
+   * INSERT … SELECT of the same text values), without building a list value per column. The
+   * rows land all or none: the appender flushes in chunks, so it runs in a transaction.
+   */
+  private async appendRows(head: string, columns: (string | null)[][], sql: string): Promise<ResultSet> {
+    const target = /^INSERT\s+INTO\s+((?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))*)\s*(?:\(([^)]*)\))?\s*$/i.exec(head);
+    if (!target) throw compilation('Array bind variables are supported only in INSERT INTO table [(columns)] VALUES (?, …).');
+    const path = splitPath(target[1]!);
+    const table = path[path.length - 1]!;
+    const described = await this.conn.runAndReadAll(`DESCRIBE ${path.map(quote).join('.')}`).catch((err: unknown) => {
+      throw sqlError(err as Error);
+    });
+    const tableColumns = described.getRowObjects().map((r) => String(r.column_name).toUpperCase());
+    const named = target[2] ? target[2].split(',').map((c) => unquote(c.trim()).toUpperCase()) : tableColumns;
+    if (named.length !== columns.length) throw compilation(`Insert value list does not match column list expecting ${named.length} but got ${columns.length}`, '21S01');
+    const source = tableColumns.map((c) => named.indexOf(c));
+    const unknown = named.find((c) => !tableColumns.includes(c));
+    if (unknown) throw compilation(`error line 1 at position 0 invalid identifier '${unknown}'`, '42000');
+    const rows = columns[0]!.length;
+    await this.conn.run('BEGIN TRANSACTION');
+    try {
+      // The appender does not follow USE: name the session's database and schema where the statement does not.
+      const [db, schema] = (await this.conn.runAndReadAll('SELECT current_database(), current_schema()')).getRows()[0]! as string[];
+      const appender = await this.conn.createAppender(table, path.length > 1 ? path[path.length - 2]! : schema!, path.length > 2 ? path[0]! : db!);
+      try {
+        for (let r = 0; r < rows; r++) {
+          for (const i of source) {
+            const v = i < 0 ? null : columns[i]![r];
+            if (v === null || v === undefined) appender.appendNull();
+            else appender.appendVarchar(v);
+          }
+          appender.endRow();
+        }
+      } finally {
+        appender.closeSync();
+      }
+      await this.conn.run('COMMIT');
+    } catch (err) {
+      await this.conn.run('ROLLBACK').catch(() => undefined);
+      throw sqlError(err as Error);
+    }
+    return { handle: randomUUID(), rowType: [{ name: dmlColumn(sql, 'Count'), type: 'fixed', nullable: true }], data: [[String(rows)]] };
+  }
+
   /** For tests: DuckDB SQL over what landed (database.schema.table). */
   inspect(sql: string): Promise<Record<string, unknown>[]> {
     return this.serial(async () => (await this.conn.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[]);
@@ -124,6 +169,17 @@ export class Engine {
     this.db?.closeSync();
   }
 }
+
+/** `A.B."c d"` → ['A', 'B', 'c d']: unquoted parts as Snowflake resolves them (upper case), quoted ones as written. */
+function splitPath(text: string): string[] {
+  return (text.match(/"(?:[^"]|"")+"|[^.\s]+/g) ?? []).map(unquote);
+}
+
+function unquote(part: string): string {
+  return part.startsWith('"') ? part.slice(1, -1).replace(/""/g, '"') : part.toUpperCase();
+}
+
+const quote = (part: string) => `"${part.replace(/"/g, '""')}"`;
 
 function dmlColumn(sql: string, name: string): string {
   const verb = sql.trim().split(/\s+/, 1)[0]!.toUpperCase();
