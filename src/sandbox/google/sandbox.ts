@@ -36,6 +36,8 @@ export interface GoogleSandboxControl {
   duplicatePushes(n: number): void;
   pushLog(): { endpoint: string; emailAddress: string; historyId: string; status: number | 'dropped' | 'error' }[];
   watchOf(email: string): { topicName: string; labelIds: string[]; expiration: number } | null;
+  /** Every accepted `users.stop`, oldest first (the mailbox's watch ended then). */
+  stops(): { email: string; at: number }[];
   /** Sign a token with the sandbox's Google key (tests forge pushes with other keys). */
   sign(claims: Record<string, unknown>): Promise<string>;
   requests(): number;
@@ -71,6 +73,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
   const pushes = new PushSender(accounts);
   const pendingConsent = new Map<string, URLSearchParams>();
   let requests = 0;
+  const stops: { email: string; at: number }[] = [];
 
   const boxOf = (email: string) => {
     const key = email.toLowerCase();
@@ -284,6 +287,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     const b = gmailAuth(req, reply, 'stop');
     if (!b) return reply;
     b.watch = null;
+    stops.push({ email: b.email, at: now() });
     return reply.code(204).send();
   });
 
@@ -339,6 +343,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     duplicatePushes: (n) => pushes.duplicateNext(n),
     pushLog: () => [...pushes.log],
     watchOf: (email) => boxOf(email).watch,
+    stops: () => [...stops],
     sign: (claims) => accounts.sign(claims),
     requests: () => requests,
     pushesIdle: () => pushes.idle(),
