@@ -1,16 +1,18 @@
 /**
- * `npm run bench:google` — the Google source end to end against the Google sandbox, in this
- * process (API, sync engine and sandbox share it; PostgreSQL from Debian on loopback).
+ * `npm run bench:google` — the Google source end to end against the Google sandbox
+ * (PostgreSQL from Debian on loopback). Run `npm run build` first: parts 2 and 3 start
+ * `tributary api` and `tributary worker` processes from the compiled dist/.
  *
  * 1. Latency: one grant through hosted auth, Pub/Sub push on; 200 messages delivered one at a
  *    time; time from the sandbox accepting a message to the sync engine having committed its
- *    message.created. Embedded database and PostgreSQL.
- * 2. Backfill: 10,000 messages already in the mailbox, `backfill_days` set; time from the grant
- *    to all 10,000 historic events committed (messages.get in batch requests of 50). The sandbox
- *    quota is lifted for this part: real Gmail allows 250 units per user per second, i.e. about
- *    50 messages.get per second per mailbox, so a real backfill is bound by Google, not Tributary.
- * 3. Scale: 1,000 grants syncing on one sync scheduler; resident memory of the process
- *    (which also holds the API and the sandbox) at rest, and every message once.
+ *    message.created. Embedded database and PostgreSQL, API and sync engine in this process.
+ * 2. Backfill: 10,000 messages already in the mailbox, `backfill_days` set; one worker process
+ *    fetches them (messages.get in batch requests of 50) while the sandbox runs in this process;
+ *    rate from the first historic event committed to the last, and time from the grant. The
+ *    sandbox quota is lifted for this part: real Gmail allows 250 units per user per second,
+ *    i.e. about 50 messages.get per second per mailbox, so a real backfill is bound by Google.
+ * 3. Scale: 1,000 grants (hosted auth over HTTP against an API process) syncing on one worker
+ *    process; the worker's resident memory (from /proc) at rest, and every message once.
  *
  * Knobs: BENCH_MESSAGES (200), BENCH_BACKFILL (10000), BENCH_GRANTS (1000), BENCH_PARTS (`1,2,3`).
  */
@@ -19,9 +21,12 @@ import { sql } from 'kysely';
 import { startGoogleSandbox, type GoogleSandbox } from '../src/sandbox/google/index.js';
 import { openPGlite, openPostgres, type Store } from '../src/store/index.js';
 import { startSync } from '../src/sync/index.js';
+import { hostedAuthOverHttp } from '../src/cli/demo.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
+import { commitLatencies, latencyLine } from './latency.js';
 import { machineLine, percentile } from './machine.js';
 import { APP_REDIRECT, startTributary, type BenchServer } from './microsoft-setup.js';
+import { startTributaryProcesses, usage } from './tributary-processes.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const BACKFILL = Number(process.env.BENCH_BACKFILL ?? 10_000);
@@ -30,21 +35,47 @@ const PARTS = (process.env.BENCH_PARTS ?? '1,2,3').split(',');
 const TOPIC = 'projects/tributary-bench/topics/gmail';
 const SA = 'push@tributary-bench.iam.gserviceaccount.com';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ms = (n: number) => `${n.toFixed(1)} ms`;
 const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
+const GOOGLE_ENV = (sb: GoogleSandbox) => ({ TRIBUTARY_GOOGLE_AUTH_URL: sb.authorizeUrl, TRIBUTARY_GOOGLE_TOKEN_URL: sb.tokenUrl, TRIBUTARY_GMAIL_URL: sb.gmailUrl, TRIBUTARY_FALLBACK_SYNC_MS: '600000' });
+const connectorSettings = (client: { clientId: string; clientSecret: string }, settings: Record<string, unknown>) => ({ client_id: client.clientId, client_secret: client.clientSecret, topic_name: TOPIC, push_service_account: SA, ...settings });
 
-async function setup(store: Store, settings: Record<string, unknown> = {}, unitsPerSecond?: number): Promise<{ s: BenchServer; sb: GoogleSandbox }> {
-  const sb = await startGoogleSandbox(unitsPerSecond ? { unitsPerSecond } : {});
-  const s = await startTributary(store, null, { TRIBUTARY_GOOGLE_AUTH_URL: sb.authorizeUrl, TRIBUTARY_GOOGLE_TOKEN_URL: sb.tokenUrl, TRIBUTARY_GMAIL_URL: sb.gmailUrl, TRIBUTARY_FALLBACK_SYNC_MS: '600000' });
-  const client = sb.control.createClient([`${s.publicUrl}/v3/connect/callback`]);
-  const push = `${s.publicUrl}/v3/providers/google/notifications`;
-  sb.control.addPushSubscription({ name: 'projects/tributary-bench/subscriptions/s', topic: TOPIC, endpoint: push, audience: push, serviceAccountEmail: SA });
+async function setup(store: Store): Promise<{ s: BenchServer; sb: GoogleSandbox }> {
+  const sb = await startGoogleSandbox();
+  const s = await startTributary(store, null, GOOGLE_ENV(sb));
+  const client = pushTo(sb, s.publicUrl);
   const call = (url: string, body: unknown) => s.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${s.key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-  const c = await call('/v3/connectors', { provider: 'google', settings: { client_id: client.clientId, client_secret: client.clientSecret, topic_name: TOPIC, push_service_account: SA, ...settings } });
+  const c = await call('/v3/connectors', { provider: 'google', settings: connectorSettings(client, {}) });
   if (c.statusCode !== 200) throw new Error(c.body);
   const r = await call('/v3/applications/redirect-uris', { url: APP_REDIRECT });
   if (r.statusCode !== 200) throw new Error(r.body);
   return { s, sb };
+}
+
+/** An OAuth client for Tributary at `publicUrl`, and the Pub/Sub push subscription of TOPIC to its endpoint. */
+function pushTo(sb: GoogleSandbox, publicUrl: string): { clientId: string; clientSecret: string } {
+  const client = sb.control.createClient([`${publicUrl}/v3/connect/callback`]);
+  const push = `${publicUrl}/v3/providers/google/notifications`;
+  sb.control.addPushSubscription({ name: 'projects/tributary-bench/subscriptions/s', topic: TOPIC, endpoint: push, audience: push, serviceAccountEmail: SA });
+  return client;
+}
+
+/** The sandbox here, `tributary api` and `tributary worker` processes on `pgUrl`, a Google connector; `grant(email)` is hosted auth over HTTP. */
+async function setupProcesses(pgUrl: string, settings: Record<string, unknown> = {}, unitsPerSecond?: number) {
+  const sb = await startGoogleSandbox(unitsPerSecond ? { unitsPerSecond } : {});
+  const t = await startTributaryProcesses(pgUrl, GOOGLE_ENV(sb));
+  const client = pushTo(sb, t.publicUrl);
+  for (const [path, body] of [['/v3/connectors', { provider: 'google', settings: connectorSettings(client, settings) }], ['/v3/applications/redirect-uris', { url: APP_REDIRECT }]] as const) {
+    const res = await t.api('POST', path, body);
+    if (!res.ok) throw new Error(`${path}: ${await res.text()}`);
+  }
+  const applicationId = ((await (await t.api('GET', '/v3/applications')).json()) as { data: { application_id: string } }).data.application_id;
+  const grant = async (email: string) =>
+    (await hostedAuthOverHttp({ publicUrl: t.publicUrl, key: t.key, applicationId, provider: 'google', email, appRedirect: APP_REDIRECT, approve: async (url) => (await sb.control.approve(url, { email })).redirect })).grant_id;
+  const close = async () => {
+    await t.stop();
+    await sb.close();
+  };
+  return { sb, t, grant, close };
 }
 
 /** Hosted auth for one mailbox through the real routes; returns the grant id. */
@@ -85,25 +116,12 @@ async function latency(label: string, store: Store): Promise<void> {
         await sleep(50);
       }
       await sleep(300);
-      const latencies: number[] = [];
-      let lost = 0;
-      for (let i = 0; i < MESSAGES; i++) {
-        const done = new Promise<boolean>((resolve) => {
-          const t = setTimeout(() => resolve(false), 5000);
-          committed = () => {
-            clearTimeout(t);
-            resolve(true);
-          };
-        });
-        const t0 = performance.now();
-        sb.control.deliverMail('bench@gmail.test', { from: { address: 'sender@example.com' }, subject: `latency ${i}`, html: `<p>message ${i}</p>` });
-        if (await done) latencies.push(performance.now() - t0);
-        else lost++;
-        committed = null;
-        await sleep(10 + Math.random() * 20);
-      }
-      const sorted = latencies.sort((a, b) => a - b);
-      console.log(`  ${label.padEnd(10)} n=${sorted.length}  p50 ${ms(percentile(sorted, 50))}  p90 ${ms(percentile(sorted, 90))}  p99 ${ms(percentile(sorted, 99))}  max ${ms(sorted[sorted.length - 1] ?? NaN)}${lost ? `  (${lost} not seen within 5 s)` : ''}`);
+      const r = await commitLatencies(
+        MESSAGES,
+        (i) => sb.control.deliverMail('bench@gmail.test', { from: { address: 'sender@example.com' }, subject: `latency ${i}`, html: `<p>message ${i}</p>` }),
+        (fn) => (committed = fn),
+      );
+      console.log(latencyLine(label, r));
     } finally {
       await scheduler.stop();
     }
@@ -113,76 +131,75 @@ async function latency(label: string, store: Store): Promise<void> {
   }
 }
 
-async function backfill(store: Store): Promise<void> {
-  const { s, sb } = await setup(store, { backfill_days: 30 }, 1e12);
+/** Rows of `sql` counted on the bench's own connection. */
+async function count(store: Store, query: ReturnType<typeof sql<{ n: string }>>): Promise<number> {
+  return Number((await query.execute(store.db)).rows[0]?.n ?? 0);
+}
+
+async function backfill(pgUrl: string, store: Store): Promise<void> {
+  const { sb, t, grant, close } = await setupProcesses(pgUrl, { backfill_days: 30 }, 1e12);
   try {
     const day = 86_400_000;
     for (let i = 0; i < BACKFILL; i++) sb.control.deliverMail('history@gmail.test', { from: { address: `s${i % 97}@example.com` }, subject: `old ${i}`, html: `<p>${'x'.repeat(2000)} ${i}</p>`, date: Date.now() - 20 * day + i * 1000 });
-    let historic = 0;
-    let doneAt = 0;
-    const total = BACKFILL;
-    onCommitted(s, () => undefined);
-    const grantId = await hostedAuth(s, sb, 'history@gmail.test');
     const t0 = performance.now();
-    const scheduler = await startSync(s.ctx, 'bench', { startSpreadMs: 0 });
-    try {
-      for (let i = 0; historic < total; i++) {
-        if (i > 6000) throw new Error(`only ${historic} of ${total} after 10 min`);
-        await sleep(100);
-        const row = await sql<{ n: string }>`select count(*) as n from events where grant_id = ${grantId} and source = '/google/emails/historic'`.execute(store.db);
-        historic = Number(row.rows[0]?.n ?? 0);
-      }
-      doneAt = performance.now();
-    } finally {
-      await scheduler.stop();
+    const grantId = await grant('history@gmail.test');
+    const historic = () => count(store, sql<{ n: string }>`select count(*) as n from events where grant_id = ${grantId} and source = '/google/emails/historic'`);
+    let first = 0;
+    let firstN = 0;
+    let n = 0;
+    const cpu0 = usage(t.worker.pid!).cpuMs;
+    const here0 = process.cpuUsage();
+    for (let i = 0; n < BACKFILL; i++) {
+      if (i > 12_000) throw new Error(`only ${n} of ${BACKFILL} after 10 min`);
+      await sleep(50);
+      n = await historic();
+      if (n > 0 && !first) [first, firstN] = [performance.now(), n];
     }
-    const secs = (doneAt - t0) / 1000;
-    console.log(`  ${total} historic messages (≈2 KB bodies) into the log in ${secs.toFixed(1)} s: ${(total / secs).toFixed(0)} msg/s (batch requests of 50, ${sb.control.requests()} sandbox requests in all)`);
+    const done = performance.now();
+    const cpu = usage(t.worker.pid!).cpuMs - cpu0;
+    const here = process.cpuUsage(here0);
+    const rate = (n - firstN) / ((done - first) / 1000);
+    console.log(`  ${BACKFILL} historic messages (≈2 KB bodies) into the log: ${rate.toFixed(0)} msg/s from the first committed batch to the last (${((done - t0) / 1000).toFixed(1)} s from the grant, CPU: worker ${(cpu / 1000).toFixed(1)} s, this process with the sandbox ${((here.user + here.system) / 1e6).toFixed(1)} s; batch requests of 50, ${sb.control.requests()} sandbox requests in all)`);
   } finally {
-    await s.app.close();
-    await sb.close();
+    await close();
   }
 }
 
-async function scale(store: Store): Promise<void> {
-  const { s, sb } = await setup(store);
+async function scale(pgUrl: string, store: Store): Promise<void> {
+  const { sb, t, grant, close } = await setupProcesses(pgUrl);
   try {
-    const before = process.memoryUsage().rss;
+    await sleep(3000); // the worker starts beside the API
+    const idle = usage(t.worker.pid!).rss;
     const emails = Array.from({ length: GRANTS }, (_, i) => `user${i}@gmail.test`);
     const t0 = performance.now();
-    for (let i = 0; i < emails.length; i += 10) await Promise.all(emails.slice(i, i + 10).map((e) => hostedAuth(s, sb, e)));
+    for (let i = 0; i < emails.length; i += 10) await Promise.all(emails.slice(i, i + 10).map(grant));
     const authS = (performance.now() - t0) / 1000;
-    const scheduler = await startSync(s.ctx, 'bench', { startSpreadMs: 5000 });
-    try {
-      for (let i = 0; emails.some((e) => !sb.control.watchOf(e)); i++) {
-        if (i > 1800) throw new Error('not every grant has a watch after 180 s');
-        await sleep(100);
-      }
-      const readyS = (performance.now() - t0) / 1000;
-      await sleep(5000);
-      global.gc?.();
-      const rss = process.memoryUsage().rss;
-      let sent = 0;
-      for (let i = 0; i < 200; i++) {
-        sb.control.deliverMail(emails[Math.floor(Math.random() * emails.length)]!, { subject: `steady ${i}` });
-        sent++;
-        await sleep(25);
-      }
-      let events = 0;
-      for (let i = 0; i < 200 && events < sent; i++) {
-        await sleep(100);
-        const row = await sql<{ n: string }>`select count(*) as n from events where type = 'message.created'`.execute(store.db);
-        events = Number(row.rows[0]?.n ?? 0);
-      }
-      console.log(`  ${GRANTS} grants through hosted auth in ${authS.toFixed(1)} s; all syncing with a Gmail watch after ${readyS.toFixed(1)} s`);
-      console.log(`  process RSS with ${GRANTS} grants syncing: ${mb(rss)} (before the grants: ${mb(before)}; includes the API and the sandbox's ${GRANTS} mailboxes)`);
-      console.log(`  ${sent} messages at 40 msg/s across them → ${events} message.created${events === sent ? ' (none lost, none doubled)' : ' (MISMATCH)'}`);
-    } finally {
-      await scheduler.stop();
+    for (let i = 0; emails.some((e) => !sb.control.watchOf(e)); i++) {
+      if (i > 1800) throw new Error('not every grant has a watch after 180 s');
+      await sleep(100);
     }
+    const readyS = (performance.now() - t0) / 1000;
+    await sleep(5000); // let the first passes settle
+    const rss: number[] = [];
+    const sampler = setInterval(() => rss.push(usage(t.worker.pid!).rss), 1000);
+    let sent = 0;
+    for (let i = 0; i < 200; i++) {
+      sb.control.deliverMail(emails[Math.floor(Math.random() * emails.length)]!, { subject: `steady ${i}` });
+      sent++;
+      await sleep(25);
+    }
+    let events = 0;
+    for (let i = 0; i < 200 && events < sent; i++) {
+      await sleep(100);
+      events = await count(store, sql<{ n: string }>`select count(*) as n from events where type = 'message.created'`);
+    }
+    clearInterval(sampler);
+    rss.sort((a, b) => a - b);
+    console.log(`  ${GRANTS} grants through hosted auth (over HTTP, API process) in ${authS.toFixed(1)} s; all syncing with a Gmail watch after ${readyS.toFixed(1)} s`);
+    console.log(`  worker process RSS with ${GRANTS} grants syncing: median ${mb(percentile(rss, 50))}, max ${mb(rss[rss.length - 1] ?? NaN)} (the same process before any grant: ${mb(idle)}); API process ${mb(usage(t.apiProcess.pid!).rss)}`);
+    console.log(`  ${sent} messages at 40 msg/s across them → ${events} message.created${events === sent ? ' (none lost, none doubled)' : ' (MISMATCH)'}`);
   } finally {
-    await s.app.close();
-    await sb.close();
+    await close();
   }
 }
 
@@ -190,12 +207,23 @@ async function main(): Promise<void> {
   console.log(`bench:google — ${machineLine()}`);
   const pg = await startPostgres();
   try {
-    const fresh = async () => {
+    const freshUrl = async () => {
       const name = `bench_${Math.random().toString(36).slice(2, 8)}`;
       const admin = await openPostgres(pg.url(), 1);
       await sql.raw(`create database ${name}`).execute(admin.db);
       await admin.close();
-      return openPostgres(pg.url(name), 10);
+      return pg.url(name);
+    };
+    const fresh = async () => openPostgres(await freshUrl(), 10);
+    /** A fresh database for processes that migrate it themselves, and a small store of the bench's own to count rows. */
+    const forProcesses = async (run: (url: string, store: Store) => Promise<void>) => {
+      const url = await freshUrl();
+      const store = await openPostgres(url, 2);
+      try {
+        await run(url, store);
+      } finally {
+        await store.close();
+      }
     };
     if (PARTS.includes('1')) {
       console.log(`1. push → committed event, ${MESSAGES} messages one at a time:`);
@@ -207,16 +235,12 @@ async function main(): Promise<void> {
       await p.close();
     }
     if (PARTS.includes('2')) {
-      console.log('2. backfill on PostgreSQL:');
-      const p = await fresh();
-      await backfill(p);
-      await p.close();
+      console.log('2. backfill, one `tributary worker` process on PostgreSQL:');
+      await forProcesses(backfill);
     }
     if (PARTS.includes('3')) {
-      console.log('3. grants on one sync scheduler, PostgreSQL:');
-      const p = await fresh();
-      await scale(p);
-      await p.close();
+      console.log('3. grants on one `tributary worker` process (+ one `tributary api` process), PostgreSQL:');
+      await forProcesses(scale);
     }
   } finally {
     pg.stop();

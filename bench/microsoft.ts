@@ -19,8 +19,7 @@
  * Knobs: BENCH_MESSAGES (200), BENCH_GRANTS (1000), BENCH_STEADY_S (60), BENCH_RATE (20 msg/s),
  * BENCH_BACKFILL (5000), BENCH_PARTS (`1,2,3`).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,8 +28,10 @@ import { startMicrosoftSandbox } from '../src/sandbox/microsoft/index.js';
 import { openPGlite, openPostgres, type Store } from '../src/store/index.js';
 import { startSync } from '../src/sync/index.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
+import { commitLatencies, latencyLine } from './latency.js';
 import { machineLine, percentile } from './machine.js';
-import { APP_REDIRECT, connectMicrosoft, freePort, hostedAuth, KEYS, startTributary } from './microsoft-setup.js';
+import { APP_REDIRECT, connectMicrosoft, hostedAuth, startTributary } from './microsoft-setup.js';
+import { startTributaryProcesses, usage } from './tributary-processes.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200);
 const GRANTS = Number(process.env.BENCH_GRANTS ?? 1000);
@@ -39,7 +40,6 @@ const RATE = Number(process.env.BENCH_RATE ?? 20);
 const BACKFILL = Number(process.env.BENCH_BACKFILL ?? 5000);
 const PARTS = (process.env.BENCH_PARTS ?? '1,2,3').split(',');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const ms = (n: number) => `${n.toFixed(1)} ms`;
 
 async function latency(label: string, store: Store): Promise<number[]> {
   const sb = await startMicrosoftSandbox();
@@ -64,25 +64,13 @@ async function latency(label: string, store: Store): Promise<number[]> {
         if (i > 200) throw new Error('no Graph subscription after 10 s');
         await sleep(50);
       }
-      const latencies: number[] = [];
-      let lost = 0;
-      for (let i = 0; i < MESSAGES; i++) {
-        const done = new Promise<boolean>((resolve) => {
-          const t = setTimeout(() => resolve(false), 5000);
-          committed = () => {
-            clearTimeout(t);
-            resolve(true);
-          };
-        });
-        const t0 = performance.now();
-        sb.control.deliverMail('bench@contoso.com', { from: 'sender@example.com', subject: `latency ${i}`, html: `<p>message ${i}</p>` });
-        if (await done) latencies.push(performance.now() - t0);
-        else lost++;
-        committed = null;
-        await sleep(10 + Math.random() * 20);
-      }
-      const sorted = [...latencies].sort((a, b) => a - b);
-      console.log(`  ${label.padEnd(10)} n=${latencies.length}  p50 ${ms(percentile(sorted, 50))}  p90 ${ms(percentile(sorted, 90))}  p99 ${ms(percentile(sorted, 99))}  max ${ms(sorted[sorted.length - 1] ?? NaN)}${lost ? `  (${lost} not seen within 5 s)` : ''}`);
+      const r = await commitLatencies(
+        MESSAGES,
+        (i) => sb.control.deliverMail('bench@contoso.com', { from: 'sender@example.com', subject: `latency ${i}`, html: `<p>message ${i}</p>` }),
+        (fn) => (committed = fn),
+      );
+      console.log(latencyLine(label, r));
+      const sorted = r.sorted;
       return sorted;
     } finally {
       await scheduler.stop();
@@ -93,47 +81,11 @@ async function latency(label: string, store: Store): Promise<number[]> {
   }
 }
 
-/** RSS (bytes) and CPU time (ms) of a process, from /proc. */
-function usage(pid: number): { rss: number; cpuMs: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14, 15)
-  return { rss, cpuMs: ticks * 10 };
-}
-
 async function scale(pgUrl: string): Promise<void> {
   const sb = await startMicrosoftSandbox();
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const key = `bench_${'k'.repeat(30)}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'tributary-bench-'));
-  const env = {
-    ...process.env,
-    DATABASE_URL: pgUrl,
-      PORT: String(port),
-      PUBLIC_URL: publicUrl,
-      TRIBUTARY_API_KEY: key,
-      TRIBUTARY_SECRET_KEYS: KEYS,
-      TRIBUTARY_DATA_DIR: dataDir,
-      TRIBUTARY_RATE_LIMIT: '10000000',
-      TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url,
-      TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl,
-      LOG_LEVEL: 'error',
-  };
-  const child = spawn(process.execPath, ['bin/tributary.js', 'worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const apiChild = spawn(process.execPath, ['bin/tributary.js', 'api'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${publicUrl}${path}`, { method, redirect: 'manual', headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers }, ...(body ? { body: JSON.stringify(body) } : {}) });
-    return res;
-  };
+  const t = await startTributaryProcesses(pgUrl, { TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url, TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl });
+  const { publicUrl, key, api, worker: child, apiProcess: apiChild } = t;
   try {
-    for (let i = 0; ; i++) {
-      if (i > 600) throw new Error('tributary api did not come up in 60 s');
-      const ok = await fetch(`${publicUrl}/readyz`).then((r) => r.ok, () => false);
-      if (ok) break;
-      await sleep(100);
-    }
     await sleep(3000); // the worker starts beside the API
     const idle = usage(child.pid!);
     const entra = sb.control.createApp({ displayName: 'bench', redirectUris: [`${publicUrl}/v3/connect/callback`] });
@@ -198,12 +150,8 @@ async function scale(pgUrl: string): Promise<void> {
     console.log(`    api (hosted auth + notifications): RSS median ${mb(percentile(apiRss.sort((a, b) => a - b), 50))}`);
     console.log(`    ${sent} messages delivered → ${events} message.created events${events === sent ? ' (none lost, none doubled)' : ' (MISMATCH)'}`);
   } finally {
-    for (const c of [child, apiChild]) {
-      c.kill('SIGTERM');
-      if (c.exitCode === null) await new Promise((r) => c.once('exit', r));
-    }
+    await t.stop();
     await sb.close();
-    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,5 @@
 import { startGoogleSandbox } from '../sandbox/google/index.js';
-import { keepRunning, redeemDemoCode, startDemoTributary, step, waitFor } from './demo.js';
+import { hostedAuthOverHttp, keepRunning, startDemoTributary, step, waitFor } from './demo.js';
 
 /**
  * `tributary demo --provider google`: the Google sandbox (OAuth/OIDC, Gmail, Pub/Sub push) and
@@ -29,12 +29,7 @@ export async function runGoogleDemo(o: { messages: number; keep: boolean }): Pro
     const applicationId = ((await api('GET', '/v3/applications')) as { application_id: string }).application_id;
     step(started, 'created the Google connector and the app redirect URI through /v3');
 
-    const authUrl = `${publicUrl}/v3/connect/auth?${new URLSearchParams({ client_id: applicationId, provider: 'google', redirect_uri: appRedirect, response_type: 'code', state: 'demo', login_hint: email })}`;
-    const toGoogle = await fetch(authUrl, { redirect: 'manual' });
-    if (toGoogle.status !== 302) throw new Error(`GET /v3/connect/auth answered ${toGoogle.status}: ${(await toGoogle.text()).slice(0, 300)}`);
-    const { redirect } = await sandbox.control.approve(String(toGoogle.headers.get('location')), { email });
-    const back = await fetch(redirect, { redirect: 'manual' });
-    const token = await redeemDemoCode(publicUrl, String(back.headers.get('location')), appRedirect, applicationId, key);
+    const token = await hostedAuthOverHttp({ publicUrl, key, applicationId, provider: 'google', email, appRedirect, approve: async (url) => (await sandbox.control.approve(url, { email })).redirect });
     step(started, `hosted auth (access_type=offline, PKCE, nonce, ID token verified) → grant ${token.grant_id} (${token.email})`);
 
     await waitFor(async () => sandbox.control.watchOf(email) !== null, 20_000);

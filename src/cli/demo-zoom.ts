@@ -1,5 +1,5 @@
 import { startZoomSandbox } from '../sandbox/zoom/index.js';
-import { keepRunning, redeemDemoCode, startDemoTributary, step, waitFor } from './demo.js';
+import { consentLocation, hostedAuthOverHttp, keepRunning, startDemoTributary, step, waitFor } from './demo.js';
 
 /**
  * `tributary demo --provider zoom`: the Zoom sandbox and Tributary on one machine. Creates a
@@ -50,14 +50,8 @@ export async function runZoomDemo(o: { keep: boolean }): Promise<void> {
     if (!validated.ok) throw new Error(`Zoom endpoint validation failed: ${validated.problem ?? ''}`);
     step(started, 'Zoom validated the event subscription URL (endpoint.url_validation answered)');
 
-    const authUrl = `${t.publicUrl}/v3/connect/auth?${new URLSearchParams({ client_id: applicationId, provider: 'zoom', redirect_uri: appRedirect, response_type: 'code', state: 'demo', login_hint: email })}`;
-    const toZoom = await fetch(authUrl, { redirect: 'manual' });
-    if (toZoom.status !== 302) throw new Error(`GET /v3/connect/auth answered ${toZoom.status}: ${(await toZoom.text()).slice(0, 300)}`);
-    const consent = sandbox.control.approve(String(toZoom.headers.get('location')), { email });
-    if (!consent.location) throw new Error(`consent failed: ${JSON.stringify(consent.error)}`);
-    const back = await fetch(consent.location, { redirect: 'manual' });
-    const token = await redeemDemoCode(t.publicUrl, String(back.headers.get('location')), appRedirect, applicationId, t.key);
-    step(started, `hosted auth: ${authUrl.split('?')[0]} → Zoom consent → callback → code → grant ${token.grant_id} (${token.email})`);
+    const token = await hostedAuthOverHttp({ publicUrl: t.publicUrl, key: t.key, applicationId, provider: 'zoom', email, appRedirect, approve: (url) => consentLocation(sandbox.control.approve(url, { email })) });
+    step(started, `hosted auth: ${token.authUrl.split('?')[0]} → Zoom consent → callback → code → grant ${token.grant_id} (${token.email})`);
 
     await waitFor(async () => ((await t.api('GET', `/v3/grants/${token.grant_id}`)) as { sync_state: { cursor?: unknown } }).sync_state.cursor !== undefined, 20_000);
     const meeting = sandbox.control.finishMeeting({ user: email, topic: 'Engine review', transcript: TRANSCRIPT, durationMinutes: 30 });

@@ -107,6 +107,33 @@ export async function keepRunning(t: Pick<DemoTributary, 'ctx' | 'publicUrl' | '
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
 }
 
+/**
+ * Hosted auth over HTTP as the user's browser and the app's server do it: GET /v3/connect/auth →
+ * the provider's consent page (`approve`: the sandbox's Accept, returning where the browser goes
+ * next) → Tributary's callback → the app's redirect with a code → POST /v3/connect/token.
+ */
+export async function hostedAuthOverHttp(a: {
+  publicUrl: string;
+  key: string;
+  applicationId: string;
+  provider: string;
+  email: string;
+  appRedirect: string;
+  approve: (authorizeUrl: string) => Promise<string> | string;
+}): Promise<{ grant_id: string; email: string; authUrl: string }> {
+  const authUrl = `${a.publicUrl}/v3/connect/auth?${new URLSearchParams({ client_id: a.applicationId, provider: a.provider, redirect_uri: a.appRedirect, response_type: 'code', state: 'demo', login_hint: a.email })}`;
+  const toProvider = await fetch(authUrl, { redirect: 'manual' });
+  if (toProvider.status !== 302) throw new Error(`GET /v3/connect/auth answered ${toProvider.status}: ${(await toProvider.text()).slice(0, 300)}`);
+  const back = await fetch(await a.approve(String(toProvider.headers.get('location'))), { redirect: 'manual' });
+  return { ...(await redeemDemoCode(a.publicUrl, String(back.headers.get('location')), a.appRedirect, a.applicationId, a.key)), authUrl };
+}
+
+/** The location a sandbox consent (`{ location }` or `{ error }`) sends the browser to. */
+export function consentLocation(consent: { location?: string; error?: unknown }): string {
+  if (!consent.location) throw new Error(`consent failed: ${JSON.stringify(consent.error)}`);
+  return consent.location;
+}
+
 /** The app's last hosted-auth step: the code on its redirect → POST /v3/connect/token (form-encoded, as a server would). */
 export async function redeemDemoCode(publicUrl: string, finalLocation: string, appRedirect: string, applicationId: string, key: string): Promise<{ grant_id: string; email: string }> {
   const code = new URL(finalLocation).searchParams.get('code');
@@ -147,14 +174,8 @@ async function runDemo(o: { messages: number; keep: boolean }): Promise<void> {
     step(started, 'created the Microsoft connector and the app redirect URI through /v3');
 
     // Hosted auth, as the user's browser would do it.
-    const authUrl = `${publicUrl}/v3/connect/auth?${new URLSearchParams({ client_id: applicationId, provider: 'microsoft', redirect_uri: appRedirect, response_type: 'code', state: 'demo', login_hint: user.mail })}`;
-    const toMicrosoft = await fetch(authUrl, { redirect: 'manual' });
-    if (toMicrosoft.status !== 302) throw new Error(`GET /v3/connect/auth answered ${toMicrosoft.status}: ${(await toMicrosoft.text()).slice(0, 300)}`);
-    const consent = sandbox.control.approve(String(toMicrosoft.headers.get('location')), { username: user.mail });
-    if (!consent.location) throw new Error(`consent failed: ${JSON.stringify(consent.error)}`);
-    const back = await fetch(consent.location, { redirect: 'manual' });
-    const token = await redeemDemoCode(publicUrl, String(back.headers.get('location')), appRedirect, applicationId, key);
-    step(started, `hosted auth: ${authUrl.split('?')[0]} → consent → callback → code → grant ${token.grant_id} (${token.email})`);
+    const token = await hostedAuthOverHttp({ publicUrl, key, applicationId, provider: 'microsoft', email: user.mail, appRedirect, approve: (url) => consentLocation(sandbox.control.approve(url, { username: user.mail })) });
+    step(started, `hosted auth: ${token.authUrl.split('?')[0]} → consent → callback → code → grant ${token.grant_id} (${token.email})`);
 
     await waitFor(async () => {
       const g = (await api('GET', `/v3/grants/${token.grant_id}`)) as { sync_state: { cursor?: unknown } };

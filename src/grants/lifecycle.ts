@@ -5,7 +5,7 @@ import { canTransition, grantEvent, type Grant, type GrantEventType } from '../d
 import { newId } from '../domain/ids.js';
 import type { ProviderId } from '../domain/provider.js';
 import { appendEvents } from '../event-log/append.js';
-import type { Database, GrantRow } from '../store/database.js';
+import type { Database, GrantRow, IntegrationRow } from '../store/database.js';
 
 /**
  * Grant use cases shared by hosted auth, custom (IMAP) auth, the token refresher and the API.
@@ -118,7 +118,11 @@ export async function revokeGrant(ctx: Ctx, row: GrantRow): Promise<GrantRow> {
   return (await ctx.repos.grants.update(row.id, { status: 'revoked' }))!;
 }
 
-/** Deletes a grant (its sync stops: schedulers skip grants that no longer exist) and emits `grant.deleted`. */
+/**
+ * Deletes a grant (its sync stops: schedulers skip grants that no longer exist) and emits
+ * `grant.deleted`. Returns the removed row: the caller releases the provider's push resources
+ * with its credentials (src/sync/on-grant-deleted.ts), after this transaction committed.
+ */
 export async function deleteGrant(ctx: Ctx, applicationId: string, grantId: string): Promise<GrantRow | undefined> {
   return ctx.store.db.transaction().execute(async (tx) => {
     const removed = await ctx.repos.grants.remove(applicationId, grantId, tx);
@@ -129,15 +133,16 @@ export async function deleteGrant(ctx: Ctx, applicationId: string, grantId: stri
 
 /**
  * Deletes an integration and every grant made through it, announcing each grant's deletion
- * (the foreign key would otherwise remove the grants silently).
+ * (the foreign key would otherwise remove the grants silently). Returns the removed rows (null
+ * when there was no such integration), so the caller can release what the provider still holds.
  */
-export async function deleteIntegration(ctx: Ctx, applicationId: string, provider: ProviderId): Promise<boolean> {
+export async function deleteIntegration(ctx: Ctx, applicationId: string, provider: ProviderId): Promise<{ integration: IntegrationRow; grants: GrantRow[] } | null> {
   return ctx.store.db.transaction().execute(async (tx) => {
-    const integration = await tx.selectFrom('integrations').select('id').where('application_id', '=', applicationId).where('provider', '=', provider).executeTakeFirst();
-    if (!integration) return false;
+    const integration = await tx.selectFrom('integrations').selectAll().where('application_id', '=', applicationId).where('provider', '=', provider).executeTakeFirst();
+    if (!integration) return null;
     const grants = await tx.deleteFrom('grants').where('integration_id', '=', integration.id).returningAll().execute();
     for (const g of grants) await emit(ctx, tx, g, 'grant.deleted', 'deleted');
     await tx.deleteFrom('integrations').where('id', '=', integration.id).execute();
-    return true;
+    return { integration, grants };
   });
 }

@@ -1,6 +1,5 @@
 import type { AppContext } from '../context.js';
 import { AppError } from '../domain/errors.js';
-import { isProvider } from '../domain/provider.js';
 import { upsertAuthorizedGrant } from '../grants/lifecycle.js';
 import { ProviderError } from '../providers/provider.js';
 import { getOAuthProvider, type OAuthIntegration, type OAuthProviderDefinition } from '../providers/registry.js';
@@ -90,8 +89,8 @@ export async function startAuth(ctx: Ctx, query: AuthRequest): Promise<string> {
     if (oauth.length !== 1) throw fail('invalid_request', 'provider is required (the application has several or no OAuth connectors)');
     provider = oauth[0]!.provider;
   }
-  const definition = isProvider(provider) ? getOAuthProvider(provider) : undefined;
-  if (!definition || !isProvider(provider)) throw fail('invalid_request', `provider "${provider}" does not use hosted authentication`);
+  const definition = getOAuthProvider(provider);
+  if (!definition) throw fail('invalid_request', `provider "${provider}" does not use hosted authentication`);
   const integration = await ctx.repos.integrations.get(app.id, provider);
   if (!integration) throw fail('invalid_request', `the application has no ${provider} connector; create one with POST /v3/connectors`);
   if (!integration.client_id) throw fail('server_error', `the ${provider} connector has no client_id`);
@@ -160,7 +159,7 @@ export async function completeAuth(ctx: Ctx, q: CallbackQuery): Promise<string> 
 
   const definition = getOAuthProvider(s.provider);
   const integration = await ctx.repos.integrations.getById(s.integrationId);
-  if (!definition || !integration || !isProvider(s.provider)) throw new HostedAuthError('server_error', 'the connector was deleted during sign-in', back);
+  if (!definition || !integration) throw new HostedAuthError('server_error', 'the connector was deleted during sign-in', back);
   const access = integrationAccess(ctx, integration);
   const account = await signIn(ctx, definition, integration, access, s, q.code, back);
 

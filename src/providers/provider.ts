@@ -74,6 +74,14 @@ export interface ProviderSource {
   id: ProviderId;
   classifyTokenError(error: unknown): TokenErrorClass;
   open(grant: GrantHandle, ctx: ProviderContext): Promise<ProviderSession>;
+  /**
+   * Optional: release what the provider keeps alive for a grant that has just been deleted
+   * (Gmail `users.stop`, a Graph subscription), so it stops pushing for that mailbox. Called once,
+   * after the deletion committed, with the grant's last credentials (refresh the access token if
+   * it expired; `saveCredentials` goes nowhere, the grant is gone). Best effort: a throw is logged
+   * without secrets and never undoes the deletion; whatever is left lapses on the provider's side.
+   */
+  onGrantDeleted?(grant: GrantHandle, ctx: ProviderContext): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,10 +2,11 @@ import type { AppContext } from '../context.js';
 import { promises as dns } from 'node:dns';
 import { ForbiddenDestinationError, outboundGuard, resolveAllowed, type LookupAll } from '../domain/net.js';
 import { expireGrant } from '../grants/lifecycle.js';
-import { ProviderError, type Cursor, type GrantHandle, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
+import { ProviderError, type Cursor, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
 import { getProvider } from '../providers/registry.js';
 import type { GrantRow } from '../store/database.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
+import { grantHandle } from './handle.js';
 import { commitBatch, GrantGoneError, LeaseLostError, type HeldLease, type SyncState } from './outbox.js';
 
 export interface SyncerOptions {
@@ -216,21 +217,7 @@ export class GrantSyncer {
     const integration = await this.ctx.repos.integrations.getById(grant.integration_id);
     if (!integration) throw new GrantGoneError(grant.id);
     await this.checkHost(grant, integration.settings);
-    const handle: GrantHandle = {
-      id: grant.id,
-      applicationId: grant.application_id,
-      email: grant.email,
-      credentials: this.ctx.repos.grants.openCredentials(grant) ?? {},
-      settings: { ...integration.settings, ...grant.settings },
-      integration: {
-        id: integration.id,
-        clientId: integration.client_id,
-        clientSecret: this.ctx.repos.integrations.openSecret(integration),
-        settings: integration.settings,
-        scope: integration.scope,
-      },
-      createdAt: grant.created_at,
-    };
+    const handle = grantHandle(this.ctx.repos, grant, integration);
     const pctx: ProviderContext = {
       logger: this.ctx.logger.child({ grant_id: grant.id, provider: grant.provider }),
       now: this.ctx.now,

@@ -1,12 +1,12 @@
 import { startGoogleSandbox, type GoogleSandbox, type GoogleSandboxOptions } from '../../src/sandbox/google/index.js';
-import { startSync } from '../../src/sync/index.js';
+import type { startSync } from '../../src/sync/index.js';
 import type { SyncScheduler } from '../../src/sync/scheduler.js';
-import { testApi, type TestApi } from '../helpers/api.js';
+import type { TestApi } from '../helpers/api.js';
 import type { DatabaseKind } from '../helpers/context.js';
 import { redeemAppCode } from '../helpers/hosted-auth.js';
-import { freePort } from '../helpers/postgres-server.js';
+import { APP_REDIRECT, connectThrough, listeningTestApi, prepareHostedAuth, startTestSync } from '../helpers/provider-harness.js';
 
-export const APP_REDIRECT = 'https://app.example.test/after-connect';
+export { APP_REDIRECT };
 export const TOPIC = 'projects/tributary-test/topics/gmail-push';
 export const PUSH_SA = 'gmail-push@tributary-test.iam.gserviceaccount.com';
 
@@ -30,33 +30,17 @@ export interface GoogleHarness {
  */
 export async function googleHarness(kind: DatabaseKind, opts: { env?: Record<string, string>; sandbox?: GoogleSandboxOptions; settings?: Record<string, unknown> } = {}): Promise<GoogleHarness> {
   const sb = await startGoogleSandbox(opts.sandbox);
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const api = await testApi(kind, {
-    PUBLIC_URL: publicUrl,
-    PORT: String(port),
+  const { api, publicUrl } = await listeningTestApi(kind, {
     TRIBUTARY_GOOGLE_AUTH_URL: sb.authorizeUrl,
     TRIBUTARY_GOOGLE_TOKEN_URL: sb.tokenUrl,
     TRIBUTARY_GMAIL_URL: sb.gmailUrl,
-    TRIBUTARY_RATE_LIMIT: '1000000',
     TRIBUTARY_FALLBACK_SYNC_MS: '600000',
     ...opts.env,
   });
-  await api.app.listen({ port, host: '127.0.0.1' });
   const pushUrl = `${publicUrl}/v3/providers/google/notifications`;
   const client = sb.control.createClient([`${publicUrl}/v3/connect/callback`]);
   sb.control.addPushSubscription({ name: 'projects/tributary-test/subscriptions/tributary', topic: TOPIC, endpoint: pushUrl, audience: pushUrl, serviceAccountEmail: PUSH_SA });
-  const created = await api.call('POST', '/v3/connectors', {
-    provider: 'google',
-    settings: { client_id: client.clientId, client_secret: client.clientSecret, topic_name: TOPIC, push_service_account: PUSH_SA, ...opts.settings },
-  });
-  if (created.status !== 200) throw new Error(`connector: ${JSON.stringify(created.body)}`);
-  const uri = await api.call('POST', '/v3/applications/redirect-uris', { url: APP_REDIRECT, platform: 'web' });
-  if (uri.status !== 200) throw new Error(`redirect uri: ${JSON.stringify(uri.body)}`);
-  const get = async (url: string) => {
-    const res = await api.app.inject({ method: 'GET', url });
-    return { status: res.statusCode, location: String(res.headers.location ?? ''), body: res.body };
-  };
+  await prepareHostedAuth(api, 'google', { client_id: client.clientId, client_secret: client.clientSecret, topic_name: TOPIC, push_service_account: PUSH_SA, ...opts.settings });
   let sync: SyncScheduler | null = null;
   const h: GoogleHarness = {
     sb,
@@ -65,18 +49,11 @@ export async function googleHarness(kind: DatabaseKind, opts: { env?: Record<str
     pushUrl,
     client,
     async startSync(overrides = {}) {
-      sync = await startSync(api.ctx, 'test-worker', { tickMs: 200, hintPollMs: 100, startSpreadMs: 0, reauthWindowMs: 0, ...overrides });
+      sync = await startTestSync(api, 'test-worker', overrides);
       return sync;
     },
-    async connect(email, action = 'accept') {
-      const q = new URLSearchParams({ client_id: api.applicationId, provider: 'google', redirect_uri: APP_REDIRECT, response_type: 'code', state: 'app-state', login_hint: email });
-      const start = await get(`/v3/connect/auth?${q}`);
-      if (start.status !== 302) throw new Error(`auth answered ${start.status}: ${start.body}`);
-      const { redirect } = await sb.control.approve(start.location, { email, action });
-      const u = new URL(redirect);
-      const back = await get(u.pathname + u.search);
-      if (back.status !== 302) throw new Error(`callback answered ${back.status}: ${back.body}`);
-      return new URL(back.location);
+    connect(email, action = 'accept') {
+      return connectThrough(api, { provider: 'google', state: 'app-state', login_hint: email }, async (url) => (await sb.control.approve(url, { email, action })).redirect);
     },
     async grant(email) {
       return redeemAppCode(api, await h.connect(email), APP_REDIRECT);

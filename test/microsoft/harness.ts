@@ -1,7 +1,8 @@
 import { startMicrosoftSandbox, type MicrosoftSandbox, type MicrosoftSandboxOptions } from '../../src/sandbox/microsoft/index.js';
 import { startSync } from '../../src/sync/index.js';
 import type { SyncScheduler } from '../../src/sync/scheduler.js';
-import { testApi, type TestApi } from '../helpers/api.js';
+import type { TestApi } from '../helpers/api.js';
+import { listeningTestApi } from '../helpers/provider-harness.js';
 import type { DatabaseKind } from '../helpers/context.js';
 
 /** The calling app's redirect URI (it never receives a request: tests read the Location header). */
@@ -34,18 +35,12 @@ export interface Harness {
  */
 export async function microsoftHarness(kind: DatabaseKind, opts: { env?: Record<string, string>; sandbox?: MicrosoftSandboxOptions } = {}): Promise<Harness> {
   const sb = await startMicrosoftSandbox(opts.sandbox);
-  const port = await freePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const api = await testApi(kind, {
-    PUBLIC_URL: publicUrl,
-    PORT: String(port),
+  const { api, publicUrl } = await listeningTestApi(kind, {
     TRIBUTARY_MICROSOFT_LOGIN_URL: sb.url,
     TRIBUTARY_MICROSOFT_GRAPH_URL: sb.graphUrl,
-    TRIBUTARY_RATE_LIMIT: '1000000',
     TRIBUTARY_FALLBACK_SYNC_MS: '60000',
     ...opts.env,
   });
-  await api.app.listen({ port, host: '127.0.0.1' });
   const msApp = sb.control.createApp({ displayName: 'Tributary test', redirectUris: [`${publicUrl}/v3/connect/callback`] });
   const created = await api.call('POST', '/v3/connectors', { provider: 'microsoft', settings: { client_id: msApp.clientId, client_secret: msApp.clientSecret, tenant: 'common' } });
   if (created.status !== 200) throw new Error(`connector: ${JSON.stringify(created.body)}`);

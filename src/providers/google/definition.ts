@@ -6,7 +6,7 @@ import { pushRoute } from './push.js';
 import { checkSettings, GoogleSettings, trackedLabels } from './settings.js';
 import { GoogleSession } from './sync.js';
 import { classifyTokenError, credentialsOf, exchangeCode, GoogleTokenError, GoogleTokens, tokenFailure } from './tokens.js';
-import { WatchKeeper } from './watch.js';
+import { stopWatch, WatchKeeper } from './watch.js';
 
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile', 'https://www.googleapis.com/auth/gmail.readonly'] as const;
 
@@ -68,15 +68,30 @@ export const googleProvider: OAuthProviderDefinition = {
   classifyTokenError,
 
   async open(grant: GrantHandle, ctx: ProviderContext): Promise<ProviderSession> {
-    const tokens = new GoogleTokens(credentialsOf(grant.credentials), grant.integration, ctx, async (next) => ctx.saveCredentials(next));
-    try {
-      await tokens.accessToken();
-    } catch (err) {
-      throw err instanceof ProviderError ? err : tokenFailure(err);
-    }
-    const gmail = new GmailClient({ base: googleUrls(ctx.urls).gmail, tokens, fetch: ctx.fetch, logger: ctx.logger });
-    const topic = typeof grant.integration.settings.topic_name === 'string' ? grant.integration.settings.topic_name : null;
+    const { tokens, gmail } = await gmailOf(grant, ctx);
+    const topic = topicOf(grant);
     const watch = topic ? new WatchKeeper(gmail, tokens, { topicName: topic, labelIds: trackedLabels(grant.settings), now: ctx.now, logger: ctx.logger }) : null;
     return new GoogleSession(grant, ctx, gmail, watch);
   },
+
+  /** A deleted grant's watch is stopped (`users.stop`), so Pub/Sub stops pushing for the mailbox at once. */
+  async onGrantDeleted(grant: GrantHandle, ctx: ProviderContext): Promise<void> {
+    // No topic and no watch state: push was never on for this grant.
+    if (!topicOf(grant) && !credentialsOf(grant.credentials).watch) return;
+    const { gmail } = await gmailOf(grant, ctx);
+    await stopWatch(gmail, ctx.logger);
+  },
 };
+
+const topicOf = (grant: GrantHandle) => (typeof grant.integration.settings.topic_name === 'string' ? grant.integration.settings.topic_name : null);
+
+/** The grant's tokens (a valid access token obtained at once, so refusals are classified here) and its Gmail client. */
+async function gmailOf(grant: GrantHandle, ctx: ProviderContext): Promise<{ tokens: GoogleTokens; gmail: GmailClient }> {
+  const tokens = new GoogleTokens(credentialsOf(grant.credentials), grant.integration, ctx, async (next) => ctx.saveCredentials(next));
+  try {
+    await tokens.accessToken();
+  } catch (err) {
+    throw err instanceof ProviderError ? err : tokenFailure(err);
+  }
+  return { tokens, gmail: new GmailClient({ base: googleUrls(ctx.urls).gmail, tokens, fetch: ctx.fetch, logger: ctx.logger }) };
+}

@@ -128,15 +128,25 @@ export class GoogleSession implements ProviderSession {
     } while (pageToken);
 
     // Then the backlog (recovery or backfill), a slice per batch so realtime mail is never stuck behind it.
+    // The next slice is fetched while the engine commits this one (the two costs overlap); a
+    // failed prefetch surfaces when its slice is due, after everything before it has committed.
+    let prefetched: Promise<NewEvent[]> | null = null;
     while (c.backlog && c.backlog.ids.length && !signal.aborted) {
-      const slice = c.backlog.ids.slice(0, BACKLOG_BATCH);
-      const events = await this.fetch(slice, c.backlog.historic, signal);
-      const rest = c.backlog.ids.slice(slice.length);
+      const { historic, ids, total } = c.backlog;
+      const events = await (prefetched ?? this.fetch(ids.slice(0, BACKLOG_BATCH), historic, signal));
+      const rest = ids.slice(BACKLOG_BATCH);
+      prefetched = rest.length ? this.prefetch(rest.slice(0, BACKLOG_BATCH), historic, signal) : null;
       const { backlog: _done, ...without } = c;
       c = rest.length ? { ...c, backlog: { ...c.backlog, ids: rest } } : without;
-      const total = _done.total;
       yield { events, cursor: c, progress: { backfill: { announced: total - rest.length, total, done: rest.length === 0 } } };
     }
+  }
+
+  /** `fetch` started ahead of need: its failure is kept for whoever awaits it (and not reported as unhandled if nobody does, e.g. after an abort). */
+  private prefetch(ids: string[], historic: boolean, signal: AbortSignal): Promise<NewEvent[]> {
+    const p = this.fetch(ids, historic, signal);
+    p.catch(() => undefined);
+    return p;
   }
 
   private async fetch(ids: string[], historic: boolean, signal: AbortSignal): Promise<NewEvent[]> {

@@ -63,15 +63,16 @@ function walk(p: Part | undefined, visit: (p: Part) => void): void {
 }
 
 function bodyOf(payload: Part | undefined): string {
-  let html: string | null = null;
-  let text: string | null = null;
+  // Only the part that becomes the body is decoded (the text part only when there is no HTML).
+  let html: string | undefined;
+  let text: string | undefined;
   walk(payload, (p) => {
     if (p.filename) return;
-    if (p.mimeType === 'text/html' && html === null && p.body?.data) html = decode(p.body.data);
-    if (p.mimeType === 'text/plain' && text === null && p.body?.data) text = decode(p.body.data);
+    if (p.mimeType === 'text/html') html ??= p.body?.data || undefined;
+    if (p.mimeType === 'text/plain') text ??= p.body?.data || undefined;
   });
-  if (html !== null) return html;
-  return text !== null ? `<pre>${escapeHtml(text)}</pre>` : '';
+  if (html !== undefined) return decode(html);
+  return text !== undefined ? `<pre>${escapeHtml(decode(text))}</pre>` : '';
 }
 
 function attachmentsOf(payload: Part | undefined): AttachmentMeta[] {

@@ -26,3 +26,13 @@ export class WatchKeeper {
     this.o.logger.info({ topic: this.o.topicName, expires_at: new Date(Number(res.expiration ?? 0)).toISOString() }, w ? 'Gmail watch renewed' : 'Gmail watch started');
   }
 }
+
+/**
+ * `users.stop`: Gmail stops publishing the mailbox's changes to the topic. Only for a deleted
+ * grant — a closing session must not call it, since the grant's lease may just be moving to
+ * another worker (ADR 0411).
+ */
+export async function stopWatch(gmail: GmailClient, logger: PluginLogger): Promise<void> {
+  await gmail.call('POST', 'stop');
+  logger.info({}, 'Gmail watch stopped for the deleted grant');
+}

@@ -8,7 +8,7 @@ import { checkSettings, MicrosoftSettings } from './settings.js';
 import { MicrosoftSession } from './sync.js';
 import { exchangeCode, type MicrosoftCredentials, type TokenClient } from './token.js';
 import { TokenKeeper } from './tokens.js';
-import { SubscriptionKeeper } from './watch.js';
+import { deleteSubscription, SubscriptionKeeper } from './watch.js';
 
 /** An existing subscription is looked up this often: Graph may drop one without our hearing. */
 const SUBSCRIPTION_CHECK_MS = 5 * 60_000;
@@ -117,19 +117,30 @@ export const microsoftProvider: OAuthProviderDefinition = {
   classifyTokenError,
 
   async open(grant: GrantHandle, ctx: ProviderContext): Promise<ProviderSession> {
-    const client = tokenClient(grant.integration, ctx);
-    const tokens = new TokenKeeper(grant.id, credentialsOf(grant.credentials), client, grant.integration.scope, async (next) => {
-      await ctx.saveCredentials(next);
-    });
-    // The first token is obtained here so that a grant whose refresh fails is classified at once.
-    try {
-      await tokens.accessToken();
-    } catch (err) {
-      throw err instanceof ProviderError ? err : tokenFailure(err);
-    }
-    const graph = new GraphClient({ base: microsoftUrls(ctx.urls).graph, tokens, fetch: ctx.fetch, logger: ctx.logger });
+    const { tokens, graph } = await graphOf(grant, ctx);
     const notificationUrl = ctx.urls.microsoftNotifications;
     const subscription = notificationUrl ? new SubscriptionKeeper(graph, tokens, { grantId: grant.id, notificationUrl, now: ctx.now, logger: ctx.logger, checkEveryMs: SUBSCRIPTION_CHECK_MS }) : null;
     return new MicrosoftSession(grant, ctx, graph, subscription);
   },
+
+  /** A deleted grant's Graph subscription is deleted, so Graph stops notifying for the mailbox at once. */
+  async onGrantDeleted(grant: GrantHandle, ctx: ProviderContext): Promise<void> {
+    const id = credentialsOf(grant.credentials).subscription?.id;
+    if (!id || id === 'pending') return;
+    const { graph } = await graphOf(grant, ctx);
+    await deleteSubscription(graph, id, ctx.logger);
+  },
 };
+
+/** The grant's tokens (the first access token obtained here, so a grant whose refresh fails is classified at once) and its Graph client. */
+async function graphOf(grant: GrantHandle, ctx: ProviderContext): Promise<{ tokens: TokenKeeper; graph: GraphClient }> {
+  const tokens = new TokenKeeper(grant.id, credentialsOf(grant.credentials), tokenClient(grant.integration, ctx), grant.integration.scope, async (next) => {
+    await ctx.saveCredentials(next);
+  });
+  try {
+    await tokens.accessToken();
+  } catch (err) {
+    throw err instanceof ProviderError ? err : tokenFailure(err);
+  }
+  return { tokens, graph: new GraphClient({ base: microsoftUrls(ctx.urls).graph, tokens, fetch: ctx.fetch, logger: ctx.logger }) };
+}

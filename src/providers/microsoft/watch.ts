@@ -108,3 +108,13 @@ export class SubscriptionKeeper {
     }
   }
 }
+
+/** Deletes a deleted grant's subscription (gone already counts as done); never called on session close, a lease may just be moving. */
+export async function deleteSubscription(graph: GraphClient, id: string, logger: PluginLogger): Promise<void> {
+  try {
+    await graph.request('DELETE', `/subscriptions/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (!(err instanceof GraphCallError && err.status === 404)) throw err;
+  }
+  logger.info({ subscription_id: id }, 'Graph subscription deleted for the deleted grant');
+}

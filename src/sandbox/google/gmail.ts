@@ -51,6 +51,8 @@ export class Mailbox {
   minHistoryId = this.historyId;
   watch: Watch | null = null;
   readonly userLabels: { id: string; name: string }[] = [];
+  /** messages.list order (newest first), kept until the next delivery: paging a large mailbox must not sort it once per page. */
+  private listed: GmailMessage[] | null = null;
 
   constructor(readonly email: string) {}
 
@@ -69,7 +71,14 @@ export class Mailbox {
     };
     this.messages.set(id, m);
     this.history.push({ id: this.historyId, messageId: id });
+    this.listed = null;
     return m;
+  }
+
+  /** Every message, newest first (by internalDate, then history id), as messages.list pages them. */
+  newestFirst(): readonly GmailMessage[] {
+    this.listed ??= [...this.messages.values()].sort((x, y) => y.internalDate - x.internalDate || y.historyId - x.historyId);
+    return this.listed;
   }
 
   /** Prunes history: every start id below the current one now answers 404. */
@@ -106,10 +115,25 @@ export function snippet(m: GmailMessage): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
+const rendered = new WeakMap<GmailMessage, string>();
+
+/**
+ * users.messages.get in `full` format as JSON text. A message without attachments never changes
+ * in the sandbox, so its text is rendered once (batch requests of a backfill ask for thousands);
+ * attachment ids are minted per answer, as Gmail does.
+ */
+export function fullMessageJson(m: GmailMessage, owner: string): string {
+  if (m.input.attachments?.length) return JSON.stringify(messageResource(m, owner, 'full', []));
+  let text = rendered.get(m);
+  if (text === undefined) rendered.set(m, (text = JSON.stringify(messageResource(m, owner, 'full', []))));
+  return text;
+}
+
 /** users.messages.get in `full`, `metadata`, `minimal` or `raw` format. */
 export function messageResource(m: GmailMessage, owner: string, format: string, metadataHeaders: string[]): Record<string, unknown> {
   const html = bodyHtml(m);
-  const base = { id: m.id, threadId: m.threadId, labelIds: m.labelIds, snippet: snippet(m), historyId: String(m.historyId), internalDate: String(m.internalDate), sizeEstimate: 800 + html.length };
+  const short = snippet(m);
+  const base = { id: m.id, threadId: m.threadId, labelIds: m.labelIds, snippet: short, historyId: String(m.historyId), internalDate: String(m.internalDate), sizeEstimate: 800 + html.length };
   const hs = headers(m, owner);
   if (format === 'minimal') return base;
   if (format === 'raw') {
@@ -121,7 +145,7 @@ export function messageResource(m: GmailMessage, owner: string, format: string, 
     return { ...base, payload: { mimeType: 'multipart/alternative', headers: wanted.length ? hs.filter((x) => wanted.includes(x.name.toLowerCase())) : hs } };
   }
   const parts: Record<string, unknown>[] = [
-    { partId: '0.0', mimeType: 'text/plain', filename: '', headers: [{ name: 'Content-Type', value: 'text/plain; charset="UTF-8"' }], body: { size: snippet(m).length, data: b64(m.input.text ?? snippet(m)) } },
+    { partId: '0.0', mimeType: 'text/plain', filename: '', headers: [{ name: 'Content-Type', value: 'text/plain; charset="UTF-8"' }], body: { size: short.length, data: b64(m.input.text ?? short) } },
     { partId: '0.1', mimeType: 'text/html', filename: '', headers: [{ name: 'Content-Type', value: 'text/html; charset="UTF-8"' }], body: { size: html.length, data: b64(html) } },
   ];
   const attachments = (m.input.attachments ?? []).map((a, n) => ({

@@ -2,7 +2,7 @@ import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Accounts, OAuthError } from './accounts.js';
 import { parseBatch, renderBatch } from './batch.js';
-import { Mailbox, messageResource, SYSTEM_LABELS, type MailInput } from './gmail.js';
+import { fullMessageJson, Mailbox, messageResource, SYSTEM_LABELS, type MailInput } from './gmail.js';
 import { PushSender, type PushSubscription } from './pubsub.js';
 import { Quota, quotaError } from './quota.js';
 
@@ -36,6 +36,8 @@ export interface GoogleSandboxControl {
   duplicatePushes(n: number): void;
   pushLog(): { endpoint: string; emailAddress: string; historyId: string; status: number | 'dropped' | 'error' }[];
   watchOf(email: string): { topicName: string; labelIds: string[]; expiration: number } | null;
+  /** Every accepted `users.stop`, oldest first (the mailbox's watch ended then). */
+  stops(): { email: string; at: number }[];
   /** Sign a token with the sandbox's Google key (tests forge pushes with other keys). */
   sign(claims: Record<string, unknown>): Promise<string>;
   requests(): number;
@@ -71,6 +73,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
   const pushes = new PushSender(accounts);
   const pendingConsent = new Map<string, URLSearchParams>();
   let requests = 0;
+  const stops: { email: string; at: number }[] = [];
 
   const boxOf = (email: string) => {
     const key = email.toLowerCase();
@@ -185,7 +188,8 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
   // --- Gmail API v1 ------------------------------------------------------------------------
   type Req = FastifyRequest<{ Params: { userId: string; id?: string }; Querystring: Record<string, string | string[] | undefined> }>;
   /** Authenticates, checks the scope and the quota; returns the mailbox or sends the error. */
-  type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+  /** `json`: the body already serialised (a cached message), sent as is. */
+  type Answer = { status: number; body: unknown; json?: string; headers?: Record<string, string> };
   const errorAnswer = (status: number, message: string, reason: string, statusText: string): Answer => ({ status, body: { error: { code: status, message, errors: [{ message, domain: 'global', reason }], status: statusText } } });
   /** Authentication, scope and quota of one Gmail call: the mailbox, or the error answer. */
   function authorizeCall(authorization: string | undefined, userId: string, method: string): Mailbox | Answer {
@@ -212,8 +216,11 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     if (!m) return errorAnswer(404, 'Requested entity was not found.', 'notFound', 'NOT_FOUND');
     const format = query.get('format') ?? 'full';
     if (!['full', 'metadata', 'minimal', 'raw'].includes(format)) return errorAnswer(400, `Invalid value at 'format' (${format})`, 'invalidArgument', 'INVALID_ARGUMENT');
+    if (format === 'full') return { status: 200, body: null, json: fullMessageJson(m, b.email) };
     return { status: 200, body: messageResource(m, b.email, format, query.getAll('metadataHeaders')) };
   }
+  /** An answer's body as JSON text. */
+  const jsonOf = (a: Answer) => a.json ?? JSON.stringify(a.body);
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   const many = (v: string | string[] | undefined) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
@@ -245,7 +252,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
   const messageGet = (req: Req, reply: FastifyReply) => {
     const q = new URLSearchParams(req.url.split('?')[1] ?? '');
     const a = getMessage(req.headers.authorization, req.params.userId, req.params.id ?? '', q);
-    return reply.code(a.status).headers(a.headers ?? {}).send(a.body);
+    return reply.code(a.status).headers(a.headers ?? {}).type('application/json; charset=UTF-8').send(jsonOf(a));
   };
   app.get(`${GMAIL}/profile`, getProfile);
   app.get(`${GMAIL}/history`, historyList);
@@ -260,9 +267,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     const labels = many(req.query.labelIds);
     const max = Math.min(500, Math.max(1, Number(one(req.query.maxResults) ?? 100) || 100));
     const offset = Number(one(req.query.pageToken) ?? 0) || 0;
-    const all = [...b.messages.values()]
-      .filter((m) => (!after || m.internalDate > after) && (!before || m.internalDate < before) && labels.every((l) => m.labelIds.includes(l)))
-      .sort((x, y) => y.internalDate - x.internalDate || y.historyId - x.historyId);
+    const all = b.newestFirst().filter((m) => (!after || m.internalDate > after) && (!before || m.internalDate < before) && labels.every((l) => m.labelIds.includes(l)));
     const page = all.slice(offset, offset + max);
     return reply.send({ ...(page.length ? { messages: page.map((m) => ({ id: m.id, threadId: m.threadId })) } : {}), ...(offset + max < all.length ? { nextPageToken: String(offset + max) } : {}), resultSizeEstimate: all.length });
   });
@@ -284,6 +289,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     const b = gmailAuth(req, reply, 'stop');
     if (!b) return reply;
     b.watch = null;
+    stops.push({ email: b.email, at: now() });
     return reply.code(204).send();
   });
 
@@ -301,7 +307,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
       if (direct) {
         // The common case, answered without a loopback round trip through the router.
         const a = getMessage(p.headers.authorization ?? req.headers.authorization, decodeURIComponent(direct[1]!), decodeURIComponent(direct[2]!), new URLSearchParams(direct[3] ?? ''));
-        answers.push({ contentId: p.contentId, status: a.status, headers: { 'content-type': 'application/json; charset=UTF-8', ...a.headers }, body: JSON.stringify(a.body) });
+        answers.push({ contentId: p.contentId, status: a.status, headers: { 'content-type': 'application/json; charset=UTF-8', ...a.headers }, body: jsonOf(a) });
         continue;
       }
       const res = await app.inject({ method: p.method as 'GET', url: p.path, headers: { authorization: p.headers.authorization ?? String(req.headers.authorization ?? '') } });
@@ -339,6 +345,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     duplicatePushes: (n) => pushes.duplicateNext(n),
     pushLog: () => [...pushes.log],
     watchOf: (email) => boxOf(email).watch,
+    stops: () => [...stops],
     sign: (claims) => accounts.sign(claims),
     requests: () => requests,
     pushesIdle: () => pushes.idle(),

@@ -4,6 +4,7 @@ import { badRequest, conflict, notFound } from '../../../../domain/errors.js';
 import { secretHealth } from '../../../../domain/integration.js';
 import type { ProviderId } from '../../../../domain/provider.js';
 import { deleteIntegration } from '../../../../grants/lifecycle.js';
+import { releaseDeletedGrants } from '../../../../sync/on-grant-deleted.js';
 import type { IntegrationRow } from '../../../../store/database.js';
 import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelope.js';
 import type { Api } from '../../../types.js';
@@ -133,7 +134,10 @@ export async function registerConnectors(app: Api, ctx: AppContext): Promise<voi
   );
 
   app.delete('/connectors/:provider', { schema: { tags, summary: 'Delete an integration and its grants', params: ProviderParams } }, async (req) => {
-    if (!(await deleteIntegration(ctx, appId(req), req.params.provider))) throw notFound(`${req.params.provider} integration`);
+    const removed = await deleteIntegration(ctx, appId(req), req.params.provider);
+    if (!removed) throw notFound(`${req.params.provider} integration`);
+    // Many grants may go at once: their providers' push is stopped in the background, best effort.
+    void releaseDeletedGrants(ctx, removed.grants, removed.integration);
     return ok(req, { status: 'deleted' });
   });
 }

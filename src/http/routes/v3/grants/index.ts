@@ -8,6 +8,7 @@ import { appId, Envelope, ListEnvelope, ok, okList, unix } from '../../../envelo
 import { Offset, page, pageStart, PageToken } from '../../../paging.js';
 import type { Api } from '../../../types.js';
 import { providerIdSchema } from '../../../../providers/registry.js';
+import { releaseDeletedGrant } from '../../../../sync/on-grant-deleted.js';
 
 export const Grant = Type.Object({
   id: Type.String(),
@@ -147,9 +148,12 @@ export async function registerGrants(app: Api, ctx: AppContext): Promise<void> {
     },
   );
 
-  app.delete('/grants/:grant_id', { schema: { tags, summary: 'Delete a grant: stops its sync and emits grant.deleted', params: GrantParams } }, async (req) => {
+  app.delete('/grants/:grant_id', { schema: { tags, summary: 'Delete a grant: stops its sync and the provider’s push for the mailbox, emits grant.deleted', params: GrantParams } }, async (req) => {
     const removed = await deleteGrant(ctx, appId(req), req.params.grant_id);
     if (!removed) throw notFound('grant');
+    // Best effort and bounded: stop the provider's push for this mailbox (never fails the deletion).
+    const integration = await ctx.repos.integrations.getById(removed.integration_id);
+    if (integration) await releaseDeletedGrant(ctx, removed, integration);
     return ok(req, { status: 'deleted' });
   });
 }
