@@ -236,14 +236,15 @@ export class ImapSession implements ProviderSession {
   /**
    * UIDs [from, end) in chunks, as a pipeline over the one connection: as soon as a chunk's
    * metadata is back and its body FETCHes are queued, the next chunk's metadata FETCH is queued
-   * behind them (up to LOOKAHEAD chunks ahead of the consumer). The server therefore always has
-   * the next command while this process builds events and the engine commits the previous
-   * batch; chunks are still yielded strictly in UID order.
+   * behind them (up to LOOKAHEAD chunks ahead of the consumer), and each chunk's events are
+   * built as soon as its bodies arrive. The server therefore always has the next command, and
+   * this process builds events while the engine waits on the database for the previous batch;
+   * chunks are still yielded strictly in UID order.
    */
   private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
-    const fetched: Promise<RawChunk>[] = [];
+    const fetched: Promise<NewEvent[]>[] = [];
     /** Chunks whose every command is queued on the connection. */
     let queued = 0;
     /** Index of the chunk the consumer is on. */
@@ -252,7 +253,7 @@ export class ImapSession implements ProviderSession {
       const i = fetched.length;
       if (i >= chunks.length || i > queued || i > current + LOOKAHEAD || signal.aborted) return;
       const [a, b] = chunks[i]!;
-      const p = this.fetchChunk(folder, `${a}:${b}`, since, () => {
+      const p = this.fetchChunk(folder, uidValidity, `${a}:${b}`, historic, since, () => {
         queued++;
         startNext();
       });
@@ -263,8 +264,7 @@ export class ImapSession implements ProviderSession {
     for (let i = 0; i < chunks.length && !signal.aborted; i++) {
       current = i;
       startNext();
-      const raw = await fetched[i]!;
-      yield { to: chunks[i]![1], events: this.buildEvents(folder, uidValidity, historic, raw) };
+      yield { to: chunks[i]![1], events: await fetched[i]! };
     }
   }
 
@@ -274,7 +274,7 @@ export class ImapSession implements ProviderSession {
    * commands per chunk), capped in size. Attachments are never downloaded. `queued` runs once
    * this chunk's last command is queued on the connection, so the next chunk can queue behind it.
    */
-  private async fetchChunk(folder: string, range: string, since: number | null, queued: () => void): Promise<RawChunk> {
+  private async fetchChunk(folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
     let metas: FetchedMessage[];
     try {
       metas = await this.fetchMeta(range);
@@ -320,10 +320,10 @@ export class ImapSession implements ProviderSession {
     });
     queued();
     await Promise.all(parts);
-    return { metas, choices, bodies };
+    return this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
   }
 
-  /** A fetched chunk → its events, in UID order (pure CPU: runs while the connection fetches ahead). */
+  /** A fetched chunk → its events, in UID order (pure CPU). */
   private buildEvents(folder: string, uidValidity: string, historic: boolean, raw: RawChunk): NewEvent[] {
     const mctx: MessageContext = { applicationId: this.grant.applicationId, grantId: this.grant.id, folder, uidValidity, historic, now: this.ctx.now };
     const events: NewEvent[] = [];
