@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES, testContext, type TestContext } from '../../test/helpers/context.js';
 import { FakeMailboxes } from '../../test/helpers/fake-provider.js';
 import { eventually, seedGrants } from '../../test/helpers/grants.js';
-import { ProviderError } from '../providers/provider.js';
+import { ProviderError, type ProviderSource } from '../providers/provider.js';
 import type { GrantRow } from '../store/database.js';
 import { queueHint, requestSync } from './hints.js';
 import { startSync } from './index.js';
@@ -185,6 +185,30 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
       off();
       await log.close();
     }
+  });
+
+  it('gives a grant back only after a login still in flight at the stop has landed and been closed', async () => {
+    await seedGrants(t, 1);
+    let open = 0;
+    let started = 0;
+    let landed = 0;
+    const slowOpen: ProviderSource = {
+      id: 'imap',
+      classifyTokenError: () => 'transient',
+      open: async () => {
+        started++;
+        await new Promise((r) => setTimeout(r, 600)); // a slow login: the stop comes in the middle
+        landed++;
+        open++;
+        return { baseline: async () => ({}), changes: async function* () {}, close: async () => void open-- };
+      },
+    };
+    const s = await startSync(t, 'slow', { ...FAST, startSpreadMs: 0 }, (p) => (p === 'imap' ? slowOpen : undefined));
+    await eventually(() => started === 1, 5000, 'the login started');
+    await s.stop();
+    // The login landed after the stop began, and its session is closed by the time the stop (and the lease) is given back.
+    expect(landed).toBe(1);
+    expect(open).toBe(0);
   });
 
   it('spreads grants across workers, never syncs one grant twice at once, and moves a dead worker’s grants', async () => {
