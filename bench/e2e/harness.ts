@@ -134,7 +134,7 @@ export async function startRig(): Promise<Rig> {
 
 /** Grants for Dovecot users with a webhook stream of their own (so scenarios never mix). */
 export async function grantsWithStream(rig: Rig, users: string[], settings: Record<string, unknown> = {}): Promise<{ grantIds: string[]; streamId: string; applicationId: string }> {
-  for (const u of users) rig.dovecot.addUser(u, 'pw');
+  rig.dovecot.addUsers(users, 'pw');
   const { grants, applicationId } = await seedGrants(rig.ctx, users.length, { credentials: (i) => ({ username: users[i]!, password: 'pw' }), settings: { ...rig.imapSettings, ...settings } });
   const grantIds = grants.map((g) => g.id);
   const svc = streamService({ db: rig.ctx.store.db, sealer: rig.ctx.sealer, catalog: registryCatalog, now: () => new Date(), logger: rig.ctx.logger, allowPrivateAddresses: true, dataDir: '/nonexistent' });

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { NewEvent } from '../domain/event.js';
 import type { Database } from '../store/database.js';
 import { notifyAppended } from './notify.js';
@@ -23,25 +23,35 @@ const CHUNK = 500;
 export async function appendEvents(db: Kysely<Database>, applicationId: string, events: readonly NewEvent[]): Promise<string[]> {
   const inserted: string[] = [];
   for (let i = 0; i < events.length; i += CHUNK) {
-    const rows = events.slice(i, i + CHUNK).map((e) => ({
-      id: e.id,
-      grant_id: e.grantId,
-      provider: e.provider,
-      type: e.type,
-      source: e.source,
-      time: e.time,
-      object: e.object,
-    }));
-    const result = await sql<{ id: string }>`
-      insert into events (id, application_id, grant_id, provider, type, source, time, object)
-      select e->>'id', ${applicationId}, e->>'grant_id', e->>'provider', e->>'type', e->>'source', (e->>'time')::bigint, e->'object'
-      from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as r(e, ord)
-      order by r.ord
-      on conflict (id) do nothing
-      returning id`.execute(db);
+    const result = await sql<{ id: string }>`${insertEventsSql(applicationId, events.slice(i, i + CHUNK))}`.execute(db);
     for (const r of result.rows) inserted.push(r.id);
   }
   // Wakes the delivery runners when this transaction commits (nothing is sent on rollback).
   if (inserted.length > 0) await notifyAppended(db, applicationId);
   return inserted;
+}
+
+/**
+ * The INSERT of `appendEvents` as a statement fragment returning the new ids, for callers that
+ * fold the append into a larger statement (the sync outbox commits a batch in one round trip).
+ * `onlyIf` is a condition the rows are inserted under; the caller queues the notification.
+ */
+export function insertEventsSql(applicationId: string, events: readonly NewEvent[], onlyIf: RawBuilder<unknown> = sql`true`): RawBuilder<{ id: string }> {
+  const rows = events.map((e) => ({
+    id: e.id,
+    grant_id: e.grantId,
+    provider: e.provider,
+    type: e.type,
+    source: e.source,
+    time: e.time,
+    object: e.object,
+  }));
+  return sql<{ id: string }>`
+      insert into events (id, application_id, grant_id, provider, type, source, time, object)
+      select e->>'id', ${applicationId}, e->>'grant_id', e->>'provider', e->>'type', e->>'source', (e->>'time')::bigint, e->'object'
+      from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) with ordinality as r(e, ord)
+      where ${onlyIf}
+      order by r.ord
+      on conflict (id) do nothing
+      returning id`;
 }

@@ -32,6 +32,9 @@ export class ProviderCallTimeout extends ProviderError {
   }
 }
 
+/** How long a stop waits for an abandoned open to land and be closed. */
+const OPEN_SETTLE_MS = 10_000;
+
 const lookupAll: LookupAll = (host) => dns.lookup(host, { all: true, verbatim: true });
 
 export type SyncerExit = 'stopped' | 'lease_lost' | 'grant_gone' | 'expired';
@@ -47,6 +50,7 @@ type Ctx = Pick<AppContext, 'store' | 'repos' | 'logger' | 'metrics' | 'now' | '
 export class GrantSyncer {
   private session: ProviderSession | null = null;
   private stopWatch: (() => Promise<void>) | null = null;
+  private opening: Promise<unknown> | null = null;
   private pending: string | null = null;
   private wakeUp: (() => void) | null = null;
   private stopping = false;
@@ -170,7 +174,7 @@ export class GrantSyncer {
 
   private async runPass(grant: GrantRow, reason: string, started: number, passAbort: AbortController): Promise<void> {
     const abortPass = () => passAbort.abort();
-    const session = this.session ?? (await this.deadline('opening the provider session', this.open(grant, passAbort.signal), abortPass));
+    const session = this.session ?? (await this.deadline('opening the provider session', this.track(this.open(grant, passAbort.signal)), abortPass));
     const ref = { id: grant.id, applicationId: grant.application_id };
     const state = grant.sync_state as SyncState;
     let cursor: Cursor | undefined = state.cursor;
@@ -231,7 +235,7 @@ export class GrantSyncer {
     const session = await definition.open(handle, pctx);
     if (signal.aborted) {
       // Opened after its deadline (or a stop): nobody will use it.
-      void session.close().catch(() => undefined);
+      await session.close().catch(() => undefined);
       throw new ProviderCallTimeout('opening the provider session', this.options.callTimeoutMs);
     }
     this.session = session;
@@ -264,7 +268,26 @@ export class GrantSyncer {
     }
   }
 
+  /** Remembers an open in flight: a stop abandons it but still waits for it (see closeSession). */
+  private track<T>(opening: Promise<T>): Promise<T> {
+    this.opening = opening;
+    const clear = () => {
+      if (this.opening === opening) this.opening = null;
+    };
+    opening.then(clear, clear);
+    return opening;
+  }
+
   private async closeSession(): Promise<void> {
+    // A stop abandons an open still in flight, but the connection it may yet make must be closed
+    // before the lease goes back: the next holder's login would otherwise meet ours (servers
+    // allowing one session per user refuse it). open() closes a session that lands after an
+    // abort; wait for that, bounded, so one hung login cannot hold a stop for long.
+    if (this.opening) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.opening.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, OPEN_SETTLE_MS)))]);
+      clearTimeout(timer);
+    }
     const { session, stopWatch } = this;
     this.session = null;
     this.stopWatch = null;

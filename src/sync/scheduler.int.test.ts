@@ -2,12 +2,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DATABASES, testContext, type TestContext } from '../../test/helpers/context.js';
 import { FakeMailboxes } from '../../test/helpers/fake-provider.js';
 import { eventually, seedGrants } from '../../test/helpers/grants.js';
-import { ProviderError } from '../providers/provider.js';
+import { ProviderError, type ProviderSource } from '../providers/provider.js';
 import type { GrantRow } from '../store/database.js';
 import { queueHint, requestSync } from './hints.js';
 import { startSync } from './index.js';
 import { grantLeaseName } from './leases.js';
-import { commitBatch, LeaseLostError } from './outbox.js';
+import { watchLog } from '../event-log/notify.js';
+import { commitBatch, GrantGoneError, LeaseLostError } from './outbox.js';
 import type { SchedulerOptions, SyncScheduler } from './scheduler.js';
 
 const FAST: Partial<SchedulerOptions> = {
@@ -153,6 +154,61 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
     await expect(commitBatch(t.store.db, { name, holder: 'old', token: first.token }, { id: g.id, applicationId }, { events: [], cursor: { seen: 9 } })).rejects.toBeInstanceOf(LeaseLostError);
     await commitBatch(t.store.db, { name, holder: 'new', token: second.token }, { id: g.id, applicationId }, { events: [], cursor: { seen: 1 } });
     expect(await cursorOf(g.id)).toEqual({ seen: 1 });
+  });
+
+  it('commits a batch with its cursor atomically: replays dropped, nothing written without the lease or the grant, the log notified', async () => {
+    const { grants, applicationId } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    const name = grantLeaseName(g.id);
+    const held = (await t.repos.leases.acquire(name, 'w', 10_000))!;
+    const lease = { name, holder: 'w', token: held.token };
+    const ev = (id: string) => ({ id, type: 'message.created' as const, source: '/test', time: 1, grantId: g.id, provider: 'imap' as const, object: { id } });
+    const log = await watchLog(t.store);
+    const heard: string[] = [];
+    const off = log.subscribe((app) => heard.push(app));
+    try {
+      await t.repos.grants.update(g.id, { syncState: { other: 'kept' } });
+      const first = await commitBatch(t.store.db, lease, { id: g.id, applicationId }, { events: [ev('c1'), ev('c2')], cursor: { seen: 2 }, progress: { backfill: { done: 2 } } });
+      expect(first.map((e) => e.id)).toEqual(['c1', 'c2']);
+      await eventually(() => heard.includes(applicationId), 5000, 'the commit notification');
+      // A replay of c2 next to a new event: only c3 is new, and the cursor moves.
+      const second = await commitBatch(t.store.db, lease, { id: g.id, applicationId }, { events: [ev('c2'), ev('c3')], cursor: { seen: 3 } });
+      expect(second.map((e) => e.id)).toEqual(['c3']);
+      expect((await t.repos.grants.getById(g.id))!.sync_state).toEqual({ other: 'kept', cursor: { seen: 3 }, progress: { backfill: { done: 2 } } });
+      await expect(commitBatch(t.store.db, { ...lease, token: '0' }, { id: g.id, applicationId }, { events: [ev('c4')], cursor: { seen: 4 } })).rejects.toBeInstanceOf(LeaseLostError);
+      await t.repos.grants.update(g.id, { status: 'revoked' });
+      await expect(commitBatch(t.store.db, lease, { id: g.id, applicationId }, { events: [ev('c5')], cursor: { seen: 5 } })).rejects.toBeInstanceOf(GrantGoneError);
+      const ids = (await t.store.db.selectFrom('events').select('id').where('grant_id', '=', g.id).orderBy('seq').execute()).map((r) => r.id);
+      expect(ids).toEqual(['c1', 'c2', 'c3']);
+      expect(await cursorOf(g.id)).toEqual({ seen: 3 });
+    } finally {
+      off();
+      await log.close();
+    }
+  });
+
+  it('gives a grant back only after a login still in flight at the stop has landed and been closed', async () => {
+    await seedGrants(t, 1);
+    let open = 0;
+    let started = 0;
+    let landed = 0;
+    const slowOpen: ProviderSource = {
+      id: 'imap',
+      classifyTokenError: () => 'transient',
+      open: async () => {
+        started++;
+        await new Promise((r) => setTimeout(r, 600)); // a slow login: the stop comes in the middle
+        landed++;
+        open++;
+        return { baseline: async () => ({}), changes: async function* () {}, close: async () => void open-- };
+      },
+    };
+    const s = await startSync(t, 'slow', { ...FAST, startSpreadMs: 0 }, (p) => (p === 'imap' ? slowOpen : undefined));
+    await eventually(() => started === 1, 5000, 'the login started');
+    await s.stop();
+    // The login landed after the stop began, and its session is closed by the time the stop (and the lease) is given back.
+    expect(landed).toBe(1);
+    expect(open).toBe(0);
   });
 
   it('spreads grants across workers, never syncs one grant twice at once, and moves a dead worker’s grants', async () => {

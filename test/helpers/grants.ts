@@ -1,7 +1,10 @@
 import type { AppContext } from '../../src/context.js';
 import type { GrantRow } from '../../src/store/database.js';
 
-/** The default application with an IMAP integration, and `count` grants under it. */
+const SEED_SEQUENTIAL_UP_TO = 500;
+const SEED_PARALLEL = 32;
+
+/** The default application with an IMAP integration, and `count` grants under it (in index order). */
 export async function seedGrants(
   ctx: Pick<AppContext, 'repos' | 'config'>,
   count: number,
@@ -12,8 +15,8 @@ export async function seedGrants(
     (await ctx.repos.integrations.get(app.id, 'imap')) ??
     (await ctx.repos.integrations.create(app.id, 'imap', { name: 'IMAP', clientId: null, clientSecret: null, settings: opts.integrationSettings ?? {}, scope: [], secretExpiresAt: null }))!;
   const grants: GrantRow[] = [];
-  for (let i = 0; i < count; i++) {
-    const g = await ctx.repos.grants.create({
+  const create = (i: number) =>
+    ctx.repos.grants.create({
       applicationId: app.id,
       integrationId: integration.id,
       provider: 'imap',
@@ -23,7 +26,12 @@ export async function seedGrants(
       providerUserId: `user${i}`,
       ...(opts.settings ? { settings: opts.settings } : {}),
     });
-    grants.push(g!);
+  // Small seeds insert one by one (creation order = index order, which list tests rely on);
+  // large ones (scale benches, thousands of grants) SEED_PARALLEL at a time instead of one round trip each.
+  const step = count > SEED_SEQUENTIAL_UP_TO ? SEED_PARALLEL : 1;
+  for (let i = 0; i < count; i += step) {
+    const slice = await Promise.all(Array.from({ length: Math.min(step, count - i) }, (_, k) => create(i + k)));
+    for (const g of slice) grants.push(g!);
   }
   return { applicationId: app.id, integrationId: integration.id, grants };
 }

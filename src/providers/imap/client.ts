@@ -11,7 +11,13 @@ import type { ImapSettings } from './settings.js';
  * Errors come out classified as ProviderError: reauth (credentials refused) vs transient.
  */
 export const CONNECTING_PER_HOST = 16;
-export const MAX_CONNECTIONS_PER_HOST = 5000;
+/**
+ * A safety net, not a tuning knob: each connection is one file descriptor and ~30 KiB of this
+ * process, and the mail server's own limits (per user and address) are what normally bind. A
+ * worker's fair share of grants above it would wait for a free slot (and time out opening),
+ * so it sits well above what one worker process is sized for (10,000 grants on one host).
+ */
+export const MAX_CONNECTIONS_PER_HOST = 20_000;
 /** IDLE is re-issued before the 29-minute limit of RFC 2177 (servers drop longer IDLEs). */
 export const MAX_IDLE_MS = 25 * 60_000;
 

@@ -35,6 +35,15 @@ export const CHUNK = 500;
 /** UIDs of backfill per pass (about a second of work): new mail is checked between slices, so a long backfill delays it by a second at most. */
 export const BACKFILL_UIDS_PER_PASS = 10 * CHUNK;
 const INBOX = 'INBOX';
+/** Chunks fetched ahead of the one being built and committed (bounds memory: CHUNK messages each, bodies capped). */
+const LOOKAHEAD = 2;
+
+/** One chunk as fetched: metadata, the chosen body part of each message, and its raw content. */
+interface RawChunk {
+  metas: FetchedMessage[];
+  choices: Map<number, BodyPartChoice | null>;
+  bodies: Map<number, Buffer>;
+}
 
 const FETCH_META: FetchQueryObject = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true, headers: ['references'] };
 
@@ -60,6 +69,8 @@ export class ImapSession implements ProviderSession {
   private readonly folders: string[];
   /** The engine's wake-up (from watch): asks for the next pass when a backfill slice ends. */
   private hint: ((reason: string) => void) | null = null;
+  /** A changes() iteration is using the connection (the watcher's polls stay out of its way). */
+  private inPass = false;
 
   constructor(
     private readonly client: ImapFlow,
@@ -148,6 +159,7 @@ export class ImapSession implements ProviderSession {
     // command stuck on a silent server would otherwise wait for the 30-minute socket timeout.
     const drop = () => this.client.close();
     signal.addEventListener('abort', drop, { once: true });
+    this.inPass = true;
     try {
       this.usable();
       const cursor = structuredClone(raw) as unknown as ImapCursor;
@@ -193,6 +205,7 @@ export class ImapSession implements ProviderSession {
     } catch (err) {
       throw classifyImapError(err, this.settings);
     } finally {
+      this.inPass = false;
       signal.removeEventListener('abort', drop);
     }
   }
@@ -221,32 +234,54 @@ export class ImapSession implements ProviderSession {
   }
 
   /**
-   * UIDs [from, end) in chunks, one chunk fetched ahead: the next FETCH runs on the connection
-   * while the engine commits the current batch, so IMAP and database time overlap.
+   * UIDs [from, end) in chunks, as a pipeline over the one connection: as soon as a chunk's
+   * metadata is back and its body FETCHes are queued, the next chunk's metadata FETCH is queued
+   * behind them (up to LOOKAHEAD chunks ahead of the consumer), and each chunk's events are
+   * built as soon as its bodies arrive. The server therefore always has the next command, and
+   * this process builds events while the engine waits on the database for the previous batch;
+   * chunks are still yielded strictly in UID order.
    */
   private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
-    const fetch = (c: [number, number]) => {
-      const p = this.fetchRange(folder, uidValidity, `${c[0]}:${c[1]}`, historic, since);
+    const fetched: Promise<NewEvent[]>[] = [];
+    /** Chunks whose every command is queued on the connection. */
+    let queued = 0;
+    /** Index of the chunk the consumer is on. */
+    let current = 0;
+    const startNext = () => {
+      const i = fetched.length;
+      if (i >= chunks.length || i > queued || i > current + LOOKAHEAD || signal.aborted) return;
+      const [a, b] = chunks[i]!;
+      const p = this.fetchChunk(folder, uidValidity, `${a}:${b}`, historic, since, () => {
+        queued++;
+        startNext();
+      });
       p.catch(() => undefined); // awaited below, unless the consumer stops first
-      return p;
+      fetched.push(p);
     };
-    let next = chunks[0] ? fetch(chunks[0]) : null;
-    for (let i = 0; i < chunks.length && next && !signal.aborted; i++) {
-      const events = await next;
-      next = chunks[i + 1] && !signal.aborted ? fetch(chunks[i + 1]!) : null;
-      yield { to: chunks[i]![1], events };
+    startNext();
+    for (let i = 0; i < chunks.length && !signal.aborted; i++) {
+      current = i;
+      startNext();
+      yield { to: chunks[i]![1], events: await fetched[i]! };
     }
   }
 
   /**
-   * Fetches a UID range: ENVELOPE, BODYSTRUCTURE, FLAGS and the References header in one command,
-   * then only the chosen text part of each message (grouped by section, so a few commands per
-   * chunk), capped in size. Attachments are never downloaded.
+   * One chunk off the wire: ENVELOPE, BODYSTRUCTURE, FLAGS and the References header in one
+   * command, then only the chosen text part of each message (grouped by section, so a few
+   * commands per chunk), capped in size. Attachments are never downloaded. `queued` runs once
+   * this chunk's last command is queued on the connection, so the next chunk can queue behind it.
    */
-  private async fetchRange(folder: string, uidValidity: string, range: string, historic: boolean, since: number | null): Promise<NewEvent[]> {
-    let metas = await this.fetchMeta(range);
+  private async fetchChunk(folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
+    let metas: FetchedMessage[];
+    try {
+      metas = await this.fetchMeta(range);
+    } catch (err) {
+      queued();
+      throw err;
+    }
     if (since !== null) metas = metas.filter((m) => !(m.internalDate instanceof Date) || m.internalDate.getTime() / 1000 >= since);
     const choices = new Map<number, BodyPartChoice | null>();
     const groups = new Map<string, { section: string; cap: number | null; uids: number[] }>();
@@ -266,25 +301,36 @@ export class ImapSession implements ProviderSession {
       g.uids.push(m.uid);
     }
     const bodies = new Map<number, Buffer>();
-    for (const g of groups.values()) {
+    // Every group's FETCH is queued at once (imapflow sends them in order), then the next chunk's.
+    const parts = [...groups.values()].map((g) => {
       const part = g.cap === null ? g.section : { key: g.section, start: 0, maxLength: g.cap };
-      try {
-        for (const row of await this.client.fetchAll(uidSet(g.uids), { uid: true, bodyParts: [part] }, { uid: true })) {
-          const buf = row.bodyParts?.values().next().value;
-          if (buf) bodies.set(row.uid, buf);
-        }
-      } catch (err) {
-        this.usable();
-        // The server refused the part (broken MIME): announce those messages without a body.
-        this.ctx.logger.warn({ folder, section: g.section, count: g.uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
-      }
-    }
+      return this.client.fetchAll(uidSet(g.uids), { uid: true, bodyParts: [part] }, { uid: true }).then(
+        (rows) => {
+          for (const row of rows) {
+            const buf = row.bodyParts?.values().next().value;
+            if (buf) bodies.set(row.uid, buf);
+          }
+        },
+        (err: unknown) => {
+          this.usable();
+          // The server refused the part (broken MIME): announce those messages without a body.
+          this.ctx.logger.warn({ folder, section: g.section, count: g.uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
+        },
+      );
+    });
+    queued();
+    await Promise.all(parts);
+    return this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+  }
+
+  /** A fetched chunk → its events, in UID order (pure CPU). */
+  private buildEvents(folder: string, uidValidity: string, historic: boolean, raw: RawChunk): NewEvent[] {
     const mctx: MessageContext = { applicationId: this.grant.applicationId, grantId: this.grant.id, folder, uidValidity, historic, now: this.ctx.now };
     const events: NewEvent[] = [];
-    for (const m of metas) {
-      const choice = choices.get(m.uid) ?? null;
+    for (const m of raw.metas) {
+      const choice = raw.choices.get(m.uid) ?? null;
       try {
-        events.push(toMessageEvent(m, choice, bodies.get(m.uid), mctx));
+        events.push(toMessageEvent(m, choice, raw.bodies.get(m.uid), mctx));
       } catch (err) {
         this.ctx.logger.warn({ folder, uid: m.uid, err: (err as Error).message }, 'could not build the message fully; announcing headers only');
         events.push(toMessageEvent({ uid: m.uid, flags: m.flags, internalDate: m.internalDate }, null, undefined, mctx));
@@ -319,7 +365,7 @@ export class ImapSession implements ProviderSession {
 
   watch(onHint: (reason: string) => void): Promise<() => Promise<void>> {
     this.hint = onHint;
-    return watchInbox(this.client, onHint);
+    return watchInbox(this.client, onHint, { busy: () => this.inPass });
   }
 
   async close(): Promise<void> {
