@@ -44,7 +44,7 @@ runConformance<KafkaConfig>('kafka', {
   async open() {
     const { mock, proxy } = await sharedCluster();
     // A stalled partition's requests time out: keep that short so the partial-result case stays quick.
-    const config = { ...base(proxy.bootstrap, 'conformance'), request_timeout_ms: 2_000, retries: 1 };
+    const config = { ...base(proxy.bootstrap, 'conformance'), request_timeout_ms: 3_000, retries: 1 };
     // Read back straight from the brokers, with an independent client.
     return { config, readBack: async (prefix) => (await mock.read('conformance')).map(asReceived).filter((r) => r.id.startsWith(prefix)) };
   },
@@ -133,7 +133,7 @@ describe('kafka destination specifics', () => {
 
   it('one partition stalls: exactly its grants are reported failed and none of them landed; the others landed; after healing the retry lands them', async () => {
     const { mock: cluster, proxy } = await sharedCluster();
-    const w = kafkaDestination.create({ ...base(proxy.bootstrap, 'stall'), request_timeout_ms: 1_500, retries: 1 }, testContext());
+    const w = kafkaDestination.create({ ...base(proxy.bootstrap, 'stall'), request_timeout_ms: 3_000, retries: 1 }, testContext());
     // Fixed grant ids: their partitions are the same every run, and 8 grants cover several of the 4.
     const events = eventRange(0, 80, { prefix: 'stall', grants: 8 });
     proxy.stallNextPartition();
