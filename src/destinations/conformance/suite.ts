@@ -218,7 +218,10 @@ export function runConformance<C>(name: string, harness: ConformanceHarness<C>) 
     else
       it('a partial result: what is not reported failed (nor after a failure of its grant) has landed, and the retry lands the rest', async () => {
         const prefix = nextPrefix(name);
-        const events = eventRange(0, 40, { prefix, grants: 5 });
+        // Twelve grants, so that a destination failing per partition or per subject almost surely
+        // (Kafka's 4 test partitions: all twelve in one partition is a 1-in-4-million chance) has
+        // grants on both sides of the failure.
+        const events = eventRange(0, 60, { prefix, grants: 12 });
         const { writer } = open();
         await partial.provoke(receiver);
         let first: Awaited<ReturnType<DestinationWriter['write']>>;

@@ -101,7 +101,7 @@ runConformance<NatsConfig>('nats', {
   close: async () => undefined,
   rejectable: hugeGrantEvent,
   failingConfig: () => ({ servers: 'nats://127.0.0.1:1', user: 'tributary', password: 'pw-sentinel-nats-7c1e' }),
-  // Each grant's fifth message.created meets the per-subject limit; earlier ones and other grants land.
+  // A grant's fifth message.created meets the per-subject limit; earlier ones and grants with fewer land.
   partialFailure: { provoke: async () => limitPerSubject((await sharedServer()).url, 4), heal: async () => limitPerSubject((await sharedServer()).url, null) },
 });
 

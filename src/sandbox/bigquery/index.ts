@@ -45,7 +45,7 @@ export async function startBigQuerySandbox(options: BigQuerySandboxOptions = {})
   await engine.open();
   const auth = new SandboxAuth(project, () => `${url}/token`, now);
   const injected: InjectedError[] = [];
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
   await app.register(formbody);
   registerBigQueryRoutes(app, { engine, auth, pollsToComplete: () => options.pollsToComplete ?? 0, injected });
   url = (await app.listen({ port: options.port ?? 0, host: '127.0.0.1' })).replace('localhost', '127.0.0.1');

@@ -116,7 +116,7 @@ export async function startGoogleSandbox(options: GoogleSandboxOptions = {}): Pr
     return `${redirect}${sep}${new URLSearchParams({ ...(state ? { state } : {}), code, scope: full.join(' '), authuser: '0', prompt: 'consent' })}`;
   }
 
-  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, forceCloseConnections: true });
   await app.register(formbody);
   app.addContentTypeParser(/^multipart\/mixed/, { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async () => {

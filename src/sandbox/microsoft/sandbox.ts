@@ -70,7 +70,7 @@ export async function startMicrosoftSandbox(options: MicrosoftSandboxOptions = {
   changes.to = subs;
   const control = new SandboxControl({ clock, directory, tokens, authorizer, mailboxes, delta, throttle, subscriptions: subs, setLatency: (ms) => (latencyMs = ms) });
 
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024, forceCloseConnections: true });
   await app.register(formbody);
   app.setErrorHandler<FastifyError>((err, req, reply) => {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -51,7 +51,7 @@ export async function startSnowflakeSandbox(options: SnowflakeSandboxOptions = {
   const statements = new Map<string, Stored>();
   const partitionRows = options.partitionRows ?? 1000;
   const failures: number[] = [];
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, forceCloseConnections: true });
 
   const errorBody = (e: SfError, handle?: string) => ({ code: e.code, message: e.message, sqlState: e.sqlState, ...(handle ? { statementHandle: handle } : {}) });
 

@@ -36,7 +36,7 @@ export interface SnsServer {
 }
 
 export function snsServer(opts: SnsServerOptions): SnsServer {
-  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 2 * 1024 * 1024, forceCloseConnections: true });
   const keys = new Map(opts.keys.map((k) => [k.accessKeyId, k]));
   const faults: SnsFaults = { throttle: 0, failEntries: 0, denied: new Set() };
   let base = '';

@@ -38,7 +38,7 @@ export async function startZoomSandbox(options: ZoomSandboxOptions = {}): Promis
   const webhooks = new WebhookSender(clock, options.webhookRetryScheduleMs ? { retryScheduleMs: options.webhookRetryScheduleMs } : {});
   const control = new ZoomSandboxControl({ clock, accounts, oauth, recordings, webhooks, baseUrl: () => baseUrl });
 
-  const app = Fastify({ logger: false, bodyLimit: 80 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 80 * 1024 * 1024, forceCloseConnections: true });
   await app.register(formbody);
   app.setErrorHandler<FastifyError>((err, _req, reply) => {
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
