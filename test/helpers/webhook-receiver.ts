@@ -15,7 +15,11 @@ export interface Reply {
   headers?: Record<string, string>;
   delayMs?: number;
   body?: string;
-  /** Destroy the connection instead of answering (a receiver or proxy dying mid-pipeline). */
+  /**
+   * Destroy the connection on receiving this request, before looking at it: the request and
+   * everything pipelined behind it on that connection count as never seen (a receiver or proxy
+   * dying mid-pipeline, or closing an idle connection as the request arrives).
+   */
   cut?: boolean;
 }
 
@@ -60,6 +64,10 @@ export class Receiver {
   readonly requests: string[] = [];
   readonly unverified: string[] = [];
   connections = 0;
+  /** Most requests open at once (received, not yet answered). */
+  maxOpen = 0;
+  private open = 0;
+  private readonly cutSockets = new WeakSet<object>();
   /** The reply to a request, decided by its first event's id. */
   reply: (id: string) => Reply = (id) => ({ status: id.includes('-reject') ? 422 : 200 });
   private server: Server | null = null;
@@ -69,6 +77,9 @@ export class Receiver {
 
   async start(port = 0): Promise<this> {
     const server = createServer((req, res) => {
+      this.open += 1;
+      this.maxOpen = Math.max(this.maxOpen, this.open);
+      res.on('close', () => (this.open -= 1));
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -80,15 +91,17 @@ export class Receiver {
           res.writeHead(401).end('bad signature');
           return;
         }
-        this.bodies.push({ headers: req.headers, body });
+        if (this.cutSockets.has(req.socket)) return;
         const events = eventsOf(JSON.parse(body.toString()), String(req.headers['content-type'] ?? ''));
-        for (const e of events) this.seen.push({ id: e.id, grantId: e.data.grant_id ?? null });
         const reply = this.reply(events[0]!.id);
+        if (reply.cut) {
+          this.cutSockets.add(req.socket);
+          req.socket.destroy();
+          return;
+        }
+        this.bodies.push({ headers: req.headers, body });
+        for (const e of events) this.seen.push({ id: e.id, grantId: e.data.grant_id ?? null });
         const answer = () => {
-          if (reply.cut) {
-            req.socket.destroy();
-            return;
-          }
           if (reply.status >= 200 && reply.status < 300) {
             for (const e of events) {
               this.received.push({ id: e.id, grantId: e.data.grant_id ?? null, content: JSON.stringify({ ...e, webhook_delivery_attempt: 0 }), attempt: e.webhook_delivery_attempt, headers: req.headers, path: req.url ?? '' });
