@@ -50,6 +50,7 @@ export const webhookDestination: DestinationDefinition<WebhookConfig> = {
   // Custom headers carry receiver credentials (Authorization, API keys): sealed, each value masked.
   secretFields: ['secret', 'previous_secret', 'headers'],
   // Within a batch the writer keeps per-grant order and spreads grants over concurrent requests.
-  limits: { maxBatch: 500, maxWaitMs: 50, maxInFlight: 4, ordering: 'per-grant' },
+  // No fill-up wait: a webhook sends what it has at once (a wait would only add latency).
+  limits: { maxBatch: 500, maxWaitMs: 0, maxInFlight: 4, ordering: 'per-grant' },
   create: (config, ctx) => new WebhookWriter(config, ctx),
 };
