@@ -50,8 +50,15 @@ export async function microsoftLatency(count: number, gapMs = 500): Promise<{ to
       sentAt.push(Date.now());
       sb.control.deliverMail(MAIL, { from: 'sender@example.com', subject: `ms ${i}`, html: `<p>message ${i}</p>` });
     }
-    await until(`${count} mails at the webhook`, async () => (await rx.summary()).distinct >= count, 120_000);
-    const summary = await rx.summary();
+    let summary = await rx.summary();
+    await until(
+      `${count} mails at the webhook`,
+      async () => {
+        summary = await rx.summary();
+        return sentAt.every((_, i) => summary.bySubject[`ms ${i}`] !== undefined);
+      },
+      120_000,
+    );
     const logged = await store.db.selectFrom('events').select(['created_at', 'object']).where('grant_id', '=', grantId).where('type', '=', 'message.created').execute();
     const committedAt = new Map(logged.map((r) => [String((r.object as { subject?: string }).subject), new Date(r.created_at).getTime()]));
     const toHook = sentAt.map((at, i) => summary.bySubject[`ms ${i}`]! - at).sort((a, b) => a - b);

@@ -224,8 +224,9 @@ export class StreamRunner {
             await this.lock.run(() => this.commit(pos, read.next, noDeltas(), false));
           }
           // A commit notification cuts the wait short; after one, poll tightly again for a while
-          // (the events may still sit behind an older transaction's horizon).
-          if (await this.newEvents.wait(idle, signal)) idle = options.idlePollMinMs;
+          // (the events may still sit behind an older transaction's horizon, usually for a few
+          // milliseconds): from an eighth of the minimum poll, doubling.
+          if (await this.newEvents.wait(idle, signal)) idle = Math.max(1, Math.floor(options.idlePollMinMs / 8));
           else idle = Math.min(idle * 2, options.idlePollMaxMs);
           continue;
         }

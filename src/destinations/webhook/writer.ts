@@ -150,6 +150,11 @@ export class WebhookWriter implements DestinationWriter {
         blocking: false,
         signal: AbortSignal.any([signal, deadline]),
       });
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        // Delivered: the answer's body is not needed (read and dropped so the connection stays usable).
+        await res.body.dump({ limit: MAX_DRAIN_BYTES });
+        return { kind: 'ok', status: res.statusCode };
+      }
       const text = await readSnippet(res.body);
       const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text);
       return { ...outcome, status: res.statusCode };
