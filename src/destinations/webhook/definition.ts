@@ -50,7 +50,8 @@ export const webhookDestination: DestinationDefinition<WebhookConfig> = {
   // Custom headers carry receiver credentials (Authorization, API keys): sealed, each value masked.
   secretFields: ['secret', 'previous_secret', 'headers'],
   // Within a batch the writer keeps per-grant order and spreads grants over concurrent requests.
-  // No fill-up wait: a webhook sends what it has at once (a wait would only add latency).
-  limits: { maxBatch: 500, maxWaitMs: 0, maxInFlight: 4, ordering: 'per-grant' },
+  // maxWaitMs only ever waits when the previous read was less than 50 ms ago (a busy stream): a
+  // quiet stream's first event goes at once, a busy one writes fewer, fuller windows.
+  limits: { maxBatch: 500, maxWaitMs: 50, maxInFlight: 4, ordering: 'per-grant' },
   create: (config, ctx) => new WebhookWriter(config, ctx),
 };
