@@ -32,7 +32,7 @@ export interface WebhookConfig {
 export interface WebhookOptions {
   /** Per-request deadline (connect + headers + body). */
   timeoutMs: number;
-  /** Grants in flight at once for one writer call (each on its own connection). */
+  /** Grants in flight at once (each on its own connection; also the most connections the writer opens). */
   concurrency: number;
   /** DNS resolution (injected by tests; the system resolver otherwise). */
   resolve: LookupAll;
@@ -114,7 +114,7 @@ export class WebhookWriter implements DestinationWriter {
       headersTimeout: this.opts.timeoutMs,
       bodyTimeout: this.opts.timeoutMs,
       connect: { timeout: this.opts.timeoutMs, lookup: pinnedLookup(this.opts.resolve, this.ctx.allowPrivateAddresses) },
-    });
+    }, this.opts.concurrency);
     return this.pool;
   }
 
@@ -175,7 +175,7 @@ export class WebhookWriter implements DestinationWriter {
     const payload = { specversion: '1.0', type: 'tributary.test', source: '/tributary/test', id, time: Math.floor(now.getTime() / 1000), data: { stream_id: this.ctx.streamId } };
     const unit: Unit = { events: [], id, json: Buffer.from(JSON.stringify(payload)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(payload) };
     const pool = this.connections(url);
-    const client = pool.acquire();
+    const client = await pool.acquire();
     const outcome = await this.post(client, url, unit, new AbortController().signal).finally(() => pool.release(client));
     if (outcome.kind === 'ok') return;
     if (outcome.kind === 'fatal') throw new FatalError(outcome.reason, outcome.status);
@@ -202,7 +202,7 @@ export class WebhookWriter implements DestinationWriter {
     // A grant's lane stops at its first failure (its later events must not overtake it); the other
     // lanes carry on. Only a 410 (or a refused address) stops every lane: the endpoint is gone.
     const runLane = async (units: Unit[]) => {
-      const client = pool.acquire();
+      const client = await pool.acquire();
       try {
         const r = await sendLane(units, this.depth, (u, s) => this.post(client, url, u, s).then(batched), () => fatal !== null, signal);
         if (r.failed?.outcome.kind === 'fatal') fatal ??= r.failed.outcome;
