@@ -28,19 +28,19 @@ export interface LaneResult {
 export async function sendLane(
   units: readonly Unit[],
   depth: number,
-  send: (unit: Unit, signal: AbortSignal) => Promise<Posted>,
+  send: (unit: Unit, behind: AbortSignal) => Promise<Posted>,
   stopped: () => boolean,
   signal: AbortSignal,
 ): Promise<LaneResult> {
+  // Aborted at the first failure: what is in flight behind it. `send` combines it with the write's own signal.
   const behind = new AbortController();
-  const laneSignal = AbortSignal.any([signal, behind.signal]);
   const inFlight: Promise<Posted>[] = [];
   const result: LaneResult = { answered: 0, rejected: [], failed: null, next: 0 };
   let sent = 0;
   let done = 0;
   const fill = () => {
     while (sent < units.length && sent - done < depth && !stopped() && !signal.aborted) {
-      inFlight[sent] = send(units[sent]!, laneSignal);
+      inFlight[sent] = send(units[sent]!, behind.signal);
       sent++;
     }
   };
