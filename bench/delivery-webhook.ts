@@ -6,8 +6,13 @@
  *    a new stream (start: earliest) delivers them to a local receiver; events/s from engine
  *    start to the last receipt;
  * 2. latency: a stream at the end of the log while events are appended at a steady 500 events/s
- *    for 15 s; p50/p99 from append to receipt.
+ *    for 15 s; p50/p99 from append to receipt;
+ * 3. drain (PostgreSQL only): an already-filled log of ONE grant × 10,000 events and of 20 grants
+ *    × 500, drained by a new stream, once per webhook setting (one request at a time, the default
+ *    pipeline, batches), side by side in one run so ratios compare on a loaded machine. The
+ *    receiver counts first deliveries that arrive out of per-grant order (must be 0).
  *
+ * `BENCH_ONLY=drain` (or `throughput,latency`) runs a subset.
  * Engine and appender run in this process (the embedded database allows nothing else); the
  * receiver runs in its own process. Each throughput run is repeated ROUNDS times; medians are
  * quoted. Engine settings are the production defaults.
@@ -39,6 +44,8 @@ const GRANTS = 1000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const RATE = 500;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,latency,drain').split(','));
+const DRAIN_EVENTS = Number(process.env.BENCH_DRAIN_EVENTS ?? 10_000);
 const KEYS = `b:${Buffer.alloc(32, 5).toString('base64')}`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -46,6 +53,8 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 interface Stats {
   count: number;
+  /** First deliveries whose event is older (per grant) than one already received. */
+  outOfOrder: number;
   firstAt: number;
   lastAt: number;
   latencies: number[];
@@ -91,7 +100,9 @@ function event(grant: number, appendedAt: number): NewEvent {
   };
 }
 
-async function run(kind: 'postgres' | 'pglite', store: Store, rx: Awaited<ReturnType<typeof startReceiver>>) {
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+async function setup(kind: 'postgres' | 'pglite', store: Store) {
   await migrate(store);
   const sealer = createSealer(parseKeyRing(KEYS));
   const repos = createRepositories(store, sealer);
@@ -114,36 +125,51 @@ async function run(kind: 'postgres' | 'pglite', store: Store, rx: Awaited<Return
       dataDir: tmpdir(),
       options: { ...DEFAULT_ENGINE_OPTIONS, scanIntervalMs: 100 },
     });
-  const webhook = { type: 'webhook', config: { url: rx.url, secret: 'whsec_' + Buffer.alloc(32, 9).toString('base64') } };
+  return { app, svc, engine };
+}
 
-  // 1. Throughput from a backlog.
+type Setup = Awaited<ReturnType<typeof setup>>;
+const SECRET = 'whsec_' + Buffer.alloc(32, 9).toString('base64');
+
+/** Fills the log with `events` events spread over `grants` grants, then times a new stream draining it. */
+async function drainOnce(store: Store, env: Setup, rx: Receiver, events: number, grants: number, config: Record<string, unknown>) {
+  await sql`truncate events`.execute(store.db);
+  for (let i = 0; i < events; i += 1000) {
+    const now = Date.now();
+    await appendEvents(store.db, env.app.id, Array.from({ length: Math.min(1000, events - i) }, (_, j) => event((i + j) % grants, now)));
+  }
+  const s = await env.svc.create(env.app.id, { name: 'drain', dataTypes: ['message.created'], destination: { type: 'webhook', config: { url: rx.url, secret: SECRET, ...config } }, start: 'earliest' });
+  await rx.ask('reset');
+  const e = env.engine();
+  const started = Date.now();
+  const cpu0 = process.cpuUsage();
+  e.start();
+  let st = await rx.ask('reset');
+  while (st.count < events) {
+    await new Promise((r) => setTimeout(r, 50));
+    st = await rx.ask('stats');
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (st.lastAt - started) / 1000;
+  await e.stop();
+  await env.svc.remove(env.app.id, s.id);
+  // CPU time of this process (the engine, plus its database client) per event: far less sensitive to a loaded machine than a rate.
+  return { rate: events / seconds, seconds, outOfOrder: st.outOfOrder, cpuUsPerEvent: (cpu.user + cpu.system) / events };
+}
+
+async function throughput(kind: string, store: Store, env: Setup, rx: Receiver) {
   const rates: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    await sql`truncate events`.execute(store.db);
-    for (let i = 0; i < EVENTS; i += 1000) {
-      const now = Date.now();
-      await appendEvents(store.db, app.id, Array.from({ length: Math.min(1000, EVENTS - i) }, (_, j) => event((i + j) % GRANTS, now)));
-    }
-    const s = await svc.create(app.id, { name: 'throughput', dataTypes: ['message.created'], destination: webhook, start: 'earliest' });
-    await rx.ask('reset');
-    const e = engine();
-    const started = Date.now();
-    e.start();
-    let st = await rx.ask('reset');
-    while (st.count < EVENTS) {
-      await new Promise((r) => setTimeout(r, 50));
-      st = await rx.ask('stats');
-    }
-    const seconds = (st.lastAt - started) / 1000;
-    await e.stop();
-    await svc.remove(app.id, s.id);
-    rates.push(EVENTS / seconds);
-    console.log(`  ${kind} round ${round + 1}: ${fmt(EVENTS)} events in ${seconds.toFixed(2)} s = ${fmt(EVENTS / seconds)} events/s`);
+    const r = await drainOnce(store, env, rx, EVENTS, GRANTS, {});
+    rates.push(r.rate);
+    console.log(`  ${kind} round ${round + 1}: ${fmt(EVENTS)} events in ${r.seconds.toFixed(2)} s = ${fmt(r.rate)} events/s`);
   }
+  return median(rates);
+}
 
-  // 2. Latency at a steady 500 events/s.
-  const s = await svc.create(app.id, { name: 'latency', dataTypes: ['message.created'], destination: webhook });
-  const e = engine();
+async function latency(store: Store, env: Setup, rx: Receiver) {
+  const s = await env.svc.create(env.app.id, { name: 'latency', dataTypes: ['message.created'], destination: { type: 'webhook', config: { url: rx.url, secret: SECRET } } });
+  const e = env.engine();
   e.start();
   await new Promise((r) => setTimeout(r, 1000));
   await rx.ask('reset');
@@ -156,7 +182,7 @@ async function run(kind: 'postgres' | 'pglite', store: Store, rx: Awaited<Return
     const wait = due - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const now = Date.now();
-    await appendEvents(store.db, app.id, Array.from({ length: perTick }, (_, j) => event((sent + j) % GRANTS, now)));
+    await appendEvents(store.db, env.app.id, Array.from({ length: perTick }, (_, j) => event((sent + j) % GRANTS, now)));
     sent += perTick;
   }
   let st = await rx.ask('stats');
@@ -166,9 +192,26 @@ async function run(kind: 'postgres' | 'pglite', store: Store, rx: Awaited<Return
     st = await rx.ask('stats');
   }
   await e.stop();
-  await svc.remove(app.id, s.id);
+  await env.svc.remove(env.app.id, s.id);
   const lat = [...st.latencies].sort((a, b) => a - b);
-  return { rate: median(rates), p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN, received: st.count, total };
+  return { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN, received: st.count, total };
+}
+
+/** Webhook settings compared by the drain, in this order within one run. */
+const DRAIN_SETTINGS: [string, Record<string, unknown>][] = process.env.BENCH_DRAIN_DEFAULT_ONLY ? [['default settings', {}]] : [
+  ['one request at a time (pipelining 1)', { pipelining: 1 }],
+  ['default settings', {}],
+  ['batches of 100 events', { batch_max_events: 100 }],
+];
+
+async function drain(store: Store, env: Setup, rx: Receiver) {
+  console.log(`\ndrain an already-filled log (PostgreSQL; events/s from engine start to the last receipt):`);
+  console.log('  setting                                  1 grant × ' + fmt(DRAIN_EVENTS) + '   20 grants × ' + fmt(DRAIN_EVENTS / 20) + '   engine CPU µs/event (1 / 20)   out of order');
+  for (const [label, config] of DRAIN_SETTINGS) {
+    const one = await drainOnce(store, env, rx, DRAIN_EVENTS, 1, config);
+    const twenty = await drainOnce(store, env, rx, DRAIN_EVENTS, 20, config);
+    console.log(`  ${label.padEnd(40)} ${fmt(one.rate).padStart(16)} ${fmt(twenty.rate).padStart(18)}   ${`${fmt(one.cpuUsPerEvent)} / ${fmt(twenty.cpuUsPerEvent)}`.padStart(27)}   ${one.outOfOrder + twenty.outOfOrder}`);
+  }
 }
 
 async function main() {
@@ -177,30 +220,40 @@ async function main() {
   const rx = await startReceiver();
   const pg = await startPostgres();
   const dir = mkdtempSync(join(tmpdir(), 'bench-delivery-'));
-  const results: Record<string, Awaited<ReturnType<typeof run>>> = {};
+  const rates: Record<string, number> = {};
+  const lats: Record<string, Awaited<ReturnType<typeof latency>>> = {};
   try {
     const admin = await openPostgres(pg.url());
     await sql`create database bench`.execute(admin.db);
     await admin.close();
     const pgStore = await openPostgres(pg.url('bench'));
-    results.postgres = await run('postgres', pgStore, rx);
+    const pgEnv = await setup('postgres', pgStore);
+    if (ONLY.has('drain')) await drain(pgStore, pgEnv, rx);
+    if (ONLY.has('throughput')) rates.postgres = await throughput('postgres', pgStore, pgEnv, rx);
+    if (ONLY.has('latency')) lats.postgres = await latency(pgStore, pgEnv, rx);
     await pgStore.close();
-    const lite = await openPGlite(dir);
-    results.pglite = await run('pglite', lite, rx);
-    await lite.close();
+    if (ONLY.has('throughput') || ONLY.has('latency')) {
+      const lite = await openPGlite(dir);
+      const liteEnv = await setup('pglite', lite);
+      if (ONLY.has('throughput')) rates.pglite = await throughput('pglite', lite, liteEnv, rx);
+      if (ONLY.has('latency')) lats.pglite = await latency(lite, liteEnv, rx);
+      await lite.close();
+    }
   } finally {
     rx.child.disconnect();
     pg.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (Object.keys(rates).length + Object.keys(lats).length === 0) return;
   console.log('\n                      events/s   p50 ms   p90 ms   p99 ms   max ms   delivered');
-  for (const [kind, r] of Object.entries(results)) {
-    console.log(`  ${kind.padEnd(18)} ${fmt(r.rate).padStart(9)} ${String(r.p50).padStart(8)} ${String(r.p90).padStart(8)} ${String(r.p99).padStart(8)} ${String(r.max).padStart(8)}   ${fmt(r.received)}/${fmt(r.total)}`);
+  for (const kind of ['postgres', 'pglite']) {
+    const r = rates[kind];
+    const l = lats[kind];
+    const cell = (v: number | undefined, w: number) => (v === undefined ? '—' : String(v)).padStart(w);
+    console.log(`  ${kind.padEnd(18)} ${(r === undefined ? '—' : fmt(r)).padStart(9)} ${cell(l?.p50, 8)} ${cell(l?.p90, 8)} ${cell(l?.p99, 8)} ${cell(l?.max, 8)}   ${l ? `${fmt(l.received)}/${fmt(l.total)}` : '—'}`);
   }
-  const pgR = results.postgres!;
-  const liteR = results.pglite!;
-  console.log(`  ratio postgres/pglite throughput: ${(pgR.rate / liteR.rate).toFixed(2)}×`);
-  console.log(`  aim (PostgreSQL): > 3,000 events/s ${pgR.rate > 3000 ? 'met' : 'NOT met'}; p99 < 250 ms ${pgR.p99 < 250 ? 'met' : 'NOT met'}`);
+  if (rates.postgres && rates.pglite) console.log(`  ratio postgres/pglite throughput: ${(rates.postgres / rates.pglite).toFixed(2)}×`);
+  if (rates.postgres && lats.postgres) console.log(`  aim (PostgreSQL): > 3,000 events/s ${rates.postgres > 3000 ? 'met' : 'NOT met'}; p99 < 250 ms ${lats.postgres.p99 < 250 ? 'met' : 'NOT met'}`);
 }
 
 await main();

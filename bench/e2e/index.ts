@@ -12,9 +12,12 @@
  *  3. backfill of N existing mails → the log and → the webhook;
  *  4. new-mail latency APPEND → webhook receipt, --appends mails at a steady 2/s and at Poisson
  *     2/s, beside Dovecot's own IDLE floor (APPEND → untagged EXISTS, on a twin mailbox appended
- *     to right after each message: a second IDLE on the grant's own mailbox would slow it).
+ *     to right after each message: a second IDLE on the grant's own mailbox would slow it);
+ *  5. Microsoft sandbox: mail accepted by the sandbox (change notification posted) → webhook
+ *     receipt, --ms-mails at a steady 2/s, split at the log (bench/e2e/microsoft.ts).
  *
- * Usage: npm run bench:e2e [-- --messages 10000 --mailboxes 20 --per-mailbox 500 --appends 200 --runs 3]
+ * Usage: npm run bench:e2e [-- --messages 10000 --mailboxes 20 --per-mailbox 500 --appends 200 --ms-mails 200 --runs 3]
+ * Subsets: --bursts-only, --latency-only (IMAP and Microsoft latency), --microsoft-only.
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -23,12 +26,14 @@ import { sql } from 'kysely';
 import { rfc822 } from '../../test/imap/messages.js';
 import { benchMailbox } from '../imap-fixtures.js';
 import { machineLine, percentile } from '../machine.js';
+import { microsoftLatency } from './microsoft.js';
 import { arg, checkDelivery, grantsWithStream, landMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
 
 const MESSAGES = arg('messages', 10_000);
 const MAILBOXES = arg('mailboxes', 20);
 const PER_MAILBOX = arg('per-mailbox', 500);
 const APPENDS = arg('appends', 200);
+const MS_MAILS = arg('ms-mails', 200);
 const RUNS = arg('runs', 3);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const CHUNK = 500;
@@ -163,7 +168,7 @@ async function latency(rig: Rig, pattern: 'steady' | 'poisson', count: number): 
   return { ours, floor, toLog };
 }
 
-async function bursts(): Promise<void> {
+async function bursts(rig: Rig): Promise<void> {
   const single: BurstResult[] = [];
   for (let r = 0; r < RUNS; r++) single.push(await burst(rig, 'burst', 1, MESSAGES));
   const many: BurstResult[] = [];
@@ -177,19 +182,19 @@ async function bursts(): Promise<void> {
 }
 
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-const rig = await startRig();
+const latencyOnly = process.argv.includes('--latency-only');
+const burstsOnly = process.argv.includes('--bursts-only');
+const microsoftOnly = process.argv.includes('--microsoft-only');
+console.log(machineLine());
+console.log(`load average at start: ${load()} (the machine is shared; figures are medians and ratios measured side by side)`);
+const rig = microsoftOnly ? null : await startRig();
 try {
-  console.log(machineLine());
-  console.log(`load average at start: ${load()} (the machine is shared; figures are medians and ratios measured side by side)`);
-
-  const latencyOnly = process.argv.includes('--latency-only');
-  const burstsOnly = process.argv.includes('--bursts-only');
-  if (!latencyOnly) await bursts();
-  if (!latencyOnly && !burstsOnly) {
+  if (rig && !latencyOnly) await bursts(rig);
+  if (rig && !latencyOnly && !burstsOnly) {
     const bf = await backfill(rig, MESSAGES);
     console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (1 run): into the log ${fmt(bf.logRate)} msg/s (${(bf.logRate / bf.ceiling).toFixed(2)} of raw FETCH ${fmt(bf.ceiling)}); at the webhook ${fmt(bf.hookRate)} msg/s; duplicates ${bf.duplicates}`);
   }
-  if (!burstsOnly) {
+  if (rig && !burstsOnly) {
     console.log(`\nnew-mail latency, APPEND → webhook receipt, ${APPENDS} mails (ms)`);
     for (const pattern of ['steady', 'poisson'] as const) {
       const { ours, floor, toLog } = await latency(rig, pattern, APPENDS);
@@ -199,7 +204,13 @@ try {
       );
     }
   }
-  console.log(`\nload average at end: ${load()}`);
 } finally {
-  await rig.close();
+  await rig?.close();
 }
+if (!burstsOnly) {
+  const { toHook, toLog, duplicates } = await microsoftLatency(MS_MAILS);
+  const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);
+  console.log(`\nMicrosoft sandbox, mail accepted (notification posted) → webhook receipt, ${MS_MAILS} mails at a steady 2/s (ms)`);
+  console.log(`  p50 ${p(toHook, 50)}, p99 ${p(toHook, 99)}, max ${toHook.at(-1)!.toFixed(0)} | → log transaction p50 ${p(toLog, 50)}, p99 ${p(toLog, 99)} | log → webhook at p50 ${(percentile(toHook, 50) - percentile(toLog, 50)).toFixed(0)} | duplicates ${duplicates} | aim p99 < 300 ${percentile(toHook, 99) < 300 ? 'met' : 'NOT met'}`);
+}
+console.log(`\nload average at end: ${load()}`);

@@ -23,6 +23,8 @@ export interface EngineOptions {
   holdRetryConcurrency: number;
   /** Upper bound on events read per window. */
   windowMax: number;
+  /** While every read comes back full (a backlog), pages double up to this many times the window. */
+  windowGrowthMax: number;
   /** A batch write that takes longer is abandoned and retried (plug-ins have their own, shorter timeouts). */
   writeTimeoutMs: number;
   /** How often the lag gauges are refreshed. */
@@ -41,6 +43,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   idlePollMinMs: 20,
   idlePollMaxMs: 500,
   windowMax: 2000,
+  windowGrowthMax: 4,
   holdRetryConcurrency: 4,
   writeTimeoutMs: 5 * 60_000,
   lagIntervalMs: 5000,

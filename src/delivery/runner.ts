@@ -1,6 +1,6 @@
 import { destinationContext, FatalError, RetryableError, type DestinationDefinition, type DestinationWriter } from '../destinations/destination.js';
 import type { StoredEvent } from '../domain/event.js';
-import { comparePositions, lagAfter, readAfter, type EventFilter, type LoggedEvent, type LogPosition } from '../event-log/read.js';
+import { comparePositions, lagAfter, readAfter, type EventFilter, type LoggedEvent, type LogPosition, type ReadResult } from '../event-log/read.js';
 import type { Lease } from '../store/repositories/leases.js';
 import { asError, deliverLanes } from './deliver.js';
 import { errorMessage, sleep, type EngineDeps } from './deps.js';
@@ -36,6 +36,16 @@ interface OpenWriter {
   /** Identifies the destination settings the writer was created with. */
   key: string;
 }
+
+/** A page of the log read ahead of its turn: used only if the stream is still at `after` with the same filter and size. */
+interface ReadAhead {
+  after: LogPosition;
+  key: string;
+  /** Null when the read failed (the turn reads again). */
+  result: Promise<ReadResult | null>;
+}
+
+const readKey = (f: EventFilter, limit: number) => `${limit}\u0000${JSON.stringify(f)}`;
 
 const writerKey = (s: StreamRow) => `${s.destination_type}\u0000${JSON.stringify(s.destination_config)}\u0000${s.destination_secrets ?? ''}`;
 
@@ -152,6 +162,10 @@ export class StreamRunner {
     let previousRead = Date.now();
     let lastLag = 0;
     let lastHorizonCommit = Date.now();
+    /** Pages grow while every read comes back full (a backlog), and shrink back once one does not. */
+    let growth = 1;
+    /** The next page, read while the current one is written (only while draining a backlog). */
+    let ahead: ReadAhead | null = null;
     await this.holds.load();
     const loopDone = new AbortController();
     const retrying = this.holds.run(AbortSignal.any([signal, loopDone.signal]));
@@ -176,9 +190,10 @@ export class StreamRunner {
           if (!open) return;
         }
         const attempt = s.retry_attempt + 1;
-        const windowSize = Math.min(options.windowMax, Math.max(100, open.def.limits.maxBatch * open.def.limits.maxInFlight * 4));
+        const baseWindow = Math.min(options.windowMax, Math.max(100, open.def.limits.maxBatch * open.def.limits.maxInFlight * 4));
+        const windowSize = baseWindow * growth;
         const filter = streamFilter(s);
-        this.ready = { stream: s, open, filter, windowSize };
+        this.ready = { stream: s, open, filter, windowSize: baseWindow };
 
         if (s.redrive_pending) {
           const redrives = await this.store.queuedRedrives(s.id, windowSize);
@@ -188,7 +203,13 @@ export class StreamRunner {
 
         const pos = this.offset;
         const readAt = Date.now();
-        const read = await readAfter(this.deps.db, { after: pos, filter, limit: windowSize });
+        // A page read ahead counts only if it starts where the stream now is, with the same filter
+        // and size (a replay, a settings change or a commit that did not happen discard it).
+        const reuse: ReadResult | null = ahead !== null && comparePositions(ahead.after, pos) === 0 && ahead.key === readKey(filter, windowSize) ? await ahead.result : null;
+        ahead = null;
+        const read: ReadResult = reuse ?? (await readAfter(this.deps.db, { after: pos, filter, limit: windowSize }));
+        const full = read.events.length >= windowSize;
+        growth = full ? Math.min(growth * 2, options.windowGrowthMax) : 1;
         // These events were not there at the previous read, so they have waited at most since then.
         const notBefore = previousRead;
         previousRead = readAt;
@@ -203,8 +224,9 @@ export class StreamRunner {
             await this.lock.run(() => this.commit(pos, read.next, noDeltas(), false));
           }
           // A commit notification cuts the wait short; after one, poll tightly again for a while
-          // (the events may still sit behind an older transaction's horizon).
-          if (await this.newEvents.wait(idle, signal)) idle = options.idlePollMinMs;
+          // (the events may still sit behind an older transaction's horizon, usually for a few
+          // milliseconds): from an eighth of the minimum poll, doubling.
+          if (await this.newEvents.wait(idle, signal)) idle = Math.max(1, Math.floor(options.idlePollMinMs / 8));
           else idle = Math.min(idle * 2, options.idlePollMaxMs);
           continue;
         }
@@ -221,6 +243,11 @@ export class StreamRunner {
           }
         }
         fillingSince = null;
+        if (full) {
+          // Draining a backlog: read the next page while this one is written.
+          const limit = baseWindow * growth;
+          ahead = { after: read.next, key: readKey(filter, limit), result: readAfter(this.deps.db, { after: read.next, filter, limit }).catch(() => null) };
+        }
         await this.lock.run(() => this.deliverWindow(s, open!, read.events, pos, read.next, attempt));
       }
     } finally {

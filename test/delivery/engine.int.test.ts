@@ -71,6 +71,40 @@ describe.each(DATABASES)('delivery engine on %s', (kind) => {
     expect(attempts.reduce((n, a) => n + (a.outcome === 'delivered' ? a.count : 0), 0)).toBe(events.length);
   });
 
+  it('drains a backlog larger than a window in growing pages read ahead: every event once, in order; a replay mid-drain discards the page read ahead', async () => {
+    const sink = new FakeSink({ maxBatch: 5, maxWaitMs: 0, maxInFlight: 1, ordering: 'per-grant' });
+    sink.delayMs = () => 1;
+    const { svc, start } = setup(sink);
+    const s = await createStream(svc);
+    const grants = [`ga-${kind}`, `gb-${kind}`, `gc-${kind}`];
+    // Windows here are 100 events (5 × 1 × 4, at least 100): 1,200 events take several growing pages.
+    const events = Array.from({ length: 1200 }, (_, i) => message(`big-${kind}-${i}`, grants[i % 3]!));
+    for (let i = 0; i < events.length; i += 400) await appendEvents(t.store.db, appId, events.slice(i, i + 400));
+    start();
+    await until('whole backlog', () => sink.received.length >= events.length, 90_000);
+    expect(sink.ids()).toHaveLength(events.length);
+    expect(new Set(sink.ids()).size).toBe(events.length);
+    for (const g of grants) expect(sink.received.filter((e) => e.grantId === g).map((e) => e.id)).toEqual(events.filter((e) => e.grantId === g).map((e) => e.id));
+    await until('offset committed', async () => Number((await row(svc, s.id)).delivered_count) === events.length);
+
+    // Replay while a second backlog drains: whatever page was read ahead for the old position must not be used.
+    const more = Array.from({ length: 600 }, (_, i) => message(`more-${kind}-${i}`, grants[i % 3]!));
+    sink.delayMs = () => 3;
+    await appendEvents(t.store.db, appId, more);
+    await until('second backlog under way', () => sink.received.length >= events.length + 100, 90_000);
+    const replayedAt = sink.received.length;
+    await svc.replay(appId, s.id, { fromEventId: more[0]!.id });
+    await until('replayed', () => new Set(sink.received.slice(replayedAt).map((e) => e.id)).size >= more.length, 90_000);
+    // After the replay every event of the second backlog arrives again, each grant in log order.
+    const afterReplay = sink.received.slice(replayedAt);
+    for (const g of grants) {
+      const order = more.filter((e) => e.grantId === g).map((e) => e.id);
+      const got = afterReplay.filter((e) => e.grantId === g).map((e) => e.id);
+      const start = got.lastIndexOf(order[0]!);
+      expect(got.slice(start)).toEqual(order);
+    }
+  });
+
   it('retries whole-batch failures on the schedule, honours Retry-After, keeps the offset until a write succeeds', async () => {
     const sink = new FakeSink();
     let failures = 0;

@@ -45,6 +45,13 @@ describe.each(DATABASES)('/v3/streams on %s', (kind) => {
     const noTypes = await api.call('POST', '/v3/streams', { ...body({ connection_string: sinkUrl }), data_types: [] });
     expect(noTypes.status).toBe(400);
     expect((await api.call('POST', '/v3/streams', 'not json')).status).toBe(400);
+    const webhook = (extra: Record<string, unknown>) => ({ ...body({}), destination: { type: 'webhook', config: { url: 'https://hooks.example.com/in', secret: 's'.repeat(20), ...extra } } });
+    const badDepth = await api.call('POST', '/v3/streams', webhook({ pipelining: 0 }));
+    expect(badDepth.status).toBe(400);
+    expect(badDepth.body.error.message).toMatch(/destination\.config\.pipelining/);
+    const badFormat = await api.call('POST', '/v3/streams', webhook({ batch_max_events: 10, batch_format: 'xml' }));
+    expect(badFormat.status).toBe(400);
+    expect(badFormat.body.error.message).toMatch(/destination\.config\.batch_format/);
   });
 
   it('creates, reads, updates and deletes a stream; the secret is sealed at rest and only ever shown masked', async () => {

@@ -26,3 +26,22 @@ export function cloudEventHeaders(e: CloudEventAttributes): Record<string, strin
   if (typeof grantId === 'string' && grantId) headers['ce-subject'] = grantId;
   return headers;
 }
+
+/**
+ * One event of a CloudEvents batched-mode body (JSON event format, `application/cloudevents-batch+json`):
+ * the attributes the binary-mode headers carry, and as `data` the same JSON body a single delivery
+ * has, so both modes hand CloudEvents tooling the same event.
+ */
+export function structuredCloudEvent(e: CloudEventAttributes): Record<string, unknown> {
+  const grantId = e.data?.grant_id;
+  return {
+    specversion: e.specversion,
+    id: e.id,
+    type: e.type,
+    source: e.source,
+    time: new Date(e.time * 1000).toISOString(),
+    ...(typeof grantId === 'string' && grantId ? { subject: grantId } : {}),
+    datacontenttype: 'application/json',
+    data: e,
+  };
+}

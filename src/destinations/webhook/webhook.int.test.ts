@@ -1,98 +1,11 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventRange, messageCreated } from '../conformance/events.js';
-import { runConformance, testContext, type Received } from '../conformance/suite.js';
+import { runConformance, testContext } from '../conformance/suite.js';
 import { webhookDestination } from './definition.js';
-import { DEFAULT_TIMEOUT_MS, WebhookWriter, type WebhookConfig } from './writer.js';
-
-/**
- * A real HTTP receiver that verifies every delivery with its own implementation of both
- * signature schemes (written here from the specifications, not by importing signing.ts).
- */
-interface Reply {
-  status: number;
-  headers?: Record<string, string>;
-  delayMs?: number;
-  body?: string;
-}
-
-const safeEqual = (a: string, b: string) => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
-function verifyNylas(secret: string, req: IncomingMessage, body: Buffer): boolean {
-  const expected = createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest('hex');
-  return [req.headers['x-nylas-signature'], req.headers['x-nylas-signature-previous']].some((h) => typeof h === 'string' && safeEqual(h, expected));
-}
-
-function verifyStandard(secret: string, req: IncomingMessage, body: Buffer): boolean {
-  const id = String(req.headers['webhook-id'] ?? '');
-  const ts = Number(req.headers['webhook-timestamp']);
-  if (!id || !Number.isInteger(ts) || Math.abs(Date.now() / 1000 - ts) > 300) return false;
-  const key = secret.startsWith('whsec_') ? Buffer.from(secret.substring(6), 'base64') : Buffer.from(secret, 'utf8');
-  const expected = createHmac('sha256', key).update(Buffer.concat([Buffer.from(`${id}.${ts}.`), body])).digest('base64');
-  return String(req.headers['webhook-signature'] ?? '')
-    .split(' ')
-    .some((entry) => entry.startsWith('v1,') && safeEqual(entry.slice(3), expected));
-}
-
-class Receiver {
-  readonly received: (Received & { attempt: number; headers: IncomingMessage['headers']; path: string })[] = [];
-  readonly requests: string[] = [];
-  readonly unverified: string[] = [];
-  connections = 0;
-  reply: (id: string) => Reply = (id) => ({ status: id.includes('-reject') ? 422 : 200 });
-  private server: Server | null = null;
-  port = 0;
-
-  constructor(public secret: string) {}
-
-  async start(port = 0): Promise<this> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.requests.push(req.url ?? '');
-        const raw = Buffer.concat(chunks);
-        const body = req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw;
-        if (!verifyNylas(this.secret, req, body) || !verifyStandard(this.secret, req, body)) {
-          this.unverified.push(String(req.headers['webhook-id']));
-          res.writeHead(401).end('bad signature');
-          return;
-        }
-        const event = JSON.parse(body.toString()) as { id: string; webhook_delivery_attempt: number; data: { grant_id?: string } };
-        const reply = this.reply(event.id);
-        const answer = () => {
-          if (reply.status >= 200 && reply.status < 300) {
-            this.received.push({ id: event.id, grantId: event.data.grant_id ?? null, content: JSON.stringify({ ...event, webhook_delivery_attempt: 0 }), attempt: event.webhook_delivery_attempt, headers: req.headers, path: req.url ?? '' });
-          }
-          res.writeHead(reply.status, reply.headers).end(reply.body);
-        };
-        if (reply.delayMs) setTimeout(answer, reply.delayMs);
-        else answer();
-      });
-    });
-    server.on('connection', () => (this.connections += 1));
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-    return this;
-  }
-
-  url(path = '/hook') {
-    return `http://127.0.0.1:${this.port}${path}`;
-  }
-
-  async stop() {
-    const s = this.server;
-    this.server = null;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((resolve) => s.close(() => resolve()));
-  }
-}
+import { Receiver } from '../../../test/helpers/webhook-receiver.js';
+import { DEFAULT_PIPELINING, DEFAULT_TIMEOUT_MS, WebhookWriter, type WebhookConfig } from './writer.js';
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -105,7 +18,9 @@ runConformance<WebhookConfig>('webhook', {
   orderVisible: true,
   async open() {
     await shared.start();
-    return { config: { url: shared.url(), secret: shared.secret }, readBack: async (prefix) => shared.received.filter((r) => r.id.startsWith(prefix)) };
+    // One request at a time: this suite checks the order of *accepted* deliveries, which pipelining
+    // relaxes after a failure (ADR 0112); pipeline.int.test.ts tests what pipelining keeps.
+    return { config: { url: shared.url(), secret: shared.secret, pipelining: 1 }, readBack: async (prefix) => shared.received.filter((r) => r.id.startsWith(prefix)) };
   },
   close: () => shared.stop(),
   rejectable: (prefix) => ({ ...messageCreated(1, { prefix }), id: `${prefix}-evt-reject` }),
@@ -173,27 +88,35 @@ describe('webhook destination against a local receiver', () => {
     }
   });
 
-  it('500 reports the grant\'s first event as failed and stops sending further events of that grant', async () => {
-    const r = await receiver();
-    r.reply = () => ({ status: 500 });
-    const events = eventRange(0, 50, { prefix: 'e500', grants: 5 });
-    const result = await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
-    // One failed entry per grant: its first event (the engine retries it and the grant's later events).
-    expect(result.failed?.map((f) => f.id).sort()).toEqual(events.slice(0, 5).map((e) => e.id).sort());
-    expect(result.failed?.every((f) => f.status === 500 && f.reason.includes('500'))).toBe(true);
-    expect(r.requests.length).toBeLessThanOrEqual(5);
+  it('500 reports the grant\'s first event as failed and stops sending further events of that grant (pipelining 1: nothing after it)', async () => {
+    for (const pipelining of [1, DEFAULT_PIPELINING]) {
+      const r = await receiver();
+      r.reply = () => ({ status: 500 });
+      const events = eventRange(0, 50, { prefix: `e500-${pipelining}`, grants: 5 });
+      const result = await writer({ url: r.url(), secret: r.secret, pipelining }).write(events, signal(), 1);
+      // One failed entry per grant: its first event (the engine retries it and the grant's later events).
+      expect(result.failed?.map((f) => f.id).sort()).toEqual(events.slice(0, 5).map((e) => e.id).sort());
+      expect(result.failed?.every((f) => f.status === 500 && f.reason.includes('500'))).toBe(true);
+      // Per grant at most the pipeline's depth went out before the first answer came back.
+      expect(r.requests.length).toBeLessThanOrEqual(5 * pipelining);
+    }
   });
 
   it('a grant answered with 500 fails alone: the other grants are all delivered and only its first failing event is reported', async () => {
-    const r = await receiver();
-    r.reply = (id) => ({ status: id === 'one-evt-7' ? 500 : 200 });
-    const events = eventRange(0, 40, { prefix: 'one', grants: 4 });
-    const result = await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1);
-    expect(result.failed).toEqual([{ id: 'one-evt-7', status: 500, reason: expect.stringContaining('500') }]);
-    const bad = 'one-grant-3';
-    for (const g of [0, 1, 2]) expect(r.received.filter((x) => x.grantId === `one-grant-${g}`).map((x) => x.id)).toEqual(events.filter((e) => e.grantId === `one-grant-${g}`).map((e) => e.id));
-    // The failing grant got as far as its failing event and no further.
-    expect(r.received.filter((x) => x.grantId === bad).map((x) => x.id)).toEqual(['one-evt-3']);
+    for (const pipelining of [1, DEFAULT_PIPELINING]) {
+      const r = await receiver();
+      const p = `one${pipelining}`;
+      r.reply = (id) => ({ status: id === `${p}-evt-7` ? 500 : 200 });
+      const events = eventRange(0, 40, { prefix: p, grants: 4 });
+      const result = await writer({ url: r.url(), secret: r.secret, pipelining }).write(events, signal(), 1);
+      expect(result.failed).toEqual([{ id: `${p}-evt-7`, status: 500, reason: expect.stringContaining('500') }]);
+      const bad = `${p}-grant-3`;
+      for (const g of [0, 1, 2]) expect(r.received.filter((x) => x.grantId === `${p}-grant-${g}`).map((x) => x.id)).toEqual(events.filter((e) => e.grantId === `${p}-grant-${g}`).map((e) => e.id));
+      // The failing grant got as far as its failing event; what was pipelined behind it may have landed (it is sent again after it).
+      const badSeen = r.seen.filter((x) => x.grantId === bad).map((x) => x.id);
+      expect(badSeen.slice(0, 2)).toEqual([`${p}-evt-3`, `${p}-evt-7`]);
+      expect(badSeen.length).toBeLessThanOrEqual(1 + pipelining);
+    }
   });
 
   it('429 with Retry-After in seconds or as a date is retryable after that delay', async () => {

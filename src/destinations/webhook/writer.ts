@@ -1,12 +1,15 @@
 import { gzipSync } from 'node:zlib';
-import { Agent } from 'undici';
-import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
+import { Client } from 'undici';
+import type { StoredEvent } from '../../domain/event.js';
 import { checkOutboundUrl, pinnedLookup, type LookupAll } from '../../domain/net.js';
 import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
-import { classifyStatus, type Outcome } from './classify.js';
-import { cloudEventHeaders, type CloudEventAttributes } from './cloudevents.js';
+import { classifyStatus } from './classify.js';
+import { cloudEventHeaders } from './cloudevents.js';
+import { ConnectionPool } from './connections.js';
 import { forbiddenCause, systemLookupAll } from './guard.js';
+import { sendLane, type LaneResult, type Posted } from './pipeline.js';
 import { signatureHeaders } from './signing.js';
+import { JSON_TYPE, planUnits, type Batching, type Unit } from './units.js';
 
 export interface WebhookConfig {
   url: string;
@@ -16,22 +19,29 @@ export interface WebhookConfig {
   previous_secret_expires_at?: number;
   compressed_delivery?: boolean;
   headers?: Record<string, string>;
+  /** Requests of one grant in flight at once on its connection (HTTP/1.1 pipelining); 1 = wait for each answer. */
+  pipelining?: number;
+  /** Opt-in batched delivery: up to this many events of one grant per request, as a JSON array; 1 (default) = one event per request. */
+  batch_max_events?: number;
+  /** Largest batched body in bytes (before compression). */
+  batch_max_bytes?: number;
+  /** `json`: an array of the usual bodies; `cloudevents`: CloudEvents batched mode (application/cloudevents-batch+json). */
+  batch_format?: 'json' | 'cloudevents';
 }
 
 export interface WebhookOptions {
   /** Per-request deadline (connect + headers + body). */
   timeoutMs: number;
-  /** Requests in flight at once for one writer (across grants; one at a time within a grant). */
+  /** Grants in flight at once (each on its own connection; also the most connections the writer opens). */
   concurrency: number;
   /** DNS resolution (injected by tests; the system resolver otherwise). */
   resolve: LookupAll;
 }
 
-/** One POST's outcome; `status` is absent when no HTTP answer came back (unreachable, timeout). */
-type Posted = Outcome & { status?: number };
-
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONCURRENCY = 64;
+export const DEFAULT_PIPELINING = 8;
+export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
 const USER_AGENT = 'Tributary-Webhooks/1.0';
 const SNIPPET_BYTES = 200;
 const MAX_DRAIN_BYTES = 64 * 1024;
@@ -59,15 +69,20 @@ async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown })
 }
 
 /**
- * Delivers each event as its own signed POST. Events of one grant go one after another (the
- * next waits for the previous answer); different grants go concurrently over a keep-alive pool.
- * A grant whose request fails (5xx, 429, timeout, redirect) stops there and is reported in
- * `failed` while the other grants carry on; another 4xx rejects just that event; 410 stops every
- * lane (fatal). Only when nothing reached the receiver at all does the whole batch throw.
+ * Delivers a grant's events in log order over one keep-alive connection per grant in flight:
+ * each event as its own signed POST (or, opted in, several of one grant as one JSON array), up to
+ * `pipelining` requests of the grant on the wire at once (HTTP/1.1 pipelining, answers in order).
+ * Different grants go concurrently on separate connections. A grant whose request fails (5xx,
+ * 429, timeout, redirect, connection lost) stops there and is reported in `failed` while the other
+ * grants carry on; another 4xx refuses just that event (a batch: the whole request is retried);
+ * 410 stops every grant (fatal). Only when nothing reached the receiver at all does the whole
+ * batch throw.
  */
 export class WebhookWriter implements DestinationWriter {
-  private readonly agent: Agent;
   private readonly opts: WebhookOptions;
+  private readonly depth: number;
+  private readonly batching: Batching;
+  private pool: ConnectionPool | null = null;
   /** The user's headers, lower-cased so that ours replace any of them whatever its case. */
   private readonly extraHeaders: Record<string, string>;
 
@@ -78,13 +93,8 @@ export class WebhookWriter implements DestinationWriter {
   ) {
     this.extraHeaders = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.opts = { timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, resolve: systemLookupAll, ...opts };
-    this.agent = new Agent({
-      connections: this.opts.concurrency,
-      keepAliveTimeout: 30_000,
-      headersTimeout: this.opts.timeoutMs,
-      bodyTimeout: this.opts.timeoutMs,
-      connect: { timeout: this.opts.timeoutMs, lookup: pinnedLookup(this.opts.resolve, ctx.allowPrivateAddresses) },
-    });
+    this.depth = Math.max(1, config.pipelining ?? DEFAULT_PIPELINING);
+    this.batching = { maxEvents: config.batch_max_events ?? 1, maxBytes: config.batch_max_bytes ?? DEFAULT_BATCH_MAX_BYTES, format: config.batch_format ?? 'json' };
   }
 
   /** The URL after the pre-connection checks; a refused URL is a fatal configuration problem. */
@@ -96,36 +106,56 @@ export class WebhookWriter implements DestinationWriter {
     }
   }
 
+  /** Connections to the URL's origin (the URL is fixed for a writer's life). */
+  private connections(url: URL): ConnectionPool {
+    this.pool ??= new ConnectionPool(url.origin, {
+      pipelining: this.depth,
+      keepAliveTimeout: 30_000,
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+      connect: { timeout: this.opts.timeoutMs, lookup: pinnedLookup(this.opts.resolve, this.ctx.allowPrivateAddresses) },
+    }, this.opts.concurrency);
+    return this.pool;
+  }
+
   /** One POST; never throws for HTTP or network outcomes, it classifies them. */
-  private async post(url: URL, id: string, payload: CloudEventAttributes, signal: AbortSignal): Promise<Posted> {
-    const json = Buffer.from(JSON.stringify(payload));
+  private async post(client: Client, url: URL, unit: Unit, signal: AbortSignal, behind?: AbortSignal): Promise<Posted> {
     const headers: Record<string, string> = {
       ...this.extraHeaders,
-      'content-type': 'application/json',
+      'content-type': unit.contentType,
       'user-agent': USER_AGENT,
-      ...cloudEventHeaders(payload),
+      ...unit.ceHeaders,
       ...signatureHeaders(
         { secret: this.config.secret, previousSecret: this.config.previous_secret, previousExpiresAt: this.config.previous_secret_expires_at },
-        id,
+        unit.id,
         this.ctx.now(),
-        json,
+        unit.json,
       ),
     };
-    let body = json;
+    let body = unit.json;
     if (this.config.compressed_delivery) {
-      body = gzipSync(json);
+      body = gzipSync(unit.json);
       headers['content-encoding'] = 'gzip';
     }
     const deadline = AbortSignal.timeout(this.opts.timeoutMs);
     try {
-      const res = await this.agent.request({
-        origin: url.origin,
+      const res = await client.request({
         path: `${url.pathname}${url.search}`,
         method: 'POST',
         headers,
         body,
-        signal: AbortSignal.any([signal, deadline]),
+        // Safe to pipeline: the event ids make a resent request a duplicate the receiver can drop,
+        // and the lane aborts what follows a failure itself (see pipeline.ts).
+        idempotent: true,
+        blocking: false,
+        // One combined signal per request (composing signals per lane as well costs measurably).
+        signal: AbortSignal.any(behind ? [signal, behind, deadline] : [signal, deadline]),
       });
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        // Delivered: the answer's body is not needed (read and dropped so the connection stays usable).
+        await res.body.dump({ limit: MAX_DRAIN_BYTES });
+        return { kind: 'ok', status: res.statusCode };
+      }
       const text = await readSnippet(res.body);
       const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text);
       return { ...outcome, status: res.statusCode };
@@ -133,7 +163,7 @@ export class WebhookWriter implements DestinationWriter {
       const refused = forbiddenCause(err);
       if (refused) return { kind: 'fatal', reason: refused.message };
       if (deadline.aborted) return { kind: 'retry', reason: `no answer within ${this.opts.timeoutMs / 1000} s` };
-      if (signal.aborted) return { kind: 'retry', reason: 'delivery aborted' };
+      if (signal.aborted || behind?.aborted) return { kind: 'retry', reason: 'delivery aborted' };
       const code = (err as { code?: string }).code;
       return { kind: 'retry', reason: `could not reach ${url.host}: ${(err as Error).message}${code ? ` (${code})` : ''}` };
     }
@@ -144,7 +174,10 @@ export class WebhookWriter implements DestinationWriter {
     const now = this.ctx.now();
     const id = `test_${now.getTime()}`;
     const payload = { specversion: '1.0', type: 'tributary.test', source: '/tributary/test', id, time: Math.floor(now.getTime() / 1000), data: { stream_id: this.ctx.streamId } };
-    const outcome = await this.post(url, id, payload, new AbortController().signal);
+    const unit: Unit = { events: [], id, json: Buffer.from(JSON.stringify(payload)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(payload) };
+    const pool = this.connections(url);
+    const client = await pool.acquire();
+    const outcome = await this.post(client, url, unit, new AbortController().signal).finally(() => pool.release(client));
     if (outcome.kind === 'ok') return;
     if (outcome.kind === 'fatal') throw new FatalError(outcome.reason, outcome.status);
     throw new RetryableError(`test delivery failed: ${outcome.reason}`, outcome.kind === 'retry' ? outcome.retryAfterMs : undefined, outcome.status);
@@ -152,60 +185,74 @@ export class WebhookWriter implements DestinationWriter {
 
   async write(batch: StoredEvent[], signal: AbortSignal, attempt: number): Promise<WriteResult> {
     const url = this.target();
-    const lanes = new Map<string, StoredEvent[]>();
+    const pool = this.connections(url);
+    const grants = new Map<string, StoredEvent[]>();
     for (const e of batch) {
       const key = e.grantId ?? '';
-      const lane = lanes.get(key);
+      const lane = grants.get(key);
       if (lane) lane.push(e);
-      else lanes.set(key, [e]);
+      else grants.set(key, [e]);
     }
-    const rejected: WriteResult['rejected'] = [];
-    const failed: NonNullable<WriteResult['failed']> = [];
-    let answered = 0;
-    let fatal: { reason: string; status?: number } | null = null;
-    const queue = [...lanes.values()];
-    const next = new Map<StoredEvent[], number>();
+    const lanes = [...grants.values()].map((events) => planUnits(events, attempt, this.batching));
+    const results = new Map<Unit[], LaneResult>();
+    // A batch refused as a whole cannot say which of its events was wrong: it is retried like a failure.
+    const batched = (o: Posted): Posted =>
+      o.kind === 'reject' && this.batching.maxEvents > 1 ? { kind: 'retry', reason: `batch refused: ${o.reason}`, ...(o.status === undefined ? {} : { status: o.status }) } : o;
+    let fatal: Posted | null = null;
 
     // A grant's lane stops at its first failure (its later events must not overtake it); the other
     // lanes carry on. Only a 410 (or a refused address) stops every lane: the endpoint is gone.
-    const runLane = async (lane: StoredEvent[]) => {
-      for (let i = 0; i < lane.length; i++) {
-        next.set(lane, i);
-        if (fatal) return;
-        const e = lane[i]!;
-        const outcome = await this.post(url, e.id, toCloudEvent(e, attempt), signal);
-        if (outcome.status !== undefined) answered++;
-        if (outcome.kind === 'ok') continue;
-        if (outcome.kind === 'reject') {
-          rejected.push(outcome.status === undefined ? { id: e.id, reason: outcome.reason } : { id: e.id, reason: outcome.reason, status: outcome.status });
-          continue;
-        }
-        if (outcome.kind === 'fatal') fatal ??= { reason: outcome.reason, ...(outcome.status === undefined ? {} : { status: outcome.status }) };
-        failed.push({ id: e.id, reason: outcome.reason, ...(outcome.status === undefined ? {} : { status: outcome.status }), ...(outcome.kind === 'retry' && outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}), ...(outcome.kind === 'fatal' ? { fatal: true } : {}) });
-        next.set(lane, lane.length);
-        return;
+    const runLane = async (units: Unit[]) => {
+      const client = await pool.acquire();
+      try {
+        const r = await sendLane(units, this.depth, (u, behind) => this.post(client, url, u, signal, behind).then(batched), () => fatal !== null, signal);
+        if (r.failed?.outcome.kind === 'fatal') fatal ??= r.failed.outcome;
+        results.set(units, r);
+      } finally {
+        pool.release(client);
       }
-      next.set(lane, lane.length);
     };
+    const queue = [...lanes];
     const worker = async () => {
-      for (let lane = queue.shift(); lane; lane = queue.shift()) await runLane(lane);
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        if (fatal) results.set(lane, { answered: 0, rejected: [], failed: null, next: 0 });
+        else await runLane(lane);
+      }
     };
     await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, queue.length) }, worker));
+    return this.report(url, lanes, results, fatal);
+  }
 
-    const stopped = fatal as { reason: string; status?: number } | null;
-    if (stopped) {
-      // Lanes that had not finished when the endpoint went away: their next event was not sent.
-      for (const lane of lanes.values()) {
-        const i = next.get(lane) ?? 0;
-        if (i < lane.length) failed.push({ id: lane[i]!.id, reason: `not sent: ${stopped.reason}`, fatal: true });
+  /** Turns the lanes' results into the writer's answer (or throws when nothing reached the receiver). */
+  private report(url: URL, lanes: Unit[][], results: Map<Unit[], LaneResult>, fatal: Posted | null): WriteResult {
+    const rejected: WriteResult['rejected'] = [];
+    const failed: NonNullable<WriteResult['failed']> = [];
+    const status = (o: Posted) => (o.status === undefined ? {} : { status: o.status });
+    let answered = 0;
+    for (const units of lanes) {
+      const r = results.get(units)!;
+      answered += r.answered;
+      for (const { unit, outcome } of r.rejected) rejected.push({ id: unit.events[0]!.id, reason: (outcome as { reason: string }).reason, ...status(outcome) });
+      if (r.failed) {
+        const o = r.failed.outcome;
+        failed.push({
+          id: r.failed.unit.events[0]!.id,
+          reason: (o as { reason: string }).reason,
+          ...status(o),
+          ...(o.kind === 'retry' && o.retryAfterMs !== undefined ? { retryAfterMs: o.retryAfterMs } : {}),
+          ...(o.kind === 'fatal' ? { fatal: true } : {}),
+        });
+      } else if (fatal && r.next < units.length) {
+        // A lane that had not finished when the endpoint went away: its next event was not sent.
+        failed.push({ id: units[r.next]!.events[0]!.id, reason: `not sent: ${(fatal as { reason: string }).reason}`, fatal: true });
       }
     }
     if (failed.length === 0) return { rejected };
     const first = failed[0]!;
-    const reached = answered > 0 || failed.length < lanes.size;
+    const reached = answered > 0 || failed.length < lanes.length;
     if (!reached) {
       // Nothing reached the receiver at all: the endpoint (not one grant) is down or refused.
-      if (stopped) throw new FatalError(stopped.reason, stopped.status);
+      if (fatal) throw new FatalError((fatal as { reason: string }).reason, fatal.status);
       this.ctx.logger.warn({ stream_id: this.ctx.streamId, host: url.host, reason: first.reason }, 'webhook endpoint unreachable; the batch will be retried');
       throw new RetryableError(first.reason, first.retryAfterMs, first.status);
     }
@@ -214,6 +261,6 @@ export class WebhookWriter implements DestinationWriter {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.pool?.close();
   }
 }

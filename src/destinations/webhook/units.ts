@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto';
+import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
+import { cloudEventHeaders, structuredCloudEvent } from './cloudevents.js';
+
+/**
+ * What one POST carries: one event (the default), or up to `maxEvents` consecutive events of one
+ * grant as a JSON array (opt-in batched delivery). Each unit's body is encoded exactly once per
+ * write, and its signature covers that body.
+ */
+export interface Unit {
+  events: StoredEvent[];
+  /** `webhook-id`: the event id, or for a batch a digest of its event ids (stable across retries of the same batch). */
+  id: string;
+  /** The uncompressed JSON body. */
+  json: Buffer;
+  contentType: string;
+  /** CloudEvents binary-mode headers (single events only; a batch carries its attributes in the body). */
+  ceHeaders: Record<string, string>;
+}
+
+export interface Batching {
+  /** At most this many events per request; 1 = one event per request (no array). */
+  maxEvents: number;
+  /** At most this many body bytes per request (an event larger on its own still goes, alone). */
+  maxBytes: number;
+  /** `json`: a JSON array of the usual bodies; `cloudevents`: CloudEvents batched mode. */
+  format: 'json' | 'cloudevents';
+}
+
+export const JSON_TYPE = 'application/json';
+export const CLOUDEVENTS_BATCH_TYPE = 'application/cloudevents-batch+json';
+
+/** `batch_` + the first 32 hex digits of SHA-256 over the ids: the same events give the same id. */
+export function batchId(events: readonly StoredEvent[]): string {
+  const h = createHash('sha256');
+  for (const e of events) h.update(e.id).update('\n');
+  return `batch_${h.digest('hex').slice(0, 32)}`;
+}
+
+function single(e: StoredEvent, attempt: number): Unit {
+  const payload = toCloudEvent(e, attempt);
+  return { events: [e], id: e.id, json: Buffer.from(JSON.stringify(payload)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(payload) };
+}
+
+/**
+ * Splits one grant's events (in log order) into request units. Unbatched, one unit per event.
+ * Batched, consecutive events are packed while the array stays within both limits; order inside
+ * a body is log order, and units go out in order.
+ */
+export function planUnits(events: readonly StoredEvent[], attempt: number, batching: Batching): Unit[] {
+  if (batching.maxEvents <= 1) return events.map((e) => single(e, attempt));
+  const units: Unit[] = [];
+  let parts: Buffer[] = [];
+  let members: StoredEvent[] = [];
+  let size = 2; // the brackets
+  const flush = () => {
+    if (members.length === 0) return;
+    const json = Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]);
+    units.push({ events: members, id: batchId(members), json, contentType: batching.format === 'cloudevents' ? CLOUDEVENTS_BATCH_TYPE : JSON_TYPE, ceHeaders: {} });
+    parts = [];
+    members = [];
+    size = 2;
+  };
+  for (const e of events) {
+    const payload = toCloudEvent(e, attempt);
+    const part = Buffer.from(JSON.stringify(batching.format === 'cloudevents' ? structuredCloudEvent(payload) : payload));
+    if (members.length > 0 && (members.length >= batching.maxEvents || size + 1 + part.length > batching.maxBytes)) flush();
+    parts.push(part);
+    members.push(e);
+    size += part.length + (members.length > 1 ? 1 : 0);
+  }
+  flush();
+  return units;
+}
+
+const COMMA = Buffer.from(',');
