@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { NewEvent } from '../domain/event.js';
 import { appendEvents } from '../event-log/append.js';
 import type { Cursor } from '../providers/provider.js';
@@ -47,6 +47,24 @@ export async function commitBatch(
   grant: { id: string; applicationId: string },
   batch: { events: readonly NewEvent[]; cursor: Cursor; progress?: Record<string, unknown> | undefined },
 ): Promise<NewEvent[]> {
+  return underLease(db, lease, async (tx) => {
+    const row = await tx.selectFrom('grants').select(['sync_state', 'status']).where('id', '=', grant.id).forUpdate().executeTakeFirst();
+    if (!row || row.status !== 'valid') throw new GrantGoneError(grant.id);
+    const added = new Set(await appendEvents(tx, grant.applicationId, batch.events));
+    const state: SyncState = { ...row.sync_state, cursor: batch.cursor };
+    if (batch.progress) state.progress = batch.progress;
+    await tx.updateTable('grants').set({ sync_state: JSON.stringify(state), last_sync_at: new Date() }).where('id', '=', grant.id).execute();
+    return batch.events.filter((e) => added.has(e.id));
+  });
+}
+
+/**
+ * Runs `write` in one transaction after locking the lease row and comparing its fencing token;
+ * throws LeaseLostError (and writes nothing) when this holder no longer has the grant. Every write
+ * a session makes goes through it (events and cursor, rotated credentials): a stopped syncer's
+ * abandoned provider call that finishes late must never overwrite what the new holder saved.
+ */
+export async function underLease<T>(db: Kysely<Database>, lease: HeldLease, write: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
   return db.transaction().execute(async (tx) => {
     const held = await tx
       .selectFrom('leases')
@@ -57,12 +75,6 @@ export async function commitBatch(
       .forUpdate()
       .executeTakeFirst();
     if (!held) throw new LeaseLostError(lease.name);
-    const row = await tx.selectFrom('grants').select(['sync_state', 'status']).where('id', '=', grant.id).forUpdate().executeTakeFirst();
-    if (!row || row.status !== 'valid') throw new GrantGoneError(grant.id);
-    const added = new Set(await appendEvents(tx, grant.applicationId, batch.events));
-    const state: SyncState = { ...row.sync_state, cursor: batch.cursor };
-    if (batch.progress) state.progress = batch.progress;
-    await tx.updateTable('grants').set({ sync_state: JSON.stringify(state), last_sync_at: new Date() }).where('id', '=', grant.id).execute();
-    return batch.events.filter((e) => added.has(e.id));
+    return write(tx);
   });
 }
