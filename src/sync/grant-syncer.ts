@@ -7,7 +7,7 @@ import { getProvider } from '../providers/registry.js';
 import type { GrantRow } from '../store/database.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { grantHandle } from './handle.js';
-import { commitBatch, GrantGoneError, LeaseLostError, type HeldLease, type SyncState } from './outbox.js';
+import { commitBatch, GrantGoneError, LeaseLostError, underLease, type HeldLease, type SyncState } from './outbox.js';
 
 export interface SyncerOptions {
   /** Interval of the fallback pass when no push arrives (ctx.config.fallbackSyncMs). */
@@ -228,8 +228,9 @@ export class GrantSyncer {
       fetch: globalThis.fetch,
       urls: { ...this.ctx.config.providers },
       outbound: outboundGuard(lookupAll, this.ctx.config.allowPrivateDestinations),
+      // Fenced like the events: a call abandoned by a stop may finish after the grant moved on.
       saveCredentials: async (credentials) => {
-        await this.ctx.repos.grants.update(grant.id, { credentials });
+        await underLease(this.ctx.store.db, this.lease, (tx) => this.ctx.repos.grants.update(grant.id, { credentials }, tx));
       },
     };
     const session = await definition.open(handle, pctx);

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NewEvent } from '../domain/event.js';
 import { insertEventsSql } from '../event-log/append.js';
 import { LOG_CHANNEL } from '../event-log/notify.js';
@@ -76,4 +76,26 @@ export async function commitBatch(
   if (!r.valid) throw new GrantGoneError(grant.id);
   const added = new Set(r.ids ?? []);
   return batch.events.filter((e) => added.has(e.id));
+}
+
+/**
+ * Runs `write` in one transaction after locking the lease row and comparing its fencing token;
+ * throws LeaseLostError (and writes nothing) when this holder no longer has the grant. It is the
+ * fence for a session's writes other than batches (rotated credentials; `commitBatch` applies the
+ * same check inside its one statement): a stopped syncer's abandoned provider call that finishes
+ * late must never overwrite what the new holder saved.
+ */
+export async function underLease<T>(db: Kysely<Database>, lease: HeldLease, write: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.transaction().execute(async (tx) => {
+    const held = await tx
+      .selectFrom('leases')
+      .select('token')
+      .where('name', '=', lease.name)
+      .where('holder', '=', lease.holder)
+      .where('token', '=', lease.token)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!held) throw new LeaseLostError(lease.name);
+    return write(tx);
+  });
 }

@@ -123,6 +123,10 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
     const user = h.sb.control.createUser({ mail: 'rotate@contoso.com' });
     const { grant_id } = await h.grant(user.mail);
     await eventually(() => subscriptionsOf(h, grant_id)[0], 10_000, 'subscription');
+    // The first pass is still running when the subscription appears: a delta call that took its
+    // (still valid) token before the clock jump could fetch the mail below without a refresh.
+    // Jump only once that pass has finished its delta round, so the mail needs a fresh token.
+    await eventually(() => firstRoundDone(h, grant_id), 10_000, 'the first delta round');
     const before = h.api.ctx.repos.grants.openCredentials<{ refresh_token: string; refreshed_at: number }>((await h.api.ctx.repos.grants.getById(grant_id))!)!;
     offset += 2 * 3600_000; // Tributary's clock: the access token is now past its expiry.
     try {
@@ -170,6 +174,13 @@ describe.each(DATABASES)('Microsoft sync through the engine (%s)', (kind) => {
     }
   });
 });
+
+/** The grant's first pass has saved a delta link for the inbox (its delta round is over). */
+async function firstRoundDone(h: Harness, grantId: string): Promise<boolean> {
+  const row = await h.api.ctx.store.db.selectFrom('grants').select('sync_state').where('id', '=', grantId).executeTakeFirst();
+  const cursor = (row?.sync_state as { cursor?: { folders?: Record<string, { link?: string }> } } | undefined)?.cursor;
+  return Boolean(cursor?.folders?.inbox?.link);
+}
 
 describe.each(DATABASES)('Microsoft fallback pass (%s)', (kind) => {
   let h: Harness;

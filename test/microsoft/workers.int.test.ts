@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRANT_LEASE_PREFIX } from '../../src/sync/leases.js';
+import { GRANT_LEASE_PREFIX, liveWorkers } from '../../src/sync/leases.js';
 import { TEST_KEYS } from '../helpers/context.js';
 import { eventually } from '../helpers/grants.js';
 import { spawnTributary, type TributaryProcess } from '../helpers/process.js';
@@ -39,11 +39,18 @@ describe('Microsoft grants across two worker processes (postgres)', () => {
       LOG_LEVEL: 'warn',
     };
     for (let i = 0; i < 2; i++) workers.push(spawnTributary(['worker'], env));
+    // Each worker runs the TypeScript sources (tsx): under a loaded CI machine its start-up alone
+    // takes tens of seconds. Wait for both heartbeats here, so the test's own waits measure sync
+    // work, not start-up, and the grants are shared from the start instead of being claimed by
+    // whichever worker came up first and then handed over mid-pass.
+    const died = workers.map((w) => w.exited.then((code) => Promise.reject(new Error(`a worker exited (${code}) during start-up:\n${w.output()}`))));
+    await Promise.race([eventually(async () => (await liveWorkers(h.api.ctx.store.db)) === workers.length, 100_000, 'both workers to start (their sync-worker heartbeats)'), ...died]);
+    for (const d of died) d.catch(() => undefined);
     for (const m of mails) {
       h.sb.control.createUser({ mail: m });
       grants.push((await h.grant(m)).grant_id);
     }
-  }, 120_000);
+  }, 150_000);
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.kill('SIGKILL')));
     await h?.close();

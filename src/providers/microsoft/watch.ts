@@ -99,7 +99,14 @@ export class SubscriptionKeeper {
       },
     });
     const id = String(res.body.id);
-    await this.tokens.update({ subscription: { id, clientState, expiresAt: String(res.body.expirationDateTime ?? expiresAt) } });
+    try {
+      await this.tokens.update({ subscription: { id, clientState, expiresAt: String(res.body.expirationDateTime ?? expiresAt) } });
+    } catch (err) {
+      // Not recorded (this session lost the grant while Graph answered): nobody would renew it and
+      // its clientState is unknown to the endpoint, so remove it rather than leave a second one.
+      await this.graph.request('DELETE', `/subscriptions/${encodeURIComponent(id)}`).catch(() => undefined);
+      throw err;
+    }
     this.lastCheck = this.o.now().getTime();
     this.o.logger.info({ subscription_id: id }, 'Graph subscription created');
     if (old && old.id !== 'pending' && old.id !== id) {
