@@ -1,5 +1,5 @@
 /**
- * The retry schedule of whole-batch failures (PROVIDERS.md §7, the Standard Webhooks schedule):
+ * The retry schedule of whole-batch failures (the Standard Webhooks schedule):
  * the first retry immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h,
  * each with ±10 % jitter. After the last one the stream is `failed`. A `Retry-After` from the
  * destination is honoured: the retry waits at least that long.

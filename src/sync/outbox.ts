@@ -36,7 +36,7 @@ export interface SyncState {
 }
 
 /**
- * The outbox transaction (DESIGN.md rule 2): appends the batch's events and saves the cursor
+ * The outbox transaction (events and cursor commit together, ADR 0500): appends the batch's events and saves the cursor
  * that follows them, or neither. The lease row is locked first and its fencing token compared,
  * so a worker that lost the grant (paused, partitioned) can never write after the new holder:
  * the new holder's acquire waits for this lock, and bumps the token once it has it.

@@ -11,7 +11,7 @@ export { freePort };
 
 /**
  * A real Dovecot (Debian's dovecot-imapd) on a free loopback port, with its own config, runtime
- * and state directories, log and passwd-file users under a temp directory (PROVIDERS.md §5).
+ * and state directories, log and passwd-file users under a temp directory (`dovecot-imapd` from .ci/run).
  * Fixtures go straight into Maildir; "new mail arrives" goes through IMAP APPEND.
  */
 export interface DovecotOptions {

@@ -1,6 +1,6 @@
 /**
  * What one HTTP answer means for one delivery (Standard Webhooks "delivery success and
- * failure", PROVIDERS.md §7): 2xx delivered; 410 the endpoint is gone for good; 408, 429, 5xx
+ * failure"): 2xx delivered; 410 the endpoint is gone for good; 408, 429, 5xx
  * and 3xx (redirects are never followed) fail the whole batch for a later retry; any other 4xx
  * refuses this one event (it goes to dead letters) and the batch goes on.
  */

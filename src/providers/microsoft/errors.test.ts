@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyTokenBody, classifyTokenError, TokenEndpointError, tokenFailure } from './errors.js';
 import { expectedIssuer } from './endpoints.js';
 
-describe('token error classification (PROVIDERS.md §2)', () => {
+describe('token error classification (Microsoft identity platform error codes)', () => {
   it.each([
     [{ error: 'invalid_grant', error_codes: [50173] }, 'reauth'],
     [{ error: 'invalid_grant', error_codes: [700082] }, 'reauth'],

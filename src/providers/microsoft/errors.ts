@@ -1,7 +1,7 @@
 import { ProviderError, type TokenErrorClass } from '../provider.js';
 
 /**
- * Token-endpoint error classification as data (PROVIDERS.md §2). The `error` field decides
+ * Token-endpoint error classification as data (AADSTS codes). The `error` field decides
  * first where it is unambiguous about whose fault it is; the AADSTS code in `error_codes`
  * refines `invalid_grant` and friends; anything unknown is transient (an unknown error must
  * never expire a grant).

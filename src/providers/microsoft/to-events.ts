@@ -1,7 +1,7 @@
 import { messageEvent, SOURCES, type AttachmentMeta, type MessageObject, type NewEvent, type Participant } from '../../domain/event.js';
 import { stableId } from '../../domain/ids.js';
 
-/** The message fields Tributary reads (PROVIDERS.md §3); carried inside delta links as `$select`. */
+/** The message fields Tributary reads from Graph; carried inside delta links as `$select`. */
 export const MESSAGE_SELECT = [
   'id',
   'conversationId',
@@ -83,7 +83,7 @@ export function toMessageObject(grantId: string, m: GraphMessage, attachments: G
     reply_to: participants(m.replyTo),
     date: m.receivedDateTime ? Math.floor(Date.parse(m.receivedDateTime) / 1000) : 0,
     snippet: m.bodyPreview ?? '',
-    // The event carries HTML (PROVIDERS.md §7): a text body is escaped and wrapped.
+    // The event carries HTML (the Nylas message shape): a text body is escaped and wrapped.
     body: m.body?.contentType?.toLowerCase() === 'text' ? `<pre>${escapeHtml(body)}</pre>` : body,
     folders: m.parentFolderId ? [m.parentFolderId] : [],
     unread: m.isRead === false,

@@ -241,7 +241,7 @@ export class Mailbox {
     return msg;
   }
 
-  /** Move to another folder: the immutable id stays, the REST id changes (PROVIDERS.md §3). */
+  /** Move to another folder: the immutable id stays, the REST id changes (as in Exchange Online). */
   move(id: string, destination: string): Message {
     const msg = this.requireMessage(id);
     const to = this.folder(destination);
