@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
+import { chunked } from '../destination.js';
 import { cloudEventHeaders, structuredCloudEvent } from './cloudevents.js';
 
 /**
@@ -49,28 +50,20 @@ function single(e: StoredEvent, attempt: number): Unit {
  */
 export function planUnits(events: readonly StoredEvent[], attempt: number, batching: Batching): Unit[] {
   if (batching.maxEvents <= 1) return events.map((e) => single(e, attempt));
-  const units: Unit[] = [];
-  let parts: Buffer[] = [];
-  let members: StoredEvent[] = [];
-  let size = 2; // the brackets
-  const flush = () => {
-    if (members.length === 0) return;
-    const json = Buffer.concat([Buffer.from('['), ...parts.flatMap((p, i) => (i === 0 ? [p] : [COMMA, p])), Buffer.from(']')]);
-    units.push({ events: members, id: batchId(members), json, contentType: batching.format === 'cloudevents' ? CLOUDEVENTS_BATCH_TYPE : JSON_TYPE, ceHeaders: {} });
-    parts = [];
-    members = [];
-    size = 2;
-  };
-  for (const e of events) {
+  const encoded = events.map((e) => {
     const payload = toCloudEvent(e, attempt);
-    const part = Buffer.from(JSON.stringify(batching.format === 'cloudevents' ? structuredCloudEvent(payload) : payload));
-    if (members.length > 0 && (members.length >= batching.maxEvents || size + 1 + part.length > batching.maxBytes)) flush();
-    parts.push(part);
-    members.push(e);
-    size += part.length + (members.length > 1 ? 1 : 0);
-  }
-  flush();
-  return units;
+    return { e, part: Buffer.from(JSON.stringify(batching.format === 'cloudevents' ? structuredCloudEvent(payload) : payload)) };
+  });
+  const contentType = batching.format === 'cloudevents' ? CLOUDEVENTS_BATCH_TYPE : JSON_TYPE;
+  // A body is `[` + the parts joined by `,` + `]`: counting each part with one separator byte,
+  // the brackets need one byte more.
+  return chunked(encoded, batching.maxEvents, batching.maxBytes - 1, (x) => x.part.length + 1).map((group) => {
+    const members = group.map((x) => x.e);
+    const json = Buffer.concat([OPEN, ...group.flatMap((x, i) => (i === 0 ? [x.part] : [COMMA, x.part])), CLOSE]);
+    return { events: members, id: batchId(members), json, contentType, ceHeaders: {} };
+  });
 }
 
+const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
