@@ -2,7 +2,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { Received } from '../../src/destinations/conformance/suite.js';
+import { afterEach } from 'vitest';
+import { testContext, type Received } from '../../src/destinations/conformance/suite.js';
+import { WebhookWriter, type WebhookConfig } from '../../src/destinations/webhook/writer.js';
 
 /**
  * A real HTTP receiver for webhook tests that verifies every delivery with its own
@@ -133,20 +135,27 @@ export class Receiver {
   }
 }
 
-/** Ids of `list` whose first occurrence comes after a later event of the same grant (in `order`): must be empty. */
-export function firstSeenOutOfOrder(list: readonly { id: string; grantId: string | null }[], order: readonly { id: string }[]): string[] {
-  const position = new Map(order.map((e, i) => [e.id, i]));
-  const newest = new Map<string, number>();
-  const seen = new Set<string>();
-  const wrong: string[] = [];
-  for (const r of list) {
-    if (seen.has(r.id)) continue;
-    seen.add(r.id);
-    const pos = position.get(r.id);
-    if (pos === undefined) continue;
-    const key = r.grantId ?? '';
-    if (pos < (newest.get(key) ?? -1)) wrong.push(r.id);
-    else newest.set(key, pos);
-  }
-  return wrong;
+/**
+ * The receivers and writers a test file starts, closed after each of its tests (call inside a
+ * `describe`). `writer` builds a WebhookWriter with private addresses allowed unless told otherwise.
+ */
+export function webhookRig(newSecret: () => string) {
+  const receivers: Receiver[] = [];
+  const writers: WebhookWriter[] = [];
+  afterEach(async () => {
+    await Promise.all(writers.splice(0).map((w) => w.close()));
+    await Promise.all(receivers.splice(0).map((r) => r.stop()));
+  });
+  return {
+    async receiver(): Promise<Receiver> {
+      const r = await new Receiver(newSecret()).start();
+      receivers.push(r);
+      return r;
+    },
+    writer(config: WebhookConfig, opts: ConstructorParameters<typeof WebhookWriter>[2] = {}, allowPrivate = true): WebhookWriter {
+      const w = new WebhookWriter(config, testContext({ allowPrivateAddresses: allowPrivate }), opts);
+      writers.push(w);
+      return w;
+    },
+  };
 }

@@ -80,3 +80,21 @@ export function eventRange(from: number, to: number, opts: EventOptions): Stored
   for (let i = from; i < to; i += 1) out.push(i % 7 === 6 ? grantEvent(i, opts) : messageCreated(i, opts));
   return out;
 }
+
+/** Ids of `list` whose first occurrence comes after a later event of the same grant (in `order`): must be empty. */
+export function firstSeenOutOfOrder(list: readonly { id: string; grantId: string | null }[], order: readonly { id: string }[]): string[] {
+  const position = new Map(order.map((e, i) => [e.id, i]));
+  const newest = new Map<string, number>();
+  const seen = new Set<string>();
+  const wrong: string[] = [];
+  for (const r of list) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    const pos = position.get(r.id);
+    if (pos === undefined) continue;
+    const key = r.grantId ?? '';
+    if (pos < (newest.get(key) ?? -1)) wrong.push(r.id);
+    else newest.set(key, pos);
+  }
+  return wrong;
+}

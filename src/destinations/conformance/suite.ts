@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../domain/event.js';
 import { destinationContext, type DestinationContext, type DestinationDefinition, type DestinationWriter } from '../destination.js';
 import { CaptureLogger } from './capture-logger.js';
-import { eventRange } from './events.js';
+import { eventRange, firstSeenOutOfOrder } from './events.js';
 
 /** One record as a receiver holds it. `content` is what must be identical across duplicates. */
 export interface Received {
@@ -73,18 +73,7 @@ function expectComplete(received: Received[], expected: StoredEvent[]) {
 
 /** Per grant, the first occurrences keep log order. */
 function expectOrderPerGrant(received: Received[], expected: StoredEvent[]) {
-  const position = new Map(expected.map((e, i) => [e.id, i]));
-  const last = new Map<string, number>();
-  const seen = new Set<string>();
-  for (const r of received) {
-    if (seen.has(r.id)) continue;
-    seen.add(r.id);
-    const pos = position.get(r.id);
-    if (pos === undefined) continue;
-    const key = r.grantId ?? '';
-    expect(pos, `event ${r.id} of grant ${key} arrived before an earlier event of that grant`).toBeGreaterThan(last.get(key) ?? -1);
-    last.set(key, pos);
-  }
+  expect(firstSeenOutOfOrder(received, expected), 'events that arrived before an earlier event of their grant').toEqual([]);
 }
 
 /**

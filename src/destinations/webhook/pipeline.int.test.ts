@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { HTTP, type CloudEvent } from 'cloudevents';
-import { afterEach, describe, expect, it } from 'vitest';
-import { firstSeenOutOfOrder, Receiver } from '../../../test/helpers/webhook-receiver.js';
+import { describe, expect, it } from 'vitest';
+import { webhookRig } from '../../../test/helpers/webhook-receiver.js';
 import type { StoredEvent } from '../../domain/event.js';
-import { eventRange } from '../conformance/events.js';
-import { testContext } from '../conformance/suite.js';
+import { eventRange, firstSeenOutOfOrder } from '../conformance/events.js';
 import { batchId } from './units.js';
-import { WebhookWriter, type WebhookConfig } from './writer.js';
 
 /**
  * Pipelining (several requests of one grant in flight on one connection) and batched delivery,
@@ -28,22 +26,7 @@ function retryFrom(batch: StoredEvent[], failedIds: readonly string[]): StoredEv
 }
 
 describe('webhook pipelining and batching', () => {
-  const receivers: Receiver[] = [];
-  const writers: WebhookWriter[] = [];
-  const receiver = async () => {
-    const r = await new Receiver(newSecret()).start();
-    receivers.push(r);
-    return r;
-  };
-  const writer = (config: WebhookConfig) => {
-    const w = new WebhookWriter(config, testContext({ allowPrivateAddresses: true }));
-    writers.push(w);
-    return w;
-  };
-  afterEach(async () => {
-    await Promise.all(writers.splice(0).map((w) => w.close()));
-    await Promise.all(receivers.splice(0).map((r) => r.stop()));
-  });
+  const { receiver, writer } = webhookRig(newSecret);
 
   it('puts up to `pipelining` requests of one grant on one connection at once; they arrive in log order', async () => {
     const r = await receiver();

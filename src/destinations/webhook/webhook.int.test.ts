@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventRange, messageCreated } from '../conformance/events.js';
-import { runConformance, testContext } from '../conformance/suite.js';
+import { runConformance } from '../conformance/suite.js';
 import { webhookDestination } from './definition.js';
-import { Receiver } from '../../../test/helpers/webhook-receiver.js';
-import { DEFAULT_PIPELINING, DEFAULT_TIMEOUT_MS, WebhookWriter, type WebhookConfig } from './writer.js';
+import { Receiver, webhookRig } from '../../../test/helpers/webhook-receiver.js';
+import { DEFAULT_PIPELINING, DEFAULT_TIMEOUT_MS, type WebhookConfig } from './writer.js';
 
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -38,23 +38,8 @@ runConformance<WebhookConfig>('webhook', {
 });
 
 describe('webhook destination against a local receiver', () => {
-  const receivers: Receiver[] = [];
-  const writers: WebhookWriter[] = [];
-  const receiver = async () => {
-    const r = await new Receiver(newSecret()).start();
-    receivers.push(r);
-    return r;
-  };
-  const writer = (config: WebhookConfig, opts: ConstructorParameters<typeof WebhookWriter>[2] = {}, allowPrivate = true) => {
-    const w = new WebhookWriter(config, testContext({ allowPrivateAddresses: allowPrivate }), opts);
-    writers.push(w);
-    return w;
-  };
+  const { receiver, writer } = webhookRig(newSecret);
   const signal = () => new AbortController().signal;
-  afterEach(async () => {
-    await Promise.all(writers.splice(0).map((w) => w.close()));
-    await Promise.all(receivers.splice(0).map((r) => r.stop()));
-  });
 
   it('sends the CloudEvents envelope with webhook_delivery_attempt, signed, over one kept-alive connection', async () => {
     const r = await receiver();
