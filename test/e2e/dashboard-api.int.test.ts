@@ -146,7 +146,10 @@ describe.each(DATABASES)('dashboard API (%s)', (kind) => {
     expect((await call('GET', '/dashboard/api/overview?minutes=1')).status).toBe(400);
 
     const applicationId = (await ctx.repos.applications.getDefault())!.id;
-    const event = (id: string, type: string) => ({ id, application_id: applicationId, grant_id: 'grant-a', provider: 'imap', type, source: '/imap/emails/realtime', time: 1, object: JSON.stringify({}) });
+    // Rows carry the test's clock, not the database's now(): the clock is frozen while a slow
+    // run can cross a minute boundary, which would put the rows outside the window asked for.
+    const created_at = ctx.now();
+    const event = (id: string, type: string) => ({ id, application_id: applicationId, grant_id: 'grant-a', provider: 'imap', type, source: '/imap/emails/realtime', time: 1, object: JSON.stringify({}), created_at });
     await ctx.store.db.insertInto('events').values([event('e1', 'message.created'), event('e2', 'message.created'), event('e3', 'grant.created')]).execute();
     const d = (await call('GET', '/dashboard/api/overview?minutes=5')).body.data as unknown as { events_per_minute: { n: number }[]; messages_24h: Record<string, number> };
     expect(d.events_per_minute.reduce((a, p) => a + p.n, 0)).toBe(3);
@@ -158,8 +161,8 @@ describe.each(DATABASES)('dashboard API (%s)', (kind) => {
     await ctx.store.db
       .insertInto('delivery_attempts')
       .values([
-        { stream_id: streamId, first_seq: '1', last_seq: '5', count: 5, outcome: 'delivered', duration_ms: 3 },
-        { stream_id: streamId, first_seq: '6', last_seq: '7', count: 2, outcome: 'retry', duration_ms: 3 },
+        { stream_id: streamId, first_seq: '1', last_seq: '5', count: 5, outcome: 'delivered', duration_ms: 3, created_at },
+        { stream_id: streamId, first_seq: '6', last_seq: '7', count: 2, outcome: 'retry', duration_ms: 3, created_at },
       ])
       .execute();
     const t = (await call('GET', `/dashboard/api/streams/${streamId}/throughput?minutes=10`)).body.data as unknown as { n: number }[];
