@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { openConnections } from '../src/providers/imap/client.js';
-import { arg, checkDelivery, grantsWithStream, landMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
+import { arg, checkDelivery, grantsWithStream, stageMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
 import { benchMailbox } from './imap-fixtures.js';
 import { machineLine } from './machine.js';
 
@@ -64,8 +64,9 @@ async function burstRate(rig: Rig): Promise<number> {
   await rig.rx.reset();
   const total = MAILBOXES * PER_MAILBOX;
   const fixtures = benchMailbox(PER_MAILBOX);
+  const mail = stageMail(rig, users, fixtures);
   const t0 = Date.now();
-  await landMail(rig, users, fixtures);
+  await mail.land();
   for (;;) {
     const s = await rig.rx.summary();
     if (s.distinct >= total) break;

@@ -27,7 +27,7 @@ import { rfc822 } from '../../test/imap/messages.js';
 import { benchMailbox } from '../imap-fixtures.js';
 import { machineLine, percentile } from '../machine.js';
 import { microsoftLatency } from './microsoft.js';
-import { arg, checkDelivery, grantsWithStream, landMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
+import { arg, checkDelivery, grantsWithStream, stageMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
 
 const MESSAGES = arg('messages', 10_000);
 const MAILBOXES = arg('mailboxes', 20);
@@ -79,8 +79,9 @@ async function burst(rig: Rig, label: string, mailboxes: number, perMailbox: num
   await rig.rx.reset();
   const total = mailboxes * perMailbox;
   const fixtures = benchMailbox(perMailbox);
+  const mail = stageMail(rig, users, fixtures);
   const t0 = Date.now();
-  await landMail(rig, users, fixtures);
+  await mail.land();
   let logDoneAt = 0;
   const logWatch = (async () => {
     while ((await logCount(rig, grantIds)) < total) await sleep(50);
