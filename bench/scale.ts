@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { openConnections } from '../src/providers/imap/client.js';
-import { arg, checkDelivery, grantsWithStream, stageMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
+import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
 import { benchMailbox } from './imap-fixtures.js';
 import { machineLine } from './machine.js';
 
@@ -56,7 +56,7 @@ function startWorkerProcess(databaseUrl: string): Promise<ChildProcess> {
   });
 }
 
-async function burstRate(rig: Rig): Promise<number> {
+async function burstRate(rig: Rig, named: Record<number, string> = {}): Promise<{ rate: number; cpu: string }> {
   const users = Array.from({ length: MAILBOXES }, (_, i) => `two-${i}-${randomUUID().slice(0, 6)}`);
   const { grantIds, streamId } = await grantsWithStream(rig, users);
   await untilConnected(rig, grantIds);
@@ -65,19 +65,16 @@ async function burstRate(rig: Rig): Promise<number> {
   const total = MAILBOXES * PER_MAILBOX;
   const fixtures = benchMailbox(PER_MAILBOX);
   const mail = stageMail(rig, users, fixtures);
+  const meter = rigCpu(rig, named);
   const t0 = Date.now();
   await mail.land();
-  for (;;) {
-    const s = await rig.rx.summary();
-    if (s.distinct >= total) break;
-    if (Date.now() - t0 > 600_000) throw new Error(`only ${s.distinct} of ${total} delivered`);
-    await sleep(100);
-  }
+  await untilDelivered(rig, total);
+  const cpu = meter.line(total);
   const s = await rig.rx.summary();
   if ((await logCount(rig, grantIds)) !== total) throw new Error('log incomplete');
   await checkDelivery(rig, grantIds, total, s);
   await retire(rig, grantIds, streamId);
-  return total / ((s.lastAt - t0) / 1000);
+  return { rate: total / ((s.lastAt - t0) / 1000), cpu };
 }
 
 const rig = await startRig();
@@ -86,19 +83,23 @@ try {
   console.log(`load average at start: ${load()} (shared machine)`);
   if (GRANTS > 0) await idleGrants(rig, GRANTS);
 
-  const one: number[] = [];
+  const one: { rate: number; cpu: string }[] = [];
   for (let r = 0; r < RUNS; r++) one.push(await burstRate(rig));
   const second = await startWorkerProcess(rig.ctx.store.connectionString!);
-  const two: number[] = [];
+  const two: { rate: number; cpu: string }[] = [];
   try {
-    for (let r = 0; r < RUNS; r++) two.push(await burstRate(rig));
+    for (let r = 0; r < RUNS; r++) two.push(await burstRate(rig, second.pid ? { [second.pid]: 'worker 2' } : {}));
   } finally {
     second.disconnect();
   }
+  const mid = (rs: { rate: number; cpu: string }[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+  const rates = (rs: { rate: number }[]) => rs.map((x) => x.rate);
   console.log(`\n${MAILBOXES} mailboxes × ${PER_MAILBOX} burst → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
-  console.log(`  one worker  ${fmt(median(one))}   (${one.map(fmt).join(', ')})`);
-  console.log(`  two workers ${fmt(median(two))}   (${two.map(fmt).join(', ')})`);
-  console.log(`  ratio two/one ${(median(two) / median(one)).toFixed(2)}`);
+  console.log(`  one worker  ${fmt(median(rates(one)))}   (${rates(one).map(fmt).join(', ')})`);
+  console.log(`    ${mid(one).cpu}`);
+  console.log(`  two workers ${fmt(median(rates(two)))}   (${rates(two).map(fmt).join(', ')})`);
+  console.log(`    ${mid(two).cpu}`);
+  console.log(`  ratio two/one ${(median(rates(two)) / median(rates(one))).toFixed(2)}`);
   console.log(`\nload average at end: ${load()}`);
 } finally {
   await rig.close();

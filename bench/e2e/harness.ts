@@ -21,6 +21,7 @@ import type { SchedulerOptions, SyncScheduler } from '../../src/sync/scheduler.j
 import { Dovecot } from '../../test/helpers/dovecot.js';
 import { seedGrants } from '../../test/helpers/grants.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
+import { cpuLine, cpuSample, imapBenchGroups } from '../cpu-meter.js';
 import type { ReceiverSummary } from './receiver.js';
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -32,8 +33,11 @@ export const arg = (name: string, fallback: number) => {
 
 export interface Receiver {
   url: string;
+  pid: number | undefined;
   summary(): Promise<ReceiverSummary>;
   count(): Promise<number>;
+  /** Received and distinct event ids so far (cheap: poll this, ask for the summary once). */
+  progress(): Promise<{ count: number; distinct: number }>;
   reset(): Promise<void>;
   stop(): void;
 }
@@ -49,7 +53,9 @@ export function startReceiver(): Promise<Receiver> {
     child.once('message', (m: { port: number }) =>
       resolve({
         url: `http://127.0.0.1:${m.port}/hook`,
+        pid: child.pid,
         summary: () => ask<ReceiverSummary>('summary'),
+        progress: () => ask<{ count: number; distinct: number }>('progress'),
         count: async () => (await ask<{ count: number }>('count')).count,
         reset: async () => void (await ask('reset')),
         stop: () => child.kill(),
@@ -60,6 +66,8 @@ export function startReceiver(): Promise<Receiver> {
 
 export interface Rig {
   ctx: AppContext;
+  /** The PostgreSQL server's postmaster pid (CPU accounting). */
+  pgPid: number;
   dovecot: Dovecot;
   rx: Receiver;
   engine: DeliveryEngine;
@@ -114,6 +122,7 @@ export async function startRig(): Promise<Rig> {
   const { engine, sync, log } = await startWorker(ctx, 'bench-e2e');
   return {
     ctx,
+    pgPid: pg.pid(),
     dovecot,
     rx,
     engine,
@@ -133,12 +142,17 @@ export async function startRig(): Promise<Rig> {
 }
 
 /** Grants for Dovecot users with a webhook stream of their own (so scenarios never mix). */
-export async function grantsWithStream(rig: Rig, users: string[], settings: Record<string, unknown> = {}): Promise<{ grantIds: string[]; streamId: string; applicationId: string }> {
+export async function grantsWithStream(
+  rig: Rig,
+  users: string[],
+  settings: Record<string, unknown> = {},
+  webhook: Record<string, unknown> = {},
+): Promise<{ grantIds: string[]; streamId: string; applicationId: string }> {
   rig.dovecot.addUsers(users, 'pw');
   const { grants, applicationId } = await seedGrants(rig.ctx, users.length, { credentials: (i) => ({ username: users[i]!, password: 'pw' }), settings: { ...rig.imapSettings, ...settings } });
   const grantIds = grants.map((g) => g.id);
   const svc = streamService({ db: rig.ctx.store.db, sealer: rig.ctx.sealer, catalog: registryCatalog, now: () => new Date(), logger: rig.ctx.logger, allowPrivateAddresses: true, dataDir: '/nonexistent' });
-  const s = await svc.create(applicationId, { name: `bench ${users[0]}`, dataTypes: ['message.created'], grantIds, destination: { type: 'webhook', config: { url: rig.rx.url, secret: 'bench-secret-0123456789' } } });
+  const s = await svc.create(applicationId, { name: `bench ${users[0]}`, dataTypes: ['message.created'], grantIds, destination: { type: 'webhook', config: { url: rig.rx.url, secret: 'bench-secret-0123456789', ...webhook } } });
   await rig.engine.scan();
   return { grantIds, streamId: s.id, applicationId };
 }
@@ -157,6 +171,25 @@ export async function untilConnected(rig: Rig, grantIds: string[], timeoutMs = 6
     if (performance.now() - t0 > timeoutMs) throw new Error(`only ${n} of ${grantIds.length} grants connected after ${timeoutMs / 1000} s`);
     await sleep(50);
   }
+}
+
+/** Waits until `expected` distinct events reached the receiver; throws when progress stops for a minute. */
+export async function untilDelivered(rig: Rig, expected: number, timeoutMs = 600_000): Promise<void> {
+  const t0 = performance.now();
+  for (let last = -1, lastChange = performance.now(); ; ) {
+    const s = await rig.rx.progress();
+    if (s.distinct >= expected) return;
+    if (s.distinct !== last) [last, lastChange] = [s.distinct, performance.now()];
+    if (performance.now() - lastChange > 60_000 || performance.now() - t0 > timeoutMs) throw new Error(`only ${s.distinct} of ${expected} events reached the webhook`);
+    await sleep(100);
+  }
+}
+
+/** CPU accounting of one scenario on the rig: start before it, `line(messages)` after it. */
+export function rigCpu(rig: Pick<Rig, 'rx' | 'pgPid'>, named: Record<number, string> = {}): { line(messages: number): string } {
+  const groups = imapBenchGroups({ ...named, ...(rig.rx.pid ? { [rig.rx.pid]: 'receiver' } : {}) });
+  const a = cpuSample(groups, [rig.pgPid]);
+  return { line: (messages) => cpuLine(a, cpuSample(groups, [rig.pgPid]), messages) };
 }
 
 export async function logCount(rig: Rig, grantIds: string[]): Promise<number> {
@@ -190,11 +223,6 @@ export async function checkDelivery(rig: Rig, grantIds: string[], expected: numb
   return { duplicates: s.duplicates };
 }
 
-/**
- * New mail lands in the mailboxes the way a delivery agent drops it into Maildir, in slices with
- * the event loop free in between: the writes are synchronous and the worker measured shares this
- * process, so one long write would stall it (and its lease renewals) for seconds.
- */
 /**
  * New mail for a scenario, in two steps like a delivery agent's: `stageMail` writes every file into
  * the users' Maildir/tmp before the clock starts; `land()` renames them into new/, the moment of

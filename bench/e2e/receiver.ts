@@ -15,6 +15,10 @@ interface Row {
   at: number;
 }
 let rows: Row[] = [];
+// Kept as events arrive, so the parent's frequent progress question costs nothing to answer.
+let seen = new Set<string>();
+
+type Body = { id: string; data: { grant_id?: string; object: { subject?: string } } };
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -25,8 +29,12 @@ const server = createServer((req, res) => {
       res.end(new URL(req.url ?? '/', 'http://x').searchParams.get('challenge') ?? '');
       return;
     }
-    const ce = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string; data: { grant_id?: string; object: { subject?: string } } };
-    rows.push({ id: ce.id, grant: ce.data.grant_id ?? '', subject: ce.data.object.subject ?? '', at });
+    // One event per request, or an array of them (the webhook's opt-in batched mode).
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Body | Body[];
+    for (const ce of Array.isArray(body) ? body : [body]) {
+      rows.push({ id: ce.id, grant: ce.data.grant_id ?? '', subject: ce.data.object.subject ?? '', at });
+      seen.add(ce.id);
+    }
     res.end('ok');
   });
 });
@@ -58,9 +66,10 @@ function summary(): ReceiverSummary {
   return { count: rows.length, distinct: seen.size, duplicates: rows.length - seen.size, firstAt: rows[0]?.at ?? 0, lastAt: rows.at(-1)?.at ?? 0, order, bySubject };
 }
 
-process.on('message', (m: { op: 'summary' | 'count' | 'reset' }) => {
-  if (m.op === 'reset') rows = [];
+process.on('message', (m: { op: 'summary' | 'count' | 'progress' | 'reset' }) => {
+  if (m.op === 'reset') [rows, seen] = [[], new Set()];
   if (m.op === 'summary') process.send!(summary());
+  else if (m.op === 'progress') process.send!({ count: rows.length, distinct: seen.size });
   else process.send!({ count: rows.length });
 });
 process.on('disconnect', () => process.exit(0));

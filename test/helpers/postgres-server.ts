@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chownSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ export interface PostgresServer {
   down(): void;
   up(): void;
   stop(): void;
+  /** The postmaster's pid (its backends are its children): for benchmarks that account CPU. */
+  pid(): number;
 }
 
 function binDir(): string {
@@ -68,6 +70,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       run('pg_ctl', ['-D', dir, '-l', join(parent, 'log'), '-w', '-t', '60', '-o', options, 'start']);
     },
     url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    pid: () => Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]),
     stop() {
       try {
         run('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']);
