@@ -156,6 +156,21 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
     expect(await cursorOf(g.id)).toEqual({ seen: 1 });
   });
 
+  it('keeps counting tokens across a release: a late commit of the same holder’s earlier tenure is refused', async () => {
+    const { grants, applicationId } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    const name = grantLeaseName(g.id);
+    const earlier = (await t.repos.leases.acquire(name, 'w', 10_000))!;
+    await t.repos.leases.release(name, 'w');
+    expect(await t.repos.leases.holds(name, 'w', earlier.token)).toBe(false);
+    expect(await t.repos.leases.list(name)).toEqual([]);
+    const again = (await t.repos.leases.acquire(name, 'w', 10_000))!;
+    expect(Number(again.token)).toBeGreaterThan(Number(earlier.token));
+    await expect(commitBatch(t.store.db, { name, holder: 'w', token: earlier.token }, { id: g.id, applicationId }, { events: [], cursor: { seen: 9 } })).rejects.toBeInstanceOf(LeaseLostError);
+    // A live lease renewed by its holder keeps its token.
+    expect((await t.repos.leases.acquire(name, 'w', 10_000))!.token).toBe(again.token);
+  });
+
   it('commits a batch with its cursor atomically: replays dropped, nothing written without the lease or the grant, the log notified', async () => {
     const { grants, applicationId } = await seedGrants(t, 1);
     const g = grants[0]!;

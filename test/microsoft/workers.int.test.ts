@@ -22,8 +22,7 @@ describe('Microsoft grants across two worker processes (postgres)', () => {
     return { total: rows.length, unique: new Set(rows.map((r) => r.id)).size };
   };
   const holders = async () => {
-    const rows = await h.api.ctx.store.db.selectFrom('leases').select(['name', 'holder']).where('name', 'like', `${GRANT_LEASE_PREFIX}%`).execute();
-    return rows;
+    return h.api.ctx.repos.leases.list(GRANT_LEASE_PREFIX);
   };
 
   beforeAll(async () => {

@@ -13,6 +13,9 @@ export interface Lease {
   expiresAt: Date;
 }
 
+/** The holder of a released lease: no process uses an empty worker id, so nobody's renewals or fences match it. */
+const RELEASED = '';
+
 export function leasesRepo(db: Kysely<Database>) {
   return {
     /** Takes the lease if free or expired, or renews it if `holder` already has it. */
@@ -36,8 +39,18 @@ export function leasesRepo(db: Kysely<Database>) {
       return row ? { name: row.name, holder: row.holder, token: String(row.token), expiresAt: row.expires_at } : null;
     },
 
+    /**
+     * Gives the lease back at once. The row stays, holderless and expired, so that its token keeps
+     * counting: had it been deleted, the next acquire (even by the same holder) would start again
+     * at 1 and a very late write of an earlier tenure carrying that token would pass the fence.
+     */
     async release(name: string, holder: string): Promise<void> {
-      await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+      await db
+        .updateTable('leases')
+        .set({ holder: RELEASED, expires_at: sql<Date>`now() - interval '1 second'` })
+        .where('name', '=', name)
+        .where('holder', '=', holder)
+        .execute();
     },
 
     /** True while `holder` still holds the lease with this fencing token. */
@@ -53,6 +66,7 @@ export function leasesRepo(db: Kysely<Database>) {
       return row !== undefined;
     },
 
-    list: (prefix: string) => db.selectFrom('leases').selectAll().where('name', 'like', `${prefix}%`).execute(),
+    /** Leases with a holder (live or expired, not released). */
+    list: (prefix: string) => db.selectFrom('leases').selectAll().where('name', 'like', `${prefix}%`).where('holder', '<>', RELEASED).execute(),
   };
 }
