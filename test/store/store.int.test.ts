@@ -21,6 +21,11 @@ describe.each(DATABASES)('store on %s', (kind) => {
     expect(await migrate(t.store)).toEqual([]);
   });
 
+  it('compresses event bodies with lz4 where the server has it (PostgreSQL), pglz elsewhere (PGlite)', async () => {
+    const { rows } = await sql<{ c: string }>`select attcompression::text as c from pg_attribute where attrelid = 'events'::regclass and attname = 'object'`.execute(t.store.db);
+    expect(rows[0]!.c).toBe(kind === 'postgres' ? 'l' : '');
+  });
+
   it('a worker keeps no job-queue tables: periodic work is leases and timers only (ADR 0800)', async () => {
     const c = await testContext(kind);
     const running = await startRoles(c, { api: false, worker: true });
