@@ -89,6 +89,9 @@ export const imapBenchGroups =
  * Processes outside this tree (other work on a shared machine) show as the difference between the
  * machine's busy time and the tree's.
  */
+/** Cores the machine kept busy between two samples (everything on it, ours or not). */
+export const busyCores = (a: CpuSample, b: CpuSample) => (b.machine - a.machine) / ((b.at - a.at) / 1000);
+
 export function cpuLine(a: CpuSample, b: CpuSample, messages: number): string {
   const wall = (b.at - a.at) / 1000;
   const cores = cpus().length;

@@ -21,7 +21,7 @@ import type { SchedulerOptions, SyncScheduler } from '../../src/sync/scheduler.j
 import { Dovecot } from '../../test/helpers/dovecot.js';
 import { seedGrants } from '../../test/helpers/grants.js';
 import { startPostgres } from '../../test/helpers/postgres-server.js';
-import { cpuLine, cpuSample, imapBenchGroups } from '../cpu-meter.js';
+import { busyCores, cpuLine, cpuSample, imapBenchGroups } from '../cpu-meter.js';
 import type { ReceiverSummary } from './receiver.js';
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -186,10 +186,15 @@ export async function untilDelivered(rig: Rig, expected: number, timeoutMs = 600
 }
 
 /** CPU accounting of one scenario on the rig: start before it, `line(messages)` after it. */
-export function rigCpu(rig: Pick<Rig, 'rx' | 'pgPid'>, named: Record<number, string> = {}): { line(messages: number): string } {
+export function rigCpu(rig: Pick<Rig, 'rx' | 'pgPid'>, named: Record<number, string> = {}): { stop(messages: number): { line: string; busy: number } } {
   const groups = imapBenchGroups({ ...named, ...(rig.rx.pid ? { [rig.rx.pid]: 'receiver' } : {}) });
   const a = cpuSample(groups, [rig.pgPid]);
-  return { line: (messages) => cpuLine(a, cpuSample(groups, [rig.pgPid]), messages) };
+  return {
+    stop(messages) {
+      const b = cpuSample(groups, [rig.pgPid]);
+      return { line: cpuLine(a, b, messages), busy: busyCores(a, b) };
+    },
+  };
 }
 
 export async function logCount(rig: Rig, grantIds: string[]): Promise<number> {

@@ -82,7 +82,7 @@ async function burst(rig: Rig, label: string, mailboxes: number, perMailbox: num
     logDoneAt = Date.now();
   })();
   await untilDelivered(rig, total);
-  const cpu = meter.line(total);
+  const cpu = meter.stop(total).line;
   await logWatch;
   const s = await rig.rx.summary();
   const { duplicates } = await checkDelivery(rig, grantIds, total, s);
@@ -113,7 +113,7 @@ async function backfill(rig: Rig, count: number): Promise<{ logRate: number; hoo
   while ((await logCount(rig, grantIds)) < count) await sleep(50);
   const logDoneAt = Date.now();
   await untilDelivered(rig, count);
-  const cpu = meter.line(count);
+  const cpu = meter.stop(count).line;
   const s = await rig.rx.summary();
   const { duplicates } = await checkDelivery(rig, grantIds, count, s);
   await retire(rig, grantIds, streamId);
