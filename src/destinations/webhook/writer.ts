@@ -10,7 +10,7 @@ import { forbiddenCause, systemLookupAll } from './guard.js';
 import { DeadlineQueue } from './deadlines.js';
 import { sendLane, type LaneResult, type Posted } from './pipeline.js';
 import { Cancel, post } from './request.js';
-import { signatureHeaders, type SigningSecrets } from './signing.js';
+import { Signer } from './signing.js';
 import { JSON_TYPE, planUnits, type Batching, type Unit } from './units.js';
 
 export interface WebhookConfig {
@@ -65,7 +65,7 @@ export class WebhookWriter implements DestinationWriter {
   private pool: ConnectionPool | null = null;
   /** The one timer behind every request's deadline. */
   private deadlines: DeadlineQueue | null = null;
-  private readonly secrets: SigningSecrets;
+  private readonly signer: Signer;
   /** The user's headers, lower-cased so that ours replace any of them whatever its case. */
   private readonly extraHeaders: Record<string, string>;
 
@@ -77,7 +77,7 @@ export class WebhookWriter implements DestinationWriter {
     this.extraHeaders = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.opts = { timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, resolve: systemLookupAll, ...opts };
     this.depth = Math.max(1, config.pipelining ?? DEFAULT_PIPELINING);
-    this.secrets = { secret: config.secret, previousSecret: config.previous_secret, previousExpiresAt: config.previous_secret_expires_at };
+    this.signer = new Signer({ secret: config.secret, previousSecret: config.previous_secret, previousExpiresAt: config.previous_secret_expires_at });
     this.batching = { maxEvents: config.batch_max_events ?? 1, maxBytes: config.batch_max_bytes ?? DEFAULT_BATCH_MAX_BYTES, format: config.batch_format ?? 'json' };
   }
 
@@ -107,7 +107,7 @@ export class WebhookWriter implements DestinationWriter {
     const headers: Record<string, string> = Object.assign(
       { ...this.extraHeaders, 'content-type': unit.contentType, 'user-agent': USER_AGENT },
       unit.ceHeaders,
-      signatureHeaders(this.secrets, unit.id, this.ctx.now(), unit.json),
+      this.signer.headers(unit.id, this.ctx.now(), unit.json),
     );
     let body = unit.json;
     if (this.config.compressed_delivery) {
