@@ -3,7 +3,8 @@ import type { EventType, StoredEvent } from '../domain/event.js';
 import type { ProviderId } from '../domain/provider.js';
 import type { Database, EventRow } from '../store/database.js';
 
-export function toStoredEvent(r: EventRow): StoredEvent {
+/** Every field of a stored event but its object, from a row of `events`. */
+export function eventFields(r: Omit<EventRow, 'object' | 'txid' | 'created_at'>): Omit<StoredEvent, 'object'> {
   return {
     seq: String(r.seq),
     id: r.id,
@@ -13,8 +14,11 @@ export function toStoredEvent(r: EventRow): StoredEvent {
     type: r.type as EventType,
     source: r.source,
     time: Number(r.time),
-    object: r.object,
   };
+}
+
+export function toStoredEvent(r: EventRow): StoredEvent {
+  return { ...eventFields(r), object: r.object };
 }
 
 export interface EventPageQuery {

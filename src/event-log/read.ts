@@ -1,7 +1,8 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { StoredEvent } from '../domain/event.js';
+import { withObjectJson } from '../domain/event-json.js';
 import type { Database, EventRow } from '../store/database.js';
-import { toStoredEvent } from './list.js';
+import { eventFields } from './list.js';
 
 /**
  * Readers for delivery: they never skip an event whose transaction commits after a
@@ -48,7 +49,6 @@ export interface EventFilter {
 
 export interface LoggedEvent extends StoredEvent {
   txid: string;
-  createdAt: Date;
 }
 
 export interface ReadResult {
@@ -72,16 +72,26 @@ function afterSql(p: LogPosition): RawBuilder<unknown> {
   return sql`(e.txid, e.seq) > (${p.txid}::xid8, ${p.seq}::bigint)`;
 }
 
-type Row = EventRow & { horizon: string };
+/**
+ * The columns delivery needs, `object` as the database's JSON text: parsed only if a destination
+ * reads it (a webhook copies the text into its body, see domain/event-json.ts).
+ */
+const COLUMNS = sql`e.seq, e.id, e.application_id, e.grant_id, e.provider, e.type, e.source, e.time, e.txid::text as txid, e.object::text as object_json`;
+
+type LogRow = Omit<EventRow, 'object' | 'txid' | 'created_at'> & { txid: string; object_json: string };
+
+function toLoggedEvent(r: LogRow): LoggedEvent {
+  return withObjectJson<LoggedEvent>({ ...eventFields(r), txid: r.txid }, r.object_json);
+}
 
 /** Reads up to `limit` events after `after` that match `filter`, in (txid, seq) order, below the horizon. */
 export async function readAfter(db: Kysely<Database>, q: { after: LogPosition; filter: EventFilter; limit: number }): Promise<ReadResult> {
   // One statement: the horizon and the rows come from the same snapshot.
-  const { rows } = await sql<Row | { horizon: string; seq: null }>`
+  const { rows } = await sql<(LogRow & { horizon: string }) | { horizon: string; seq: null }>`
     select h.horizon, e.*
     from (select pg_snapshot_xmin(pg_current_snapshot())::text as horizon) h
     left join lateral (
-      select e.* from events e
+      select ${COLUMNS} from events e
       where ${sql.join(filterSql(q.filter), sql` and `)} and ${afterSql(q.after)} and e.txid < h.horizon::xid8
       order by e.txid, e.seq
       limit ${q.limit}
@@ -90,8 +100,7 @@ export async function readAfter(db: Kysely<Database>, q: { after: LogPosition; f
   const events: LoggedEvent[] = [];
   for (const r of rows) {
     if (r.seq === null) continue;
-    const row = r as Row;
-    events.push({ ...toStoredEvent(row), txid: String(row.txid), createdAt: row.created_at });
+    events.push(toLoggedEvent(r as LogRow));
   }
   const last = events.at(-1);
   let next: LogPosition = last ? { txid: last.txid, seq: last.seq } : q.after;
@@ -113,13 +122,13 @@ export async function readGrantRange(
 ): Promise<LoggedEvent[]> {
   if (comparePositions(q.after, q.upTo) >= 0) return [];
   const grant = q.grantId === null ? sql`e.grant_id is null` : sql`e.grant_id = ${q.grantId}`;
-  const { rows } = await sql<EventRow>`
-    select e.* from events e
+  const { rows } = await sql<LogRow>`
+    select ${COLUMNS} from events e
     where ${sql.join(filterSql(q.filter), sql` and `)} and ${grant} and ${afterSql(q.after)}
       and (e.txid, e.seq) <= (${q.upTo.txid}::xid8, ${q.upTo.seq}::bigint)
     order by e.txid, e.seq
     limit ${q.limit}`.execute(db);
-  return rows.map((row) => ({ ...toStoredEvent(row), txid: String(row.txid), createdAt: row.created_at }));
+  return rows.map(toLoggedEvent);
 }
 
 /** The current end of the log: a stream starting here receives only events not yet safely readable. */

@@ -1,4 +1,5 @@
 import type { Outcome } from './classify.js';
+import { Cancel } from './request.js';
 import type { Unit } from './units.js';
 
 /** One POST's outcome; `status` is absent when no HTTP answer came back (unreachable, timeout, aborted). */
@@ -28,19 +29,18 @@ export interface LaneResult {
 export async function sendLane(
   units: readonly Unit[],
   depth: number,
-  send: (unit: Unit, behind: AbortSignal) => Promise<Posted>,
+  send: (unit: Unit, behind: Cancel) => Promise<Posted>,
   stopped: () => boolean,
-  signal: AbortSignal,
+  behind: Cancel = new Cancel(),
 ): Promise<LaneResult> {
-  // Aborted at the first failure: what is in flight behind it. `send` combines it with the write's own signal.
-  const behind = new AbortController();
+  // `behind` is cancelled at the first failure (what is in flight behind it), or by the caller (the write was aborted).
   const inFlight: Promise<Posted>[] = [];
   const result: LaneResult = { answered: 0, rejected: [], failed: null, next: 0 };
   let sent = 0;
   let done = 0;
   const fill = () => {
-    while (sent < units.length && sent - done < depth && !stopped() && !signal.aborted) {
-      inFlight[sent] = send(units[sent]!, behind.signal);
+    while (sent < units.length && sent - done < depth && !stopped() && !behind.aborted) {
+      inFlight[sent] = send(units[sent]!, behind);
       sent++;
     }
   };

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { activeSecrets, nylasSignature, signatureHeaders, standardKey, standardSignature } from './signing.js';
+import { activeSecrets, nylasSignature, signatureHeaders, Signer, standardKey, standardSignature } from './signing.js';
 
 describe('webhook signing', () => {
   it('reproduces the Standard Webhooks specification test vector (whsec_ secret, key = decoded bytes)', () => {
@@ -29,5 +29,17 @@ describe('webhook signing', () => {
     expect(after['x-nylas-signature-previous']).toBeUndefined();
     expect(after['webhook-signature']!.split(' ')).toHaveLength(1);
     expect(activeSecrets({ secret: 'x', previousSecret: '' }, new Date()).previous).toBeNull();
+  });
+
+  it('a Signer (keys made once) signs exactly as the secrets themselves do, for whsec_ and plain secrets, during and after a rotation', () => {
+    const body = Buffer.from('{"id":"evt_2","data":{"object":{"subject":"Grüße"}}}');
+    const secrets = { secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', previousSecret: 'plain-old-secret-0123', previousExpiresAt: 1_000 };
+    const signer = new Signer(secrets);
+    for (const at of [new Date(999_000), new Date(1_000_000)]) {
+      expect(signer.headers('evt_2', at, body)).toEqual(signatureHeaders(secrets, 'evt_2', at, body));
+      // Twice: the second call uses the keys made by the first.
+      expect(signer.headers('evt_2', at, body)).toEqual(signatureHeaders(secrets, 'evt_2', at, body));
+    }
+    expect(signer.headers('evt_2', new Date(999_000), body)['webhook-signature']!.split(' ')[0]).toBe(standardSignature(secrets.secret, 'evt_2', 999, body));
   });
 });

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /**
  * The two signature schemes a webhook delivery carries.
@@ -26,12 +26,22 @@ export function standardKey(secret: string): Buffer {
   return Buffer.from(secret, 'utf8');
 }
 
-export function nylasSignature(secret: string, body: Buffer | string): string {
-  return createHmac('sha256', secret).update(body).digest('hex');
+/** One secret's two HMAC keys, made once per writer: building them per request was measurable. */
+export interface SecretKeys {
+  nylas: KeyObject;
+  standard: KeyObject;
 }
 
-export function standardSignature(secret: string, id: string, timestamp: number, body: Buffer | string): string {
-  const h = createHmac('sha256', standardKey(secret));
+export function secretKeys(secret: string): SecretKeys {
+  return { nylas: createSecretKey(Buffer.from(secret, 'utf8')), standard: createSecretKey(standardKey(secret)) };
+}
+
+export function nylasSignature(secret: string | SecretKeys, body: Buffer | string): string {
+  return createHmac('sha256', typeof secret === 'string' ? secret : secret.nylas).update(body).digest('hex');
+}
+
+export function standardSignature(secret: string | SecretKeys, id: string, timestamp: number, body: Buffer | string): string {
+  const h = createHmac('sha256', typeof secret === 'string' ? standardKey(secret) : secret.standard);
   h.update(`${id}.${timestamp}.`).update(body);
   return `v1,${h.digest('base64')}`;
 }
@@ -49,9 +59,29 @@ export function activeSecrets(s: SigningSecrets, now: Date): { current: string; 
   return { current: s.secret, previous: inGrace ? (s.previousSecret ?? null) : null };
 }
 
+/** Signs with keys made once from the secrets (what a writer holds for its life). */
+export class Signer {
+  private readonly keys = new Map<string, SecretKeys>();
+
+  constructor(private readonly secrets: SigningSecrets) {}
+
+  private key(secret: string): SecretKeys {
+    let k = this.keys.get(secret);
+    if (!k) this.keys.set(secret, (k = secretKeys(secret)));
+    return k;
+  }
+
+  /** Every signature header of one delivery attempt. `body` is the uncompressed JSON. */
+  headers(id: string, now: Date, body: Buffer): Record<string, string> {
+    return signatureHeaders(this.secrets, id, now, body, (secret) => this.key(secret));
+  }
+}
+
 /** Every signature header of one delivery attempt. `body` is the uncompressed JSON. */
-export function signatureHeaders(s: SigningSecrets, id: string, now: Date, body: Buffer): Record<string, string> {
-  const { current, previous } = activeSecrets(s, now);
+export function signatureHeaders(s: SigningSecrets, id: string, now: Date, body: Buffer, keyOf: (secret: string) => string | SecretKeys = (x) => x): Record<string, string> {
+  const { current: currentSecret, previous: previousSecret } = activeSecrets(s, now);
+  const current = keyOf(currentSecret);
+  const previous = previousSecret === null ? null : keyOf(previousSecret);
   const timestamp = Math.floor(now.getTime() / 1000);
   const standard = [standardSignature(current, id, timestamp, body)];
   const headers: Record<string, string> = {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
+import { cloudEventJson } from '../../domain/event-json.js';
 import { chunked } from '../destination.js';
 import { cloudEventHeaders, structuredCloudEvent } from './cloudevents.js';
 
@@ -38,9 +39,10 @@ export function batchId(events: readonly StoredEvent[]): string {
   return `batch_${h.digest('hex').slice(0, 32)}`;
 }
 
+/** The usual body, written once as bytes from the log's JSON text; the signatures and the request reuse them. */
 function single(e: StoredEvent, attempt: number): Unit {
-  const payload = toCloudEvent(e, attempt);
-  return { events: [e], id: e.id, json: Buffer.from(JSON.stringify(payload)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(payload) };
+  const attributes = { specversion: '1.0', id: e.id, type: e.type, source: e.source, time: e.time, ...(e.grantId ? { data: { grant_id: e.grantId } } : {}) };
+  return { events: [e], id: e.id, json: Buffer.from(cloudEventJson(e, attempt)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(attributes) };
 }
 
 /**
@@ -50,10 +52,10 @@ function single(e: StoredEvent, attempt: number): Unit {
  */
 export function planUnits(events: readonly StoredEvent[], attempt: number, batching: Batching): Unit[] {
   if (batching.maxEvents <= 1) return events.map((e) => single(e, attempt));
-  const encoded = events.map((e) => {
-    const payload = toCloudEvent(e, attempt);
-    return { e, part: Buffer.from(JSON.stringify(batching.format === 'cloudevents' ? structuredCloudEvent(payload) : payload)) };
-  });
+  const encoded = events.map((e) => ({
+    e,
+    part: Buffer.from(batching.format === 'cloudevents' ? JSON.stringify(structuredCloudEvent(toCloudEvent(e, attempt))) : cloudEventJson(e, attempt)),
+  }));
   const contentType = batching.format === 'cloudevents' ? CLOUDEVENTS_BATCH_TYPE : JSON_TYPE;
   // A body is `[` + the parts joined by `,` + `]`: counting each part with one separator byte,
   // the brackets need one byte more.

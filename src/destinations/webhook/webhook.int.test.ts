@@ -158,6 +158,34 @@ describe('webhook destination against a local receiver', () => {
     expect(Date.now() - started).toBeLessThan(1_500);
   });
 
+  it('pipelined requests of several lanes all time out on the writer\'s one timer', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 200, delayMs: 2_000 });
+    const started = Date.now();
+    // Nothing is answered: each lane's head times out and takes what it has in flight behind it along.
+    await expect(writer({ url: r.url(), secret: r.secret, pipelining: 4 }, { timeoutMs: 300 }).write(eventRange(0, 8, { prefix: 'slowpipe', grants: 2 }), signal(), 1)).rejects.toMatchObject({
+      name: 'RetryableError',
+      message: expect.stringContaining('no answer within 0.3 s'),
+    });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    // Each request went out once: the aborted tail of a lane is not resent on a new connection.
+    expect(r.seen.map((x) => x.id).sort()).toEqual(eventRange(0, 8, { prefix: 'slowpipe', grants: 2 }).map((e) => e.id).sort());
+  });
+
+  it('an aborted write cancels what is in flight at once and sends nothing more', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 200, delayMs: 2_000 });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    const started = Date.now();
+    await expect(writer({ url: r.url(), secret: r.secret, pipelining: 2 }).write(eventRange(0, 6, { prefix: 'abort', grants: 1 }), abort.signal, 1)).rejects.toMatchObject({
+      name: 'RetryableError',
+      message: 'delivery aborted',
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(r.requests.length).toBeLessThanOrEqual(2);
+  });
+
   it('does not follow redirects', async () => {
     const r = await receiver();
     r.reply = () => ({ status: 307, headers: { location: r.url('/elsewhere') } });

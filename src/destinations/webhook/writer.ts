@@ -7,8 +7,10 @@ import { classifyStatus } from './classify.js';
 import { cloudEventHeaders } from './cloudevents.js';
 import { ConnectionPool } from './connections.js';
 import { forbiddenCause, systemLookupAll } from './guard.js';
+import { DeadlineQueue } from './deadlines.js';
 import { sendLane, type LaneResult, type Posted } from './pipeline.js';
-import { signatureHeaders } from './signing.js';
+import { Cancel, post } from './request.js';
+import { Signer } from './signing.js';
 import { JSON_TYPE, planUnits, type Batching, type Unit } from './units.js';
 
 export interface WebhookConfig {
@@ -47,28 +49,6 @@ const SNIPPET_BYTES = 200;
 const MAX_DRAIN_BYTES = 64 * 1024;
 
 /**
- * The start of a response body, for error messages. The rest is read and dropped up to a cap,
- * which keeps the connection reusable; a receiver answering with more is cut off.
- */
-async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  const kept: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      if (size < SNIPPET_BYTES) kept.push(chunk);
-      size += chunk.length;
-      if (size > MAX_DRAIN_BYTES) {
-        body.destroy();
-        break;
-      }
-    }
-  } catch {
-    /* the answer's status is what counts */
-  }
-  return Buffer.concat(kept).toString('utf8', 0, SNIPPET_BYTES);
-}
-
-/**
  * Delivers a grant's events in log order over one keep-alive connection per grant in flight:
  * each event as its own signed POST (or, opted in, several of one grant as one JSON array), up to
  * `pipelining` requests of the grant on the wire at once (HTTP/1.1 pipelining, answers in order).
@@ -83,6 +63,9 @@ export class WebhookWriter implements DestinationWriter {
   private readonly depth: number;
   private readonly batching: Batching;
   private pool: ConnectionPool | null = null;
+  /** The one timer behind every request's deadline. */
+  private deadlines: DeadlineQueue | null = null;
+  private readonly signer: Signer;
   /** The user's headers, lower-cased so that ours replace any of them whatever its case. */
   private readonly extraHeaders: Record<string, string>;
 
@@ -94,6 +77,7 @@ export class WebhookWriter implements DestinationWriter {
     this.extraHeaders = Object.fromEntries(Object.entries(config.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.opts = { timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, resolve: systemLookupAll, ...opts };
     this.depth = Math.max(1, config.pipelining ?? DEFAULT_PIPELINING);
+    this.signer = new Signer({ secret: config.secret, previousSecret: config.previous_secret, previousExpiresAt: config.previous_secret_expires_at });
     this.batching = { maxEvents: config.batch_max_events ?? 1, maxBytes: config.batch_max_bytes ?? DEFAULT_BATCH_MAX_BYTES, format: config.batch_format ?? 'json' };
   }
 
@@ -119,53 +103,36 @@ export class WebhookWriter implements DestinationWriter {
   }
 
   /** One POST; never throws for HTTP or network outcomes, it classifies them. */
-  private async post(client: Client, url: URL, unit: Unit, signal: AbortSignal, behind?: AbortSignal): Promise<Posted> {
-    const headers: Record<string, string> = {
-      ...this.extraHeaders,
-      'content-type': unit.contentType,
-      'user-agent': USER_AGENT,
-      ...unit.ceHeaders,
-      ...signatureHeaders(
-        { secret: this.config.secret, previousSecret: this.config.previous_secret, previousExpiresAt: this.config.previous_secret_expires_at },
-        unit.id,
-        this.ctx.now(),
-        unit.json,
-      ),
-    };
+  private async post(client: Client, url: URL, unit: Unit, cancel: Cancel): Promise<Posted> {
+    const headers: Record<string, string> = Object.assign(
+      { ...this.extraHeaders, 'content-type': unit.contentType, 'user-agent': USER_AGENT },
+      unit.ceHeaders,
+      this.signer.headers(unit.id, this.ctx.now(), unit.json),
+    );
     let body = unit.json;
     if (this.config.compressed_delivery) {
       body = gzipSync(unit.json);
       headers['content-encoding'] = 'gzip';
     }
-    const deadline = AbortSignal.timeout(this.opts.timeoutMs);
-    try {
-      const res = await client.request({
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers,
-        body,
-        // Safe to pipeline: the event ids make a resent request a duplicate the receiver can drop,
-        // and the lane aborts what follows a failure itself (see pipeline.ts).
-        idempotent: true,
-        blocking: false,
-        // One combined signal per request (composing signals per lane as well costs measurably).
-        signal: AbortSignal.any(behind ? [signal, behind, deadline] : [signal, deadline]),
-      });
-      if (res.statusCode >= 200 && res.statusCode < 300) {
-        // Delivered: the answer's body is not needed (read and dropped so the connection stays usable).
-        await res.body.dump({ limit: MAX_DRAIN_BYTES });
-        return { kind: 'ok', status: res.statusCode };
+    this.deadlines ??= new DeadlineQueue();
+    const path = `${url.pathname}${url.search}`;
+    const answer = await post(client, { path, headers, body, snippetBytes: SNIPPET_BYTES, drainLimit: MAX_DRAIN_BYTES }, this.deadlines, this.opts.timeoutMs, cancel);
+    switch (answer.kind) {
+      case 'answer': {
+        if (answer.status >= 200 && answer.status < 300) return { kind: 'ok', status: answer.status };
+        const outcome = classifyStatus(answer.status, answer.headers, this.ctx.now(), answer.snippet);
+        return { ...outcome, status: answer.status };
       }
-      const text = await readSnippet(res.body);
-      const outcome = classifyStatus(res.statusCode, res.headers, this.ctx.now(), text);
-      return { ...outcome, status: res.statusCode };
-    } catch (err) {
-      const refused = forbiddenCause(err);
-      if (refused) return { kind: 'fatal', reason: refused.message };
-      if (deadline.aborted) return { kind: 'retry', reason: `no answer within ${this.opts.timeoutMs / 1000} s` };
-      if (signal.aborted || behind?.aborted) return { kind: 'retry', reason: 'delivery aborted' };
-      const code = (err as { code?: string }).code;
-      return { kind: 'retry', reason: `could not reach ${url.host}: ${(err as Error).message}${code ? ` (${code})` : ''}` };
+      case 'timeout':
+        return { kind: 'retry', reason: `no answer within ${this.opts.timeoutMs / 1000} s` };
+      case 'aborted':
+        return { kind: 'retry', reason: 'delivery aborted' };
+      case 'error': {
+        const refused = forbiddenCause(answer.error);
+        if (refused) return { kind: 'fatal', reason: refused.message };
+        const code = (answer.error as { code?: string }).code;
+        return { kind: 'retry', reason: `could not reach ${url.host}: ${answer.error.message}${code ? ` (${code})` : ''}` };
+      }
     }
   }
 
@@ -177,7 +144,7 @@ export class WebhookWriter implements DestinationWriter {
     const unit: Unit = { events: [], id, json: Buffer.from(JSON.stringify(payload)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(payload) };
     const pool = this.connections(url);
     const client = await pool.acquire();
-    const outcome = await this.post(client, url, unit, new AbortController().signal).finally(() => pool.release(client));
+    const outcome = await this.post(client, url, unit, new Cancel()).finally(() => pool.release(client));
     if (outcome.kind === 'ok') return;
     if (outcome.kind === 'fatal') throw new FatalError(outcome.reason, outcome.status);
     throw new RetryableError(`test delivery failed: ${outcome.reason}`, outcome.kind === 'retry' ? outcome.retryAfterMs : undefined, outcome.status);
@@ -199,13 +166,20 @@ export class WebhookWriter implements DestinationWriter {
     const batched = (o: Posted): Posted =>
       o.kind === 'reject' && this.batching.maxEvents > 1 ? { kind: 'retry', reason: `batch refused: ${o.reason}`, ...(o.status === undefined ? {} : { status: o.status }) } : o;
     let fatal: Posted | null = null;
+    // One listener for the whole write: an aborted write cancels every lane's requests in flight.
+    const cancels = new Set<Cancel>();
+    const abortAll = () => cancels.forEach((c) => c.abort());
+    signal.addEventListener('abort', abortAll, { once: true });
 
     // A grant's lane stops at its first failure (its later events must not overtake it); the other
     // lanes carry on. Only a 410 (or a refused address) stops every lane: the endpoint is gone.
     const runLane = async (units: Unit[]) => {
       const client = await pool.acquire();
       try {
-        const r = await sendLane(units, this.depth, (u, behind) => this.post(client, url, u, signal, behind).then(batched), () => fatal !== null, signal);
+        const behind = new Cancel();
+        cancels.add(behind);
+        if (signal.aborted) behind.abort();
+        const r = await sendLane(units, this.depth, (u) => this.post(client, url, u, behind).then(batched), () => fatal !== null, behind).finally(() => cancels.delete(behind));
         if (r.failed?.outcome.kind === 'fatal') fatal ??= r.failed.outcome;
         results.set(units, r);
       } finally {
@@ -219,7 +193,7 @@ export class WebhookWriter implements DestinationWriter {
         else await runLane(lane);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, queue.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.opts.concurrency, queue.length) }, worker)).finally(() => signal.removeEventListener('abort', abortAll));
     return this.report(url, lanes, results, fatal);
   }
 
@@ -261,6 +235,7 @@ export class WebhookWriter implements DestinationWriter {
   }
 
   async close(): Promise<void> {
+    this.deadlines?.clear();
     await this.pool?.close();
   }
 }
