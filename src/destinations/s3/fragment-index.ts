@@ -44,8 +44,6 @@ export interface Claim {
   settle(kept: boolean): void;
 }
 
-const byPosition = (a: StoredEvent, b: StoredEvent) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1);
-
 export class FragmentIndex {
   private readonly partitions = new Map<string, PartitionFragments>();
   private readonly loading = new Map<string, Promise<PartitionFragments>>();
@@ -63,7 +61,8 @@ export class FragmentIndex {
    * fragment named by `io.keyOf`; null when every one of them is already held.
    */
   async claim(partition: string, events: readonly StoredEvent[], io: ClaimIo): Promise<Claim | null> {
-    const positions = events.map((e) => BigInt(e.seq));
+    const position = new Map(events.map((e) => [e, BigInt(e.seq)]));
+    const positions = [...position.values()];
     const lo = positions.reduce((a, b) => (b < a ? b : a));
     const hi = positions.reduce((a, b) => (b > a ? b : a));
     for (;;) {
@@ -81,7 +80,8 @@ export class FragmentIndex {
       // Reading ids awaited: if the partition changed meanwhile (a fragment claimed, kept or
       // dropped, the partition forgotten), look again; otherwise claim now, before any await.
       if (p.version !== version || this.partitions.get(partition) !== p) continue;
-      const fresh = events.filter((e) => !held.has(e.id)).sort(byPosition);
+      // Positions parsed once per event, not once per comparison.
+      const fresh = events.filter((e) => !held.has(e.id)).sort((x, y) => (position.get(x)! < position.get(y)! ? -1 : 1));
       if (fresh.length === 0) return null;
       return this.pend(p, fresh, io.keyOf(fresh));
     }
