@@ -45,8 +45,8 @@ describe('fragment index', () => {
     // Interleaved position ranges, no shared event: both claimed while neither is uploaded.
     expect(ids(a!.fresh)).toEqual(ids(laneA));
     expect(ids(b!.fresh)).toEqual(ids(laneB));
-    a!.settle(true);
-    b!.settle(true);
+    a!.settle('kept');
+    b!.settle('kept');
     // Written by this index: their ids are known without reading the objects back.
     expect(await index.claim('p', events, io)).toBeNull();
     expect(io.reads).toBe(0);
@@ -58,7 +58,7 @@ describe('fragment index', () => {
     const first = (await index.claim('p', events.slice(0, 20), io))!;
     const again = index.claim('p', events.slice(10, 30), io);
     expect(await settledYet(again)).toBe(false);
-    first.settle(true);
+    first.settle('kept');
     expect(ids((await again)!.fresh)).toEqual(ids(events.slice(20, 30)));
   });
 
@@ -67,11 +67,27 @@ describe('fragment index', () => {
     const index = new FragmentIndex();
     const first = (await index.claim('p', events.slice(0, 20), io))!;
     const again = index.claim('p', events.slice(5, 25), io);
-    first.settle(false);
+    first.settle('failed');
     const claim = (await again)!;
     expect(ids(claim.fresh)).toEqual(ids(events.slice(5, 25)));
-    claim.settle(true);
+    claim.settle('kept');
     expect(ids((await index.claim('p', events.slice(0, 20), io))!.fresh)).toEqual(ids(events.slice(0, 5)));
+  });
+
+  it('… unknown (the primary PUT failed without an answer) → the fragment is read back: what landed is held, what did not is written', async () => {
+    const landed = store();
+    const index = new FragmentIndex();
+    const first = (await index.claim('p', events.slice(0, 10), landed))!;
+    first.settle('unknown');
+    // The store says the object is there with its ids: a redelivery adds nothing.
+    const io = { ...landed, read: async () => new Set(ids(events.slice(0, 10))) };
+    expect(await index.claim('p', events.slice(0, 10), io)).toBeNull();
+    // Not there (the in-memory store has no such object, so it answers no ids): written again.
+    expect(landed.reads).toBe(0);
+    const other = (await index.claim('q', events.slice(10, 20), landed))!;
+    other.settle('unknown');
+    expect(ids((await index.claim('q', events.slice(10, 20), landed))!.fresh)).toEqual(ids(events.slice(10, 20)));
+    expect(landed.reads).toBe(1);
   });
 
   it('reads back the ids of an overlapping fragment it did not write, and skips the events it holds', async () => {
@@ -88,13 +104,13 @@ describe('fragment index', () => {
     const io = store();
     const index = new FragmentIndex(1);
     const pending = (await index.claim('p1', events.slice(0, 5), io))!;
-    (await index.claim('p2', events.slice(5, 10), io))!.settle(true);
-    (await index.claim('p3', events.slice(10, 15), io))!.settle(true);
+    (await index.claim('p2', events.slice(5, 10), io))!.settle('kept');
+    (await index.claim('p3', events.slice(10, 15), io))!.settle('kept');
     expect(io.lists).toBe(3);
     // p1 kept its pending fragment: the same events wait for it instead of being claimed twice.
     const again = index.claim('p1', events.slice(0, 5), io);
     expect(await settledYet(again)).toBe(false);
-    pending.settle(true);
+    pending.settle('kept');
     expect(await again).toBeNull();
     expect(io.lists).toBe(3);
     // p2 was forgotten: listed again (the in-memory store lists nothing, so its events are fresh).

@@ -8,7 +8,8 @@ import type { Fragment } from './layout.js';
  * fragment of its partition holds its id. A batch *claims* its new fragment in the same
  * synchronous step as its last check, so no other batch can slip in between; a later batch that
  * shares an event with a pending fragment waits for that upload's outcome (kept: the event is
- * held; failed: the fragment is dropped and the event is written again).
+ * held; failed: the fragment is dropped and the event is written again; unknown: the fragment is
+ * read back like one another writer left).
  */
 
 interface Pending {
@@ -30,7 +31,7 @@ interface PartitionFragments {
 export interface ClaimIo {
   /** This stream's fragments in the partition (listed; leftovers of unfinished fragments cleaned). */
   list(): Promise<Fragment[]>;
-  /** The event ids a written fragment holds (read back from the store). */
+  /** The event ids a written fragment holds (read back from the store; none if it does not exist). */
   read(key: string): Promise<Set<string>>;
   /** The new fragment for these events (sorted by position). */
   keyOf(fresh: StoredEvent[]): Fragment;
@@ -40,8 +41,12 @@ export interface Claim {
   /** The events no fragment holds yet, sorted by log position (never empty). */
   fresh: StoredEvent[];
   fragment: Fragment;
-  /** The upload's outcome: kept (its ids are remembered) or failed (the fragment is forgotten). */
-  settle(kept: boolean): void;
+  /**
+   * The upload's outcome: `kept` (its ids are remembered), `failed` before its primary object was
+   * sent (the fragment is forgotten), or `unknown` (the primary's PUT failed and may still have
+   * landed: the fragment stays, and a later overlapping batch reads it back to find out).
+   */
+  settle(outcome: 'kept' | 'failed' | 'unknown'): void;
 }
 
 export class FragmentIndex {
@@ -97,15 +102,12 @@ export class FragmentIndex {
     return {
       fresh,
       fragment,
-      settle: (kept) => {
+      settle: (outcome) => {
         if (settled) return;
         settled = true;
-        if (kept) {
-          delete entry.pending;
-          this.remember(fragment.key, ids);
-        } else {
-          p.fragments.splice(p.fragments.indexOf(entry), 1);
-        }
+        if (outcome === 'failed') p.fragments.splice(p.fragments.indexOf(entry), 1);
+        else delete entry.pending;
+        if (outcome === 'kept') this.remember(fragment.key, ids);
         p.version += 1;
         resolve();
       },

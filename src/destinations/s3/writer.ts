@@ -139,12 +139,12 @@ export class S3Writer implements DestinationWriter {
       },
     });
     if (!claim) return;
-    let kept = false;
+    let outcome: 'kept' | 'failed' | 'unknown' = 'failed';
     try {
-      await this.uploadFragment(g, claim, signal);
-      kept = true;
+      await this.uploadFragment(g, claim, signal, () => (outcome = 'unknown'));
+      outcome = 'kept';
     } finally {
-      claim.settle(kept);
+      claim.settle(outcome);
     }
   }
 
@@ -152,7 +152,8 @@ export class S3Writer implements DestinationWriter {
     return fragmentName(this.ctx.streamId, BigInt(fresh[0]!.seq), BigInt(fresh[fresh.length - 1]!.seq), fresh[0]!.id);
   }
 
-  private async uploadFragment(g: Group, { fresh, fragment }: Claim, signal: AbortSignal): Promise<void> {
+  /** Uploads the fragment's objects; `sendingPrimary` is called once the primary object's PUT starts. */
+  private async uploadFragment(g: Group, { fresh, fragment }: Claim, signal: AbortSignal, sendingPrimary: () => void): Promise<void> {
     const objects = await this.codec.encode({ partition: g.partition, name: this.nameOf(fresh), events: fresh, rows: fresh.flatMap((e) => g.rows.get(e.id) ?? []), primary: g.primary ?? 'message' });
     const metadata = {
       'tributary-stream': this.ctx.streamId,
@@ -166,7 +167,16 @@ export class S3Writer implements DestinationWriter {
     // Secondary tables first, the primary last: a fragment exists once its primary object does.
     const primary = objects[objects.length - 1]!;
     if (primary.key !== fragment.key) throw new Error(`s3 destination: encoded ${primary.key} for the fragment claimed as ${fragment.key}`);
-    await Promise.all(objects.slice(0, -1).map((o) => this.upload(o, metadata, signal)));
+    const secondaries = objects.slice(0, -1);
+    try {
+      await Promise.all(secondaries.map((o) => this.upload(o, metadata, signal)));
+    } catch (err) {
+      // Without its primary the fragment does not exist, and a retry formed differently would
+      // duplicate these rows: remove what went up (best effort; a new writer's listing also does).
+      await Promise.allSettled(secondaries.map((o) => this.s3().send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: o.key }))));
+      throw err;
+    }
+    sendingPrimary();
     await this.upload(primary, metadata, signal);
   }
 
@@ -218,7 +228,14 @@ export class S3Writer implements DestinationWriter {
   }
 
   private async idsOf(key: string, signal: AbortSignal): Promise<Set<string>> {
-    const got = await this.s3().send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+    let got;
+    try {
+      got = await this.s3().send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      // A fragment whose upload failed without an answer may never have landed: it holds nothing.
+      if ((err as { name?: string }).name === 'NoSuchKey') return new Set();
+      throw err;
+    }
     if (!got.Body) throw new FatalError(`s3 destination: s3://${this.config.bucket}/${key} has no body`);
     return this.codec.eventIds(Buffer.from(await got.Body.transformToByteArray()));
   }
