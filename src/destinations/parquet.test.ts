@@ -91,6 +91,21 @@ describe('ParquetEncoder', () => {
     }
   });
 
+  it('a fresh encoder’s first files, submitted together, all find the row source', async () => {
+    // Each connection's first COPY must start after the source was registered (a query whose
+    // transaction began earlier does not see it); fresh encoders, so every round opens both.
+    const rows: Row[] = [{ id: 't', stream_id: 's', written_at: at }];
+    for (let round = 0; round < 20; round += 1) {
+      const enc = new ParquetEncoder();
+      try {
+        await Promise.all([0, 1, 2].map((i) => enc.writeParquetFile('_tributary_test', rows, join(dir, `first-${i}.parquet`))));
+      } finally {
+        await enc.close();
+      }
+    }
+    expect(await read(`SELECT count(*) AS n FROM read_parquet('${join(dir, 'first-*.parquet')}')`)).toEqual([{ n: 3 }]);
+  });
+
   it('fails the file whose rows cannot be encoded, and keeps encoding the next ones', async () => {
     const enc = new ParquetEncoder();
     try {

@@ -113,15 +113,26 @@ export class ParquetEncoder {
     if (free) return free;
     if (this.opened < this.connections) {
       this.opened += 1;
-      const first = this.db === null;
-      this.db ??= DuckDBInstance.create(':memory:', { threads: '2' });
-      const conn = await (await this.db).connect();
-      // Functions live in the database's catalog: registered once, every connection sees it.
-      if (first) conn.registerTableFunction((this.source = this.sourceFunction()));
+      const conn = await (await this.database()).connect();
       this.all.push(conn);
       return conn;
     }
     return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /**
+   * The database, with the row source registered before any connection runs a query: a function
+   * lives in the catalog, and a query whose transaction began before the registration committed
+   * does not see it (seen under load as "Table Function … does not exist").
+   */
+  private database(): Promise<DuckDBInstance> {
+    this.db ??= DuckDBInstance.create(':memory:', { threads: '2' }).then(async (db) => {
+      const registrar = await db.connect();
+      registrar.registerTableFunction((this.source = this.sourceFunction()));
+      this.all.push(registrar);
+      return db;
+    });
+    return this.db;
   }
 
   private release(c: DuckDBConnection): void {
