@@ -92,8 +92,8 @@ describe('ParquetEncoder', () => {
   });
 
   it('a fresh encoder’s first files, submitted together, all find the row source', async () => {
-    // Each connection's first COPY must start after the source was registered (a query whose
-    // transaction began earlier does not see it); fresh encoders, so every round opens both.
+    // Each connection's first COPY must start after the source was registered; fresh encoders,
+    // so every round opens both connections at once.
     const rows: Row[] = [{ id: 't', stream_id: 's', written_at: at }];
     for (let round = 0; round < 20; round += 1) {
       const enc = new ParquetEncoder();

@@ -121,9 +121,9 @@ export class ParquetEncoder {
   }
 
   /**
-   * The database, with the row source registered before any connection runs a query: a function
-   * lives in the catalog, and a query whose transaction began before the registration committed
-   * does not see it (seen under load as "Table Function … does not exist").
+   * The database, with the row source registered before any connection is handed out (a
+   * function lives in the catalog; registered from the first pooled connection instead, a second
+   * one's first COPY could run before it: "Table Function … does not exist", seen under load).
    */
   private database(): Promise<DuckDBInstance> {
     this.db ??= DuckDBInstance.create(':memory:', { threads: '2' }).then(async (db) => {
