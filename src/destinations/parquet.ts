@@ -1,10 +1,10 @@
-import { DuckDBInstance, timestampTZValue, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { BIGINT, BOOLEAN, DuckDBInstance, DuckDBTableFunction, INTEGER, timestampTZValue, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { TABLES, type Cell, type ColumnType, type Row, type TableName } from './tables.js';
 
 /**
  * The one Parquet encoding of the table layout (tables.ts), through DuckDB: column types, how a
  * cell is appended, and "these rows → this Parquet file". The file destination stages rows in
- * DuckDB with it; object-store sinks (s3) encode a batch's rows with `writeParquetFile`.
+ * DuckDB with `appendCell`; object-store sinks (s3) encode a batch's rows with `writeParquetFile`.
  */
 export const DUCK_TYPES: Record<ColumnType, string> = {
   text: 'VARCHAR',
@@ -42,88 +42,145 @@ export function duckTableDdl(table: TableName, name: string, extra: string[] = [
 }
 
 /**
- * How the encoder stages a column: timestamps as BIGINT epoch microseconds (a plain integer
- * append, where a TIMESTAMPTZ append builds a DuckDB value object per cell: measured ~30 % of the
- * append cost of a message row) and turned back into TIMESTAMPTZ by the COPY's SELECT, so the
- * Parquet schema is the layout's own.
+ * How the encoder hands DuckDB a column: timestamps as BIGINT epoch microseconds (a plain integer,
+ * where a TIMESTAMPTZ value object per cell cost ~30 % of a message row) turned back into
+ * TIMESTAMPTZ by the COPY's SELECT, so the Parquet schema is the layout's own.
  */
-const STAGE_TYPES: Record<ColumnType, string> = { ...DUCK_TYPES, timestamptz: 'BIGINT' };
+const SOURCE_TYPES: Record<ColumnType, DuckDBType> = { text: VARCHAR, json: VARCHAR, integer: INTEGER, bigint: BIGINT, boolean: BOOLEAN, timestamptz: BIGINT };
 
-function stageCell(a: DuckDBAppender, type: ColumnType, v: Cell | undefined): void {
-  if (type !== 'timestamptz' || v === null || v === undefined) return appendCell(a, type, v);
-  a.appendBigInt(BigInt((v as Date).getTime()) * 1000n);
+/** One cell as the source column's vector takes it (null for SQL NULL). */
+function sourceCell(type: ColumnType, v: Cell | undefined): string | number | bigint | boolean | null {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'text':
+    case 'json':
+      return String(v);
+    case 'integer':
+      return Number(v);
+    case 'bigint':
+      return BigInt(v as number);
+    case 'boolean':
+      return Boolean(v);
+    case 'timestamptz':
+      return BigInt((v as Date).getTime()) * 1000n;
+  }
 }
 
-const stageName = (table: TableName) => `enc_${table}`;
+/** The name under which each encoder's DuckDB knows the row source (one per database). */
+const SOURCE_FUNCTION = 'tributary_rows';
+/** Rows per call of the source: DuckDB's standard vector size (a chunk refuses more). */
+const VECTOR_ROWS = 2048;
 
-function copySelect(table: TableName): string {
+/** Rows waiting to be read by a COPY, and how far it has read. */
+interface Source {
+  table: TableName;
+  rows: readonly Row[];
+  offset: number;
+}
+
+function copySelect(table: TableName, key: string): string {
   const cols = TABLES[table].columns.map((c) => (c.type === 'timestamptz' ? `make_timestamptz(${duckIdent(c.name)}) AS ${duckIdent(c.name)}` : duckIdent(c.name)));
-  return `SELECT ${cols.join(', ')} FROM ${duckIdent(stageName(table))}`;
+  return `SELECT ${cols.join(', ')} FROM ${SOURCE_FUNCTION}(${duckLiteral(key)})`;
 }
 
-/** Encodes at most this many files at once: DuckDB's COPY runs off the JS thread, so one file's COPY overlaps the next one's appends. */
+/** Encodes at most this many files at once: DuckDB's COPY works off the JS thread, so two files' COPYs overlap. */
 export const ENCODER_CONNECTIONS = 2;
 
 /**
  * One in-memory DuckDB per writer that turns rows of one layout table into a zstd Parquet file
- * at `path`. It keeps a few connections, each with its own temporary staging tables (created
- * once), so up to ENCODER_CONNECTIONS files encode concurrently; callers may call
- * `writeParquetFile` concurrently. `close()` frees the database. It also reads a column back,
- * for sinks that must check what an existing file holds.
+ * at `path`. The rows reach DuckDB through a table function: the COPY pulls them straight from
+ * the JS arrays one vector (2,048 rows) at a time, column by column. That replaced appending row
+ * by row into a staging table and copying it out, whose flush into the table alone was the
+ * largest single cost on the JS thread (ADR 0225). It keeps a few connections, so up to
+ * ENCODER_CONNECTIONS files encode concurrently; callers may call `writeParquetFile`
+ * concurrently. `close()` frees the database. It also reads a column back, for sinks that must
+ * check what an existing file holds.
  */
 export class ParquetEncoder {
   private db: Promise<DuckDBInstance> | null = null;
-  private readonly idle: { conn: DuckDBConnection; tables: Set<TableName> }[] = [];
-  private readonly waiting: ((c: { conn: DuckDBConnection; tables: Set<TableName> }) => void)[] = [];
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly waiting: ((c: DuckDBConnection) => void)[] = [];
   private opened = 0;
   private readonly all: DuckDBConnection[] = [];
+  private readonly sources = new Map<string, Source>();
+  private source: DuckDBTableFunction | null = null;
+  private nextKey = 0;
 
   constructor(private readonly connections = ENCODER_CONNECTIONS) {}
 
-  private async acquire(): Promise<{ conn: DuckDBConnection; tables: Set<TableName> }> {
+  private async acquire(): Promise<DuckDBConnection> {
     const free = this.idle.pop();
     if (free) return free;
     if (this.opened < this.connections) {
       this.opened += 1;
-      this.db ??= DuckDBInstance.create(':memory:', { threads: '2' });
-      const conn = await (await this.db).connect();
+      const conn = await (await this.database()).connect();
       this.all.push(conn);
-      return { conn, tables: new Set() };
+      return conn;
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
-  private release(c: { conn: DuckDBConnection; tables: Set<TableName> }): void {
+  /**
+   * The database, with the row source registered before any connection is handed out (a
+   * function lives in the catalog; registered from the first pooled connection instead, a second
+   * one's first COPY could run before it: "Table Function … does not exist", seen under load).
+   */
+  private database(): Promise<DuckDBInstance> {
+    this.db ??= DuckDBInstance.create(':memory:', { threads: '2' }).then(async (db) => {
+      const registrar = await db.connect();
+      registrar.registerTableFunction((this.source = this.sourceFunction()));
+      this.all.push(registrar);
+      return db;
+    });
+    return this.db;
+  }
+
+  private release(c: DuckDBConnection): void {
     const next = this.waiting.shift();
     if (next) next(c);
     else this.idle.push(c);
   }
 
-  async writeParquetFile(table: TableName, rows: Row[], path: string): Promise<void> {
+  /** `tributary_rows(key)`: the rows staged under `key`, in the staging types, one vector per call. */
+  private sourceFunction(): DuckDBTableFunction {
+    return DuckDBTableFunction.create({
+      name: SOURCE_FUNCTION,
+      parameterTypes: [VARCHAR],
+      bindFunction: (info) => {
+        const key = String(info.getParameter(0));
+        const source = this.sources.get(key);
+        if (!source) return info.setError(`parquet encoder: no rows staged under ${key}`);
+        for (const c of TABLES[source.table].columns) info.addResultColumn(c.name, SOURCE_TYPES[c.type]);
+        info.setCardinality(source.rows.length, true);
+        info.setBindData(source);
+      },
+      // One scanning thread: the rows are read in order, once.
+      initFunction: (info) => info.setMaxThreads(1),
+      mainFunction: (info, out) => {
+        const source = info.bindData as Source;
+        const n = Math.min(VECTOR_ROWS, source.rows.length - source.offset);
+        out.rowCount = n;
+        if (n === 0) return;
+        const cols = TABLES[source.table].columns;
+        for (let ci = 0; ci < cols.length; ci += 1) {
+          const { name, type } = cols[ci]!;
+          const vector = out.getColumnVector(ci);
+          for (let i = 0; i < n; i += 1) vector.setItem(i, sourceCell(type, source.rows[source.offset + i]![name]));
+          vector.flush();
+        }
+        source.offset += n;
+      },
+    });
+  }
+
+  async writeParquetFile(table: TableName, rows: readonly Row[], path: string): Promise<void> {
+    const key = String((this.nextKey += 1));
+    this.sources.set(key, { table, rows, offset: 0 });
     const c = await this.acquire();
     try {
-      const name = duckIdent(stageName(table));
-      if (!c.tables.has(table)) {
-        // TEMP tables belong to their connection: concurrent encodes never share one.
-        await c.conn.run(`CREATE TEMP TABLE ${name} (${TABLES[table].columns.map((col) => `${duckIdent(col.name)} ${STAGE_TYPES[col.type]}`).join(', ')})`);
-        c.tables.add(table);
-      }
-      const cols = TABLES[table].columns;
-      const appender = await c.conn.createAppender(stageName(table), 'main', 'temp');
-      try {
-        for (const row of rows) {
-          for (const col of cols) stageCell(appender, col.type, row[col.name]);
-          appender.endRow();
-        }
-      } finally {
-        appender.closeSync();
-      }
-      try {
-        await c.conn.run(`COPY (${copySelect(table)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
-      } finally {
-        await c.conn.run(`TRUNCATE ${name}`);
-      }
+      await c.run(`COPY (${copySelect(table, key)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
     } finally {
+      this.sources.delete(key);
       this.release(c);
     }
   }
@@ -132,7 +189,7 @@ export class ParquetEncoder {
   async readColumn(path: string, column: string): Promise<string[]> {
     const c = await this.acquire();
     try {
-      const reader = await c.conn.runAndReadAll(`SELECT ${duckIdent(column)} AS v FROM read_parquet(${duckLiteral(path)})`);
+      const reader = await c.runAndReadAll(`SELECT ${duckIdent(column)} AS v FROM read_parquet(${duckLiteral(path)})`);
       return reader.getRowObjects().map((r) => String(r.v));
     } finally {
       this.release(c);
@@ -144,6 +201,8 @@ export class ParquetEncoder {
     const db = await this.db;
     for (const conn of this.all) conn.closeSync();
     db.closeSync();
+    this.source?.destroySync();
+    this.source = null;
     this.all.length = 0;
     this.idle.length = 0;
     this.opened = 0;

@@ -23,8 +23,9 @@ export const s3Destination = defineDestination<S3Config>({
   description: 'Objects in Hive partitions type=/date=/hour= of the event time; a redelivered or replayed event never appears twice.',
   configSchema: s3ConfigSchema,
   secretFields: ['secret_access_key'],
-  // Large batches make large objects (fewer, cheaper files); one writer at a time keeps the
-  // partition index exact.
-  limits: { maxBatch: 10_000, maxWaitMs: 10_000, maxInFlight: 1, ordering: 'per-grant' },
+  // Large batches make large objects (fewer, cheaper files). Two in flight: one batch is mapped
+  // and encoded while the other's last files are compressed and uploaded; the partition index
+  // keeps the fragments still uploading, so the two never write the same event (ADR 0225).
+  limits: { maxBatch: 10_000, maxWaitMs: 10_000, maxInFlight: 2, ordering: 'per-grant' },
   create: (config, ctx) => new S3Writer(config, ctx),
 });

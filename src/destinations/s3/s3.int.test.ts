@@ -166,6 +166,31 @@ describe('s3 destination specifics', () => {
     expect(messages.every((m) => typeof m._synced_at === 'string')).toBe(true);
   });
 
+  it('Parquet, batches in flight together: per-grant lanes into the same partitions, redeliveries started while the first copy uploads → exact row counts', async () => {
+    expect(s3Destination.limits.maxInFlight).toBeGreaterThan(1);
+    const bucket = await newBucket();
+    const config = configFor(bucket, { format: 'parquet' });
+    const events = eventRange(0, 120, { prefix: 'inflight', grants: 4 }).filter((e) => e.type === 'message.created');
+    // Two lanes as the engine plans them (a grant in one lane only): interleaved positions, same hour.
+    const lanes = [0, 1].map((l) => events.filter((e) => Number(e.grantId!.slice(-1)) % 2 === l));
+    const w = s3Destination.create(config, testContext());
+    const first = lanes.map((lane) => w.write(lane.slice(0, 30), signal(), 1));
+    // A retry of lane 0's batch (its acknowledgement "lost") while it is still being written, and
+    // one of lane 1 formed differently (its first batch and more).
+    const retries = [w.write(lanes[0]!.slice(0, 30), signal(), 2), w.write(lanes[1]!.slice(10), signal(), 2)];
+    expect(await Promise.all([...first, ...retries])).toEqual([{ rejected: [] }, { rejected: [] }, { rejected: [] }, { rejected: [] }]);
+    await w.write(lanes[0]!.slice(30), signal(), 1);
+    await w.close();
+    // And another process replaying everything adds nothing.
+    const replay = s3Destination.create(config, testContext());
+    await replay.write(events, signal(), 1);
+    await replay.close();
+    const messages = await parquetRows(bucket, 'message/');
+    expect(messages.map((m) => m.event_id).sort()).toEqual(events.map((e) => e.id).sort());
+    const participants = await parquetRows(bucket, 'participant/');
+    expect(participants.length).toBe(events.reduce((n, e) => n + 2 + ((e.object.cc as unknown[]).length > 0 ? 1 : 0), 0));
+  });
+
   it('a participant object left by a writer killed before its message object is removed, so a redelivery does not duplicate it', async () => {
     const bucket = await newBucket();
     const config = configFor(bucket, { format: 'parquet' });

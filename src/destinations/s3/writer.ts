@@ -6,7 +6,8 @@ import { RowMappingError, SCHEMA_VERSION, testRow, toRows, type TableName, type 
 import { createS3Client, type S3Connection } from './client.js';
 import { FragmentCodec, type EncodedObject } from './encode.js';
 import { classifyS3Error } from './errors.js';
-import { fragmentName, normalizePrefix, parseFragment, partitionFolder, partitionId, partitionOf, siblingKey, type Fragment, type Partition, type S3Format } from './layout.js';
+import { FragmentIndex, type Claim } from './fragment-index.js';
+import { extension, fragmentName, normalizePrefix, parseFragment, partitionFolder, partitionId, partitionOf, siblingKey, type Fragment, type Partition, type S3Format } from './layout.js';
 
 export interface S3Config extends S3Connection {
   prefix?: string;
@@ -16,9 +17,6 @@ export interface S3Config extends S3Connection {
 
 /** Objects above this go up in parts (S3 parts are 5 MiB–5 GiB, at most 10,000 per object). */
 const PART_BYTES = 8 * 1024 * 1024;
-/** Partitions whose fragment list is kept in memory (recent hours); older ones are listed again if touched. */
-const INDEX_PARTITIONS = 512;
-const ID_CACHE = 32;
 
 interface Group {
   partition: Partition;
@@ -31,16 +29,17 @@ interface Group {
  * Writes each batch as one fragment per partition it touches, skipping the events an existing
  * fragment of this stream already holds — so a retried batch, a replay from the start or a
  * takeover after kill -9 adds no duplicate to the dataset (ADR 0220). One writer per stream
- * (the engine's lease); calls are serialized because the partition index is shared state.
+ * (the engine's lease); its batches may be in flight together, the partition index keeps the
+ * fragments they are still uploading so they never write the same event twice (ADR 0225).
  */
 export class S3Writer implements DestinationWriter {
   private client: S3Client | null = null;
   private readonly prefix: string;
   private readonly format: S3Format;
+  private readonly gzip: boolean;
   private readonly codec: FragmentCodec;
-  private readonly index = new Map<string, Fragment[]>();
-  private readonly ids = new Map<string, Set<string>>();
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly index = new FragmentIndex();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly config: S3Config,
@@ -48,7 +47,8 @@ export class S3Writer implements DestinationWriter {
   ) {
     this.prefix = normalizePrefix(config.prefix);
     this.format = config.format ?? 'ndjson';
-    this.codec = new FragmentCodec(this.format, this.format === 'ndjson' && (config.gzip ?? true), this.prefix);
+    this.gzip = this.format === 'ndjson' && (config.gzip ?? true);
+    this.codec = new FragmentCodec(this.format, this.gzip, this.prefix);
   }
 
   private s3(): S3Client {
@@ -56,14 +56,19 @@ export class S3Writer implements DestinationWriter {
     return this.client;
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => undefined);
+  /** Runs a call, remembered until it settles, so close() can wait for the writes in flight. */
+  private tracked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = fn();
+    const settled: Promise<unknown> = run.then(
+      () => this.inFlight.delete(settled),
+      () => this.inFlight.delete(settled),
+    );
+    this.inFlight.add(settled);
     return run;
   }
 
   test(): Promise<void> {
-    return this.serial(async () => {
+    return this.tracked(async () => {
       const now = this.ctx.now();
       const key = `${this.prefix}_tributary_test/${this.ctx.streamId}-${now.getTime()}.json`;
       try {
@@ -76,7 +81,7 @@ export class S3Writer implements DestinationWriter {
   }
 
   write(batch: StoredEvent[], signal: AbortSignal): Promise<WriteResult> {
-    return this.serial(async () => {
+    return this.tracked(async () => {
       const { groups, rejected } = this.group(batch, this.ctx.now());
       try {
         // Partitions are independent (each has its own fragments): they are checked, encoded
@@ -121,30 +126,58 @@ export class S3Writer implements DestinationWriter {
     return partitionFolder(this.prefix, g.partition, g.primary);
   }
 
-  /** Encodes the group's new events (if any) and uploads them as one fragment. */
+  /** Claims the group's new events (if any) as a fragment, encodes and uploads it. */
   private async writeGroup(g: Group, signal: AbortSignal): Promise<void> {
-    const fresh = await this.uncovered(g, signal);
-    if (fresh.length === 0) return;
-    fresh.sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
-    const first = BigInt(fresh[0]!.seq);
-    const last = BigInt(fresh[fresh.length - 1]!.seq);
-    const name = fragmentName(this.ctx.streamId, first, last, fresh[0]!.id);
-    const objects = await this.codec.encode({ partition: g.partition, name, events: fresh, rows: fresh.flatMap((e) => g.rows.get(e.id) ?? []), primary: g.primary ?? 'message' });
+    const ext = extension(this.format, this.gzip);
+    const claim = await this.index.claim(partitionId(g.partition), g.events, {
+      list: () => this.loadPartition(g, signal),
+      read: (key) => this.idsOf(key, signal),
+      keyOf: (fresh) => {
+        const first = BigInt(fresh[0]!.seq);
+        const last = BigInt(fresh[fresh.length - 1]!.seq);
+        return { key: `${this.primaryFolder(g)}${this.nameOf(fresh)}${ext}`, first, last };
+      },
+    });
+    if (!claim) return;
+    let outcome: 'kept' | 'failed' | 'unknown' = 'failed';
+    try {
+      await this.uploadFragment(g, claim, signal, () => (outcome = 'unknown'));
+      outcome = 'kept';
+    } finally {
+      claim.settle(outcome);
+    }
+  }
+
+  private nameOf(fresh: StoredEvent[]): string {
+    return fragmentName(this.ctx.streamId, BigInt(fresh[0]!.seq), BigInt(fresh[fresh.length - 1]!.seq), fresh[0]!.id);
+  }
+
+  /** Uploads the fragment's objects; `sendingPrimary` is called once the primary object's PUT starts. */
+  private async uploadFragment(g: Group, { fresh, fragment }: Claim, signal: AbortSignal, sendingPrimary: () => void): Promise<void> {
+    const objects = await this.codec.encode({ partition: g.partition, name: this.nameOf(fresh), events: fresh, rows: fresh.flatMap((e) => g.rows.get(e.id) ?? []), primary: g.primary ?? 'message' });
     const metadata = {
       'tributary-stream': this.ctx.streamId,
       'tributary-count': String(fresh.length),
       'tributary-first-id': encodeURIComponent(fresh[0]!.id),
       'tributary-last-id': encodeURIComponent(fresh[fresh.length - 1]!.id),
-      'tributary-first-position': first.toString(),
-      'tributary-last-position': last.toString(),
+      'tributary-first-position': fragment.first.toString(),
+      'tributary-last-position': fragment.last.toString(),
       'tributary-schema-version': String(SCHEMA_VERSION),
     };
     // Secondary tables first, the primary last: a fragment exists once its primary object does.
     const primary = objects[objects.length - 1]!;
-    await Promise.all(objects.slice(0, -1).map((o) => this.upload(o, metadata, signal)));
+    if (primary.key !== fragment.key) throw new Error(`s3 destination: encoded ${primary.key} for the fragment claimed as ${fragment.key}`);
+    const secondaries = objects.slice(0, -1);
+    try {
+      await Promise.all(secondaries.map((o) => this.upload(o, metadata, signal)));
+    } catch (err) {
+      // Without its primary the fragment does not exist, and a retry formed differently would
+      // duplicate these rows: remove what went up (best effort; a new writer's listing also does).
+      await Promise.allSettled(secondaries.map((o) => this.s3().send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: o.key }))));
+      throw err;
+    }
+    sendingPrimary();
     await this.upload(primary, metadata, signal);
-    this.fragments(g).push({ key: primary.key, first, last });
-    this.remember(primary.key, new Set(fresh.map((e) => e.id)));
   }
 
   private async upload(o: EncodedObject, metadata: Record<string, string>, signal: AbortSignal): Promise<void> {
@@ -163,38 +196,14 @@ export class S3Writer implements DestinationWriter {
     }
   }
 
-  private fragments(g: Group): Fragment[] {
-    const id = partitionId(g.partition);
-    let list = this.index.get(id);
-    if (!list) this.index.set(id, (list = []));
-    return list;
-  }
-
-  /** The events of `g` no fragment of this stream holds yet. Lists the partition on first touch. */
-  private async uncovered(g: Group, signal: AbortSignal): Promise<StoredEvent[]> {
-    const id = partitionId(g.partition);
-    if (!this.index.has(id)) await this.loadPartition(g, signal);
-    const list = this.index.get(id)!;
-    // Keep the recently used partitions; the oldest is forgotten (listed again if ever touched).
-    this.index.delete(id);
-    this.index.set(id, list);
-    if (this.index.size > INDEX_PARTITIONS) this.index.delete(this.index.keys().next().value!);
-    const positions = g.events.map((e) => BigInt(e.seq));
-    const lo = positions.reduce((a, b) => (b < a ? b : a));
-    const hi = positions.reduce((a, b) => (b > a ? b : a));
-    const overlapping = list.filter((f) => f.first <= hi && f.last >= lo);
-    if (overlapping.length === 0) return g.events;
-    const held = new Set<string>();
-    for (const f of overlapping) for (const eid of await this.idsOf(f.key, signal)) held.add(eid);
-    return g.events.filter((e) => !held.has(e.id));
-  }
-
-  private async loadPartition(g: Group, signal: AbortSignal): Promise<void> {
+  /** This stream's fragments in the group's partition, after removing what an interrupted write left. */
+  private async loadPartition(g: Group, signal: AbortSignal): Promise<Fragment[]> {
     const primary = await this.list(`${this.primaryFolder(g)}${this.ctx.streamId}-`, signal);
-    this.index.set(partitionId(g.partition), primary.map((k) => parseFragment(k, this.ctx.streamId)).filter((f): f is Fragment => f !== null));
-    if (this.format !== 'parquet' || !g.primary) return;
+    const fragments = primary.map((k) => parseFragment(k, this.ctx.streamId)).filter((f): f is Fragment => f !== null);
+    if (this.format !== 'parquet' || !g.primary) return fragments;
     // A writer killed between a fragment's secondary objects (participant rows) and its primary
     // object leaves orphans that a differently formed redelivery would duplicate: remove them.
+    // (No batch of this writer uploads into the partition before this listing is done.)
     const have = new Set(primary);
     const secondaries = new Set([...g.rows.values()].flat().map((r) => r.table).filter((t) => t !== g.primary));
     for (const table of secondaries) {
@@ -204,6 +213,7 @@ export class S3Writer implements DestinationWriter {
         await this.s3().send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
       }
     }
+    return fragments;
   }
 
   private async list(prefix: string, signal: AbortSignal): Promise<string[]> {
@@ -218,25 +228,23 @@ export class S3Writer implements DestinationWriter {
   }
 
   private async idsOf(key: string, signal: AbortSignal): Promise<Set<string>> {
-    const cached = this.ids.get(key);
-    if (cached) return cached;
-    const got = await this.s3().send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+    let got;
+    try {
+      got = await this.s3().send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      // A fragment whose upload failed without an answer may never have landed: it holds nothing.
+      if ((err as { name?: string }).name === 'NoSuchKey') return new Set();
+      throw err;
+    }
     if (!got.Body) throw new FatalError(`s3 destination: s3://${this.config.bucket}/${key} has no body`);
-    const ids = await this.codec.eventIds(Buffer.from(await got.Body.transformToByteArray()));
-    this.remember(key, ids);
-    return ids;
+    return this.codec.eventIds(Buffer.from(await got.Body.transformToByteArray()));
   }
 
-  private remember(key: string, ids: Set<string>) {
-    this.ids.set(key, ids);
-    if (this.ids.size > ID_CACHE) this.ids.delete(this.ids.keys().next().value!);
-  }
-
-  close(): Promise<void> {
-    return this.serial(async () => {
-      await this.codec.close();
-      this.client?.destroy();
-      this.client = null;
-    });
+  async close(): Promise<void> {
+    // The writes still in flight finish (or fail) first: they use the encoder and the client.
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    await this.codec.close();
+    this.client?.destroy();
+    this.client = null;
   }
 }
