@@ -10,7 +10,7 @@
 import { simpleParser } from 'mailparser';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/main.js';
-import type { Cursor, GrantHandle } from '../src/providers/provider.js';
+import type { GrantHandle } from '../src/providers/provider.js';
 import { openConnections } from '../src/providers/imap/client.js';
 import { getProvider } from '../src/providers/registry.js';
 import { startSync } from '../src/sync/index.js';
@@ -18,7 +18,7 @@ import { Dovecot } from '../test/helpers/dovecot.js';
 import { seedGrants } from '../test/helpers/grants.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
 import { rfc822 } from '../test/imap/messages.js';
-import { benchMailbox } from './imap-fixtures.js';
+import { benchMailbox, drainPasses } from './imap-fixtures.js';
 import { machineLine, percentile } from './machine.js';
 
 const arg = (name: string, fallback: number) => {
@@ -86,18 +86,7 @@ try {
     const handle: GrantHandle = { id: g.id, applicationId: g.application_id, email: g.email, credentials: { username: user, password: 'pw' }, settings: { ...imapSettings, backfill_days: 36500 }, integration: { id: integrationId, clientId: null, clientSecret: null, settings: {}, scope: [] }, createdAt: new Date() };
     const session = await imap.open(handle, { logger: silent, now: () => new Date(), fetch, urls: {}, saveCredentials: async () => {} });
     const t0 = performance.now();
-    let n = 0;
-    let cursor: Cursor = await session.baseline();
-    // Without a watcher the engine's next pass would continue a backfill slice; drive the passes here.
-    for (let more = true; more; ) {
-      more = false;
-      for await (const batch of session.changes(cursor, new AbortController().signal)) {
-        if (!('events' in batch)) continue;
-        n += batch.events.length;
-        cursor = batch.cursor;
-        more ||= batch.events.length > 0;
-      }
-    }
+    const n = await drainPasses(session, await session.baseline());
     parseOnly.push(n / ((performance.now() - t0) / 1000));
     await session.close();
     if (n !== MESSAGES) throw new Error(`parse-only run produced ${n} events, expected ${MESSAGES}`);
