@@ -173,6 +173,9 @@ export function decodeTransfer(raw: Buffer, encoding: string): Buffer {
 const decoders = new Map<string, TextDecoder | null>();
 
 function decoderFor(charset: string): TextDecoder | null {
+  // Looked up as written first: nearly every message spells its charset one of a few ways.
+  const known = decoders.get(charset);
+  if (known !== undefined) return known;
   const key = charset.trim().toLowerCase().replace(/^"|"$/g, '');
   let d = decoders.get(key);
   if (d === undefined) {
@@ -183,6 +186,7 @@ function decoderFor(charset: string): TextDecoder | null {
     }
     if (decoders.size < 200) decoders.set(key, d);
   }
+  if (decoders.size < 200) decoders.set(charset, d);
   return d;
 }
 
@@ -222,10 +226,17 @@ export function messageIds(value: string | undefined): string[] {
   return [...value.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!);
 }
 
+const headerPatterns = new Map<string, RegExp>();
+
 /** The value of one header in a raw header block (unfolded), or undefined. */
 export function headerValue(block: Buffer | undefined, name: string): string | undefined {
   if (!block || block.length === 0) return undefined;
   const text = decodeHeaderBytes(block).replace(/\r?\n[ \t]+/g, ' ');
-  const re = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im');
+  // Compiled once per header name (callers ask for a fixed few), not once per message.
+  let re = headerPatterns.get(name);
+  if (!re) {
+    re = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im');
+    if (headerPatterns.size < 50) headerPatterns.set(name, re);
+  }
   return re.exec(text)?.[1]?.trim();
 }
