@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Cursor, ProviderSession } from '../src/providers/provider.js';
 import { rfc822 } from '../test/imap/messages.js';
 
 const WORDS = 'the quick brown fox jumps over lazy dog mail stream event grant folder inbox report quarterly meeting notes draft review'.split(' ');
@@ -29,4 +30,23 @@ export function benchMailbox(count: number): string[] {
     );
   }
   return out;
+}
+
+/**
+ * Runs passes of a session from `cursor` until one announces nothing (without a watcher the
+ * engine's next pass would continue a backfill slice, so a bench drives the passes itself).
+ * Returns how many events were announced.
+ */
+export async function drainPasses(session: ProviderSession, cursor: Cursor): Promise<number> {
+  let n = 0;
+  for (let more = true; more; ) {
+    more = false;
+    for await (const batch of session.changes(cursor, new AbortController().signal)) {
+      if (!('events' in batch)) continue;
+      n += batch.events.length;
+      cursor = batch.cursor;
+      more ||= batch.events.length > 0;
+    }
+  }
+  return n;
 }

@@ -10,7 +10,7 @@
 import { simpleParser } from 'mailparser';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/main.js';
-import type { Cursor, GrantHandle } from '../src/providers/provider.js';
+import type { GrantHandle } from '../src/providers/provider.js';
 import { openConnections } from '../src/providers/imap/client.js';
 import { getProvider } from '../src/providers/registry.js';
 import { startSync } from '../src/sync/index.js';
@@ -18,7 +18,7 @@ import { Dovecot } from '../test/helpers/dovecot.js';
 import { seedGrants } from '../test/helpers/grants.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
 import { rfc822 } from '../test/imap/messages.js';
-import { benchMailbox } from './imap-fixtures.js';
+import { benchMailbox, drainPasses } from './imap-fixtures.js';
 import { machineLine, percentile } from './machine.js';
 
 const arg = (name: string, fallback: number) => {
@@ -32,6 +32,11 @@ const RUNS = arg('runs', 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
+/** CPU time (user + system) of this process since `from`, in µs. */
+const cpuMicros = (from: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(from);
+  return c.user + c.system;
+};
 
 const pg = await startPostgres();
 const dovecot = await Dovecot.start({ imapClientLimit: 100, imapProcessLimit: 100, maxUserIpConnections: 1000 });
@@ -79,6 +84,7 @@ try {
 
   // Our fetch + parse alone (the plug-in, no database): how much of the pipeline is IMAP + MIME.
   const parseOnly: number[] = [];
+  const parseOnlyCpu: number[] = [];
   const imap = getProvider('imap')!;
   const { grants: probeGrants, integrationId } = await seedGrants(ctx, 1, { credentials: () => ({ username: user, password: 'pw' }), settings: { ...imapSettings, backfill_days: 36500 } });
   for (let r = 0; r < RUNS; r++) {
@@ -86,19 +92,10 @@ try {
     const handle: GrantHandle = { id: g.id, applicationId: g.application_id, email: g.email, credentials: { username: user, password: 'pw' }, settings: { ...imapSettings, backfill_days: 36500 }, integration: { id: integrationId, clientId: null, clientSecret: null, settings: {}, scope: [] }, createdAt: new Date() };
     const session = await imap.open(handle, { logger: silent, now: () => new Date(), fetch, urls: {}, saveCredentials: async () => {} });
     const t0 = performance.now();
-    let n = 0;
-    let cursor: Cursor = await session.baseline();
-    // Without a watcher the engine's next pass would continue a backfill slice; drive the passes here.
-    for (let more = true; more; ) {
-      more = false;
-      for await (const batch of session.changes(cursor, new AbortController().signal)) {
-        if (!('events' in batch)) continue;
-        n += batch.events.length;
-        cursor = batch.cursor;
-        more ||= batch.events.length > 0;
-      }
-    }
+    const c0 = process.cpuUsage();
+    const n = await drainPasses(session, await session.baseline());
     parseOnly.push(n / ((performance.now() - t0) / 1000));
+    parseOnlyCpu.push(cpuMicros(c0) / MESSAGES);
     await session.close();
     if (n !== MESSAGES) throw new Error(`parse-only run produced ${n} events, expected ${MESSAGES}`);
   }
@@ -106,10 +103,12 @@ try {
 
   // The whole engine: lease, baseline, backfill batches appended to the event log with their cursor.
   const full: number[] = [];
+  const fullCpu: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const { grants } = await seedGrants(ctx, 1, { credentials: () => ({ username: user, password: 'pw' }), settings: { ...imapSettings, backfill_days: 36500 } });
     const g = grants[0]!;
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const scheduler = await startSync(ctx, `bench-${r}`, { ...FAST, startSpreadMs: 0 });
     for (;;) {
       const row = await ctx.repos.grants.getById(g.id);
@@ -118,6 +117,7 @@ try {
       await sleep(20);
     }
     const secs = (performance.now() - t0) / 1000;
+    fullCpu.push(cpuMicros(c0) / MESSAGES);
     await scheduler.stop();
     const count = await ctx.store.db.selectFrom('events').select(({ fn }) => fn.countAll<string>().as('n')).where('grant_id', '=', g.id).executeTakeFirstOrThrow();
     if (Number(count.n) !== MESSAGES) throw new Error(`backfill appended ${count.n} events, expected ${MESSAGES}`);
@@ -131,6 +131,7 @@ try {
   console.log(`  tributary backfill into the event log       ${median(full).toFixed(0).padStart(7)}`);
   console.log(`  ratio event log / plain fetch               ${(median(full) / median(plain)).toFixed(2)}`);
   console.log(`  ratio event log / naive mailparser          ${(median(full) / median(naive)).toFixed(2)}`);
+  console.log(`  this process's CPU per message: fetch + parse ${median(parseOnlyCpu).toFixed(0)} µs, backfill into the log ${median(fullCpu).toFixed(0)} µs (sync engine and commits included; Dovecot and PostgreSQL are other processes)`);
 
   // ---- 2. APPEND → committed latency ---------------------------------------------------------
   dovecot.addUser('latency', 'pw');

@@ -105,6 +105,24 @@ export interface MessageObject {
   attachments: AttachmentMeta[];
 }
 
+/** JSON escapes one UTF-16 unit to at most 6 bytes (`\u001f`; UTF-8 itself needs 3 at most). */
+const MAX_JSON_BYTES_PER_UNIT = 6;
+
+/**
+ * Whether `Buffer.byteLength(JSON.stringify(message))` exceeds `limit`, without serializing the
+ * body when it cannot: the body is almost all of a message, the log serializes it again when it
+ * appends the event, and a body of `n` UTF-16 units takes at most 6n bytes in JSON. Only a body
+ * close enough to the limit for that bound to matter is measured exactly.
+ */
+export function serializedSizeOver(message: MessageObject, limit: number): boolean {
+  const { body, ...rest } = message;
+  // `,"body":` plus the quotes around it, when present.
+  const bodyBound = body === undefined ? 0 : body.length * MAX_JSON_BYTES_PER_UNIT + 10;
+  const restBytes = Buffer.byteLength(JSON.stringify(rest));
+  if (restBytes + bodyBound <= limit) return false;
+  return Buffer.byteLength(JSON.stringify(message)) > limit;
+}
+
 /**
  * Builds the message event, switching to `message.created.truncated` (body removed) when the
  * serialized object exceeds 1 MB. The event id depends only on grant + message id, so a
@@ -117,8 +135,7 @@ export function messageEvent(args: {
   message: MessageObject;
 }): NewEvent {
   const { message } = args;
-  const size = Buffer.byteLength(JSON.stringify(message));
-  const truncated = size > MAX_MESSAGE_EVENT_BYTES;
+  const truncated = serializedSizeOver(message, MAX_MESSAGE_EVENT_BYTES);
   const object: Record<string, unknown> = { ...message };
   if (truncated) delete object.body;
   return {

@@ -36,6 +36,9 @@ export interface AttachmentNode {
   contentId?: string;
 }
 
+// Snippets live in snippet.ts; they are part of this layer's surface.
+export { htmlToSnippet, textToSnippet } from './snippet.js';
+
 const isMultipart = (n: StructureNode) => n.type.toLowerCase().startsWith('multipart/');
 const sectionOf = (n: StructureNode) => n.part ?? '1';
 const filenameOf = (n: StructureNode) => n.dispositionParameters?.filename ?? n.parameters?.name;
@@ -170,6 +173,9 @@ export function decodeTransfer(raw: Buffer, encoding: string): Buffer {
 const decoders = new Map<string, TextDecoder | null>();
 
 function decoderFor(charset: string): TextDecoder | null {
+  // Looked up as written first: nearly every message spells its charset one of a few ways.
+  const known = decoders.get(charset);
+  if (known !== undefined) return known;
   const key = charset.trim().toLowerCase().replace(/^"|"$/g, '');
   let d = decoders.get(key);
   if (d === undefined) {
@@ -180,6 +186,7 @@ function decoderFor(charset: string): TextDecoder | null {
     }
     if (decoders.size < 200) decoders.set(key, d);
   }
+  if (decoders.size < 200) decoders.set(charset, d);
   return d;
 }
 
@@ -213,54 +220,23 @@ export function textToHtml(text: string): string {
   return `<div>${text.trimEnd().replace(/[&<>"]/g, (c) => ESCAPES[c]!).replace(/\r?\n/g, '<br>')}</div>`;
 }
 
-const ENTITIES: Record<string, string> = { nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
-/**
- * The first `max` characters of visible text of an HTML body. Works on a growing prefix (8 KB,
- * then 64 KB): a snippet needs the start of the text, and regexes over whole bodies were the
- * largest cost of the backfill after IMAP itself.
- */
-export function htmlToSnippet(html: string, max = 190): string {
-  for (const size of [8 * 1024, 64 * 1024]) {
-    const snippet = textToSnippet(visibleText(html.length > size ? html.slice(0, size) : html), max);
-    if (snippet.length >= max || html.length <= size) return snippet;
-  }
-  return textToSnippet(visibleText(html.slice(0, 64 * 1024)), max);
-}
-
-function visibleText(html: string): string {
-  return html
-    .replace(/<(style|script|head|title)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<[^>]*>/g, ' ')
-    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
-      if (e[0] === '#') {
-        const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-        return code > 0 && code < 0x110000 ? String.fromCodePoint(code) : ' ';
-      }
-      return ENTITIES[e.toLowerCase()] ?? m;
-    });
-}
-
-/** Whitespace-collapsed start of a text, on a growing prefix for the same reason. */
-export function textToSnippet(text: string, max = 190): string {
-  for (const size of [1024, 16 * 1024]) {
-    const flat = (text.length > size ? text.slice(0, size) : text).replace(/\s+/g, ' ').trim();
-    if (flat.length >= max || text.length <= size) return flat.length > max ? flat.slice(0, max) : flat;
-  }
-  return text.slice(0, 16 * 1024).replace(/\s+/g, ' ').trim().slice(0, max);
-}
-
 /** Message-ids in a References / In-Reply-To value, in order. */
 export function messageIds(value: string | undefined): string[] {
   if (!value) return [];
   return [...value.matchAll(/<([^<>\s]+)>/g)].map((m) => m[1]!);
 }
 
+const headerPatterns = new Map<string, RegExp>();
+
 /** The value of one header in a raw header block (unfolded), or undefined. */
 export function headerValue(block: Buffer | undefined, name: string): string | undefined {
   if (!block || block.length === 0) return undefined;
   const text = decodeHeaderBytes(block).replace(/\r?\n[ \t]+/g, ' ');
-  const re = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im');
+  // Compiled once per header name (callers ask for a fixed few), not once per message.
+  let re = headerPatterns.get(name);
+  if (!re) {
+    re = new RegExp(`^${name}:[ \\t]*(.*)$`, 'im');
+    if (headerPatterns.size < 50) headerPatterns.set(name, re);
+  }
   return re.exec(text)?.[1]?.trim();
 }

@@ -1,6 +1,7 @@
 import { MAX_MESSAGE_EVENT_BYTES, messageEvent, SOURCES, type MessageObject, type NewEvent, type Participant } from '../../domain/event.js';
 import { stableId } from '../../domain/ids.js';
-import { attachmentsOf, decodeCharset, decodeTransfer, headerValue, htmlToSnippet, messageIds, textToHtml, textToSnippet, type BodyPartChoice, type StructureNode } from './mime.js';
+import { attachmentsOf, decodeCharset, decodeTransfer, headerValue, messageIds, textToHtml, type BodyPartChoice, type StructureNode } from './mime.js';
+import { htmlToSnippet, textToSnippet } from './snippet.js';
 
 /** What the IMAP fetch gives us for one message (a structural subset of imapflow's FetchMessageObject). */
 export interface FetchedMessage {
