@@ -8,7 +8,8 @@
  *     store's raw PUT ceiling, and the encoder alone writing the same rows to local Parquet;
  *   - bigquery and snowflake into their in-repo sandboxes (DuckDB behind the wire APIs), each in
  *     its own process as the real service would be (bench/sandbox-process.ts);
- * then every row is read back and duplicates counted (must be 0). Finally the postgres
+ * then every row is read back and duplicates counted (must be 0), and each sandbox's own ceiling
+ * is measured (bench/warehouse-ceiling.ts: the same requests prebuilt, sent with plain fetch). Finally the postgres
  * destination against plain COPY is measured by bench/destinations-throughput.ts (one round).
  * Rates are over the wall clock, event generation, mapping, encoding and redeliveries included.
  * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset).
@@ -33,17 +34,23 @@ import { planLanes, type Lane } from '../src/delivery/lanes.js';
 import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
 import { machineLine } from './machine.js';
 import { startSandboxProcess } from './sandbox-process.js';
+import { bigqueryCeiling, snowflakeCeiling } from './warehouse-ceiling.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 const BODY_BYTES = 4_600; // the serialized event comes to ~5 KB
 const REDELIVER_EVERY = 10;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function batchOf(from: number, size: number): StoredEvent[] {
+function batchOf(from: number, size: number, prefix = 'bench'): StoredEvent[] {
   const out: StoredEvent[] = [];
-  for (let i = from; i < Math.min(EVENTS, from + size); i += 1) out.push(messageCreated(i, { prefix: 'bench', grants: 1000, bodyBytes: BODY_BYTES }));
+  for (let i = from; i < Math.min(EVENTS, from + size); i += 1) out.push(messageCreated(i, { prefix, grants: 1000, bodyBytes: BODY_BYTES }));
   return out;
 }
+
+/** The same events under other ids, batch by batch (null after the last), for a sandbox's ceiling run. */
+const ceilingBatches = (size: number) => (from: number) => (from < EVENTS ? batchOf(from, size, 'ceiling') : null);
+
+const benchContext = () => destinationContext({ logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: 'bench', dataDir: tmpdir() });
 
 /**
  * Every batch once, every tenth twice (right after its first acknowledgement, in its lane);
@@ -52,7 +59,7 @@ function batchOf(from: number, size: number): StoredEvent[] {
  * (planLanes: a grant in one lane), the lanes written concurrently, one window after the other.
  */
 async function drive(def: DestinationDefinition, config: Record<string, unknown>): Promise<{ rate: number; redelivered: number }> {
-  const writer = def.create(config, destinationContext({ logger: new CaptureLogger(), now: () => new Date(), allowPrivateAddresses: true, streamId: 'bench', dataDir: tmpdir() }));
+  const writer = def.create(config, benchContext());
   const started = performance.now();
   let redelivered = 0;
   let n = 0;
@@ -227,7 +234,12 @@ async function benchBigQuery(lines: Line[]) {
     const config = { service_account_json: JSON.stringify(await sandbox.call('createServiceAccountKey')), dataset: 'bench', api_endpoint: sandbox.url };
     const { rate, redelivered } = await drive(def, config);
     const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
-    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
+    // The ceiling writes other events into a dataset of its own (created by the writer's test()).
+    const setup = def.create({ ...config, dataset: 'ceiling' }, benchContext());
+    await setup.test();
+    await setup.close();
+    const ceiling = await bigqueryCeiling(sandbox.url, 'bench-project', 'ceiling', config.service_account_json, benchContext(), ceilingBatches(def.limits.maxBatch));
+    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling)} ev/s → ratio ${(rate / ceiling).toFixed(2)}; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }
@@ -244,7 +256,13 @@ async function benchSnowflake(lines: Line[]) {
     const config = { account: 'bench', ...session, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), account_url: sandbox.url };
     const { rate, redelivered } = await drive(def, config);
     const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
-    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; aim ≥ 5,000 ev/s` });
+    // The ceiling writes other events into a schema of its own (tables created by the writer's test()).
+    await sandbox.call('setup', { ...session, schema: 'CEILING', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
+    const setup = def.create({ ...config, schema: 'CEILING' }, benchContext());
+    await setup.test();
+    await setup.close();
+    const ceiling = await snowflakeCeiling(sandbox.url, { account: 'BENCH', ...session, schema: 'CEILING' }, config.private_key, ceilingBatches(def.limits.maxBatch));
+    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling)} ev/s → ratio ${(rate / ceiling).toFixed(2)}; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }

@@ -23,7 +23,9 @@ export interface SandboxProcess {
 
 /** Parent side: forks this file with the sandbox kind and options, resolves once it listens. */
 export async function startSandboxProcess(kind: 'bigquery' | 'snowflake', options: Record<string, unknown>): Promise<SandboxProcess> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [kind, JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // A profiled bench (`node --cpu-prof …`) profiles the sandbox too: its --cpu-prof flags are passed on.
+  const profiling = process.execArgv.filter((a) => a.startsWith('--cpu-prof'));
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [kind, JSON.stringify(options)], { execArgv: ['--import', 'tsx', ...profiling], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 1;
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chunked, eachLimited } from './destination.js';
+import { chunked, eachLimited, RequestPacker } from './destination.js';
 
 describe('chunked', () => {
   it('cuts at the item count or the byte budget, whichever comes first; an oversized item goes alone', () => {
@@ -37,5 +37,58 @@ describe('eachLimited', () => {
     await expect(run).rejects.toThrow('first');
     expect(started).toEqual([1, 2]);
     expect(settled).toBe(2);
+  });
+});
+
+describe('RequestPacker', () => {
+  const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+  it('packs items per key within the item and byte limits, sends full requests while items are still added, at most inFlight at once', async () => {
+    const sent: { key: string; items: number[]; at: number }[] = [];
+    let running = 0;
+    let peak = 0;
+    let added = 0;
+    const packer = new RequestPacker<string, number>({ maxItems: 3, maxBytes: 10, inFlight: 2 }, async (key, items) => {
+      sent.push({ key, items, at: added });
+      running += 1;
+      peak = Math.max(peak, running);
+      await tick();
+      running -= 1;
+    });
+    for (let i = 1; i <= 10; i++) {
+      await packer.add(i % 2 ? 'odd' : 'even', i, i === 7 ? 10 : 1);
+      added += 1;
+    }
+    await packer.finish();
+    expect(peak).toBe(2);
+    // Items keep their order within a key; the 10-byte item fills a request of its own.
+    expect(sent.filter((s) => s.key === 'odd').map((s) => s.items)).toEqual([[1, 3, 5], [7], [9]]);
+    expect(sent.filter((s) => s.key === 'even').map((s) => s.items)).toEqual([[2, 4, 6], [8, 10]]);
+    // The first request went out before the last item was added.
+    expect(sent[0]!.at).toBeLessThan(10);
+  });
+
+  it('after a failure sends nothing more and rejects with the first failure once the running requests settled', async () => {
+    let settled = 0;
+    const keys: number[] = [];
+    const packer = new RequestPacker<number, number>({ maxItems: 1, maxBytes: 100, inFlight: 2 }, async (key) => {
+      keys.push(key);
+      await tick(key === 1 ? 1 : 20);
+      settled += 1;
+      if (key === 1) throw new Error('first');
+    });
+    const run = (async () => {
+      for (let i = 1; i <= 6; i++) await packer.add(i, i, 1);
+      await packer.finish();
+    })();
+    await expect(run).rejects.toThrow('first');
+    expect(settled).toBe(keys.length);
+    expect(keys.length).toBeLessThan(6);
+  });
+
+  it('finish() with nothing added resolves without a request', async () => {
+    let calls = 0;
+    await new RequestPacker<string, number>({ maxItems: 2, maxBytes: 2, inFlight: 1 }, async () => void (calls += 1)).finish();
+    expect(calls).toBe(0);
   });
 });

@@ -168,3 +168,58 @@ export function chunked<T>(items: readonly T[], maxItems: number, maxBytes: numb
   if (chunk.length) out.push(chunk);
   return out;
 }
+
+/**
+ * `chunked` + `eachLimited` for rows that are produced while earlier requests are in the air:
+ * items are packed per key (a table) into requests of at most `maxItems` items and `maxBytes`
+ * bytes, and a full request is sent at once, up to `inFlight` at a time, so the writer maps and
+ * encodes the next rows while the service ingests the previous request. `add` resolves when the
+ * caller may go on (a slot is free); `finish` sends what is left and resolves once every request
+ * succeeded, or rejects with the first failure (no request starts after one failed).
+ */
+export class RequestPacker<K, T> {
+  private readonly pending = new Map<K, { items: T[]; bytes: number }>();
+  private readonly running = new Set<Promise<void>>();
+  private failure: { err: unknown } | null = null;
+
+  constructor(
+    private readonly limits: { maxItems: number; maxBytes: number; inFlight: number },
+    private readonly send: (key: K, items: T[]) => Promise<void>,
+  ) {}
+
+  async add(key: K, item: T, bytes: number): Promise<void> {
+    const p = this.pending.get(key);
+    if (p && p.items.length > 0 && (p.items.length >= this.limits.maxItems || p.bytes + bytes > this.limits.maxBytes)) {
+      this.pending.delete(key);
+      await this.dispatch(key, p.items);
+    }
+    const q = this.pending.get(key) ?? this.pending.set(key, { items: [], bytes: 0 }).get(key)!;
+    q.items.push(item);
+    q.bytes += bytes;
+  }
+
+  async finish(): Promise<void> {
+    for (const [key, p] of this.pending) await this.dispatch(key, p.items);
+    this.pending.clear();
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.err;
+  }
+
+  private async dispatch(key: K, items: T[]): Promise<void> {
+    while (this.running.size >= this.limits.inFlight && !this.failure) await Promise.race(this.running);
+    if (this.failure) {
+      await Promise.all(this.running);
+      throw this.failure.err;
+    }
+    const run: Promise<void> = this.send(key, items).then(
+      () => void this.running.delete(run),
+      (err: unknown) => {
+        this.running.delete(run);
+        this.failure ??= { err };
+      },
+    );
+    this.running.add(run);
+    // Let the request reach the socket before the caller goes back to encoding rows.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}

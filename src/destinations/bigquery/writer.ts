@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { BigQuery, type Dataset } from '@google-cloud/bigquery';
 import type { StoredEvent } from '../../domain/event.js';
-import { chunked, eachLimited, FatalError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
-import { RowMappingError, SCHEMA_VERSION, TABLE_NAMES, testRow, toRows, type Row, type TableName } from '../tables.js';
+import { FatalError, RequestPacker, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { RowMappingError, SCHEMA_VERSION, TABLE_NAMES, testRow, toRows, type TableName } from '../tables.js';
 import { parseServiceAccount, ServiceAccountTokens } from './auth.js';
 import { classifyBigQueryError } from './errors.js';
 import { fields, insertRow, mergeStatement, SCHEMA_LABEL, stagingName, stagingResource, tableResource } from './schema.js';
@@ -20,8 +20,8 @@ export const BIGQUERY_DEFAULTS = { dataset: 'data_streams', location: 'US' };
 
 /**
  * tabledata.insertAll: at most 10 MB and 50,000 rows a request. Google advises ~500 rows for
- * latency; for throughput fewer, larger requests win (each request is a round trip and a
- * deep copy of the body in the client), so requests are filled up to 9 MB.
+ * latency; for throughput fewer, larger requests win (each request is a round trip), so
+ * requests are filled up to 9 MB of encoded rows.
  */
 const INSERT_MAX_BYTES = 9 * 1024 * 1024;
 const INSERT_MAX_ROWS = 10_000;
@@ -30,16 +30,15 @@ const STAGE_IN_FLIGHT = 2;
 /** A row bigger than this can never be inserted: its event is rejected, not retried. */
 export const MAX_ROW_BYTES = 9 * 1024 * 1024;
 
+/** One staged row, encoded once: its insertAll entry as JSON text and that text's byte length. */
 interface Staged {
-  insertId: string;
-  json: Record<string, string | number | boolean | null>;
-  /** Approximate serialized size (sum of the values), for request sizing. */
+  eventId: string;
+  entry: string;
   bytes: number;
 }
 
-interface PartialFailure {
-  name: string;
-  errors?: { row?: Staged; errors?: { reason?: string; message?: string }[] }[];
+interface InsertAllResponse {
+  insertErrors?: { index: number; errors?: { reason?: string; message?: string }[] }[];
 }
 
 /**
@@ -143,28 +142,30 @@ export class BigQueryWriter implements DestinationWriter {
   async write(batch: StoredEvent[]): Promise<WriteResult> {
     const now = this.ctx.now();
     const rejected: WriteResult['rejected'] = [];
-    const staged = new Map<TableName, Staged[]>();
     const batchId = `${this.ctx.streamId}-${now.getTime().toString(36)}-${randomBytes(6).toString('hex')}`;
-    for (const e of batch) {
-      const rows = this.rowsOf(e, now, rejected);
-      if (!rows) continue;
-      for (const { table, row, bytes } of rows) {
-        const json = insertRow(row, batchId, e.id);
-        const list = staged.get(table) ?? [];
-        list.push({ insertId: `${batchId}-${list.length}`, json, bytes: bytes + 128 });
-        staged.set(table, list);
-      }
-    }
     try {
       await this.ensure();
       const { bq, project } = await this.connect();
-      const refused = new Set<string>();
-      for (const r of await this.stage(staged)) {
-        if (refused.has(r.id)) continue;
-        refused.add(r.id);
+      const refused: WriteResult['rejected'] = [];
+      const tables = new Set<TableName>();
+      // Rows are encoded and sent as they are mapped: a full request goes out while the next is built.
+      const packer = new RequestPacker<TableName, Staged>({ maxItems: INSERT_MAX_ROWS, maxBytes: INSERT_MAX_BYTES, inFlight: STAGE_IN_FLIGHT }, (table, rows) => this.insertAll(table, rows, refused));
+      let seq = 0;
+      for (const e of batch) {
+        const rows = this.rowsOf(e, now, rejected, () => `${batchId}-${(seq += 1)}`, batchId);
+        for (const { table, entry, bytes } of rows ?? []) {
+          tables.add(table);
+          await packer.add(table, { eventId: e.id, entry, bytes }, bytes + 1);
+        }
+      }
+      await packer.finish();
+      const excluded = new Set<string>();
+      for (const r of refused) {
+        if (excluded.has(r.id)) continue;
+        excluded.add(r.id);
         rejected.push(r);
       }
-      const statements = [...staged.keys()].map((t) => mergeStatement(project, this.dataset, t, batchId, [...refused]));
+      const statements = [...tables].map((t) => mergeStatement(project, this.dataset, t, batchId, [...excluded]));
       if (statements.length) await bq.query({ query: statements.join(';\n'), location: this.location });
       return { rejected };
     } catch (err) {
@@ -174,10 +175,19 @@ export class BigQueryWriter implements DestinationWriter {
     }
   }
 
-  /** Rows of one event, or null when it is rejected (unmappable, or a row over BigQuery's size limit). */
-  private rowsOf(e: StoredEvent, now: Date, rejected: WriteResult['rejected']): { table: TableName; row: Row; bytes: number }[] | null {
+  /**
+   * The insertAll entries of one event's rows, each encoded to JSON once (the request body is
+   * their concatenation), or null when the event is rejected (unmappable, or a row over
+   * BigQuery's size limit).
+   */
+  private rowsOf(e: StoredEvent, now: Date, rejected: WriteResult['rejected'], insertId: () => string, batchId: string): { table: TableName; entry: string; bytes: number }[] | null {
     try {
-      const rows = toRows(e, now).flatMap(({ table, rows }) => rows.map((row) => ({ table, row, bytes: rowBytes(row) })));
+      const rows = toRows(e, now).flatMap(({ table, rows }) =>
+        rows.map((row) => {
+          const entry = JSON.stringify({ insertId: insertId(), json: insertRow(row, batchId, e.id) });
+          return { table, entry, bytes: Buffer.byteLength(entry) };
+        }),
+      );
       const big = rows.find((r) => r.bytes > MAX_ROW_BYTES);
       if (big) {
         rejected.push({ id: e.id, reason: `${e.type} event ${e.id}: its ${big.table} row is larger than BigQuery accepts in one insert (${MAX_ROW_BYTES} bytes)`, status: 413 });
@@ -192,43 +202,30 @@ export class BigQueryWriter implements DestinationWriter {
   }
 
   /**
-   * Streams the rows into their staging tables in requests within insertAll's limits, up to
-   * STAGE_IN_FLIGHT requests at once (every table's rows must land before the MERGE, in any
-   * order); returns the events whose rows were refused.
+   * One insertAll request into a table's staging table; the events whose rows BigQuery refused
+   * are added to `refused`. The body is the rows' encoded entries joined, sent through the
+   * official client's authenticated request (its auth, endpoint and retries): `Table.insert`
+   * would deep-copy the rows three times, walk every value for a `{{projectId}}` placeholder
+   * and encode them again, per request.
    */
-  private async stage(staged: Map<TableName, Staged[]>): Promise<{ id: string; reason: string; status?: number }[]> {
+  private async insertAll(table: TableName, rows: Staged[], refused: WriteResult['rejected']): Promise<void> {
     const { bq } = await this.connect();
-    const refused: { id: string; reason: string; status?: number }[] = [];
-    const requests = [...staged].flatMap(([table, rows]) => chunked(rows, INSERT_MAX_ROWS, INSERT_MAX_BYTES, (r) => r.bytes).map((chunk) => ({ table, rows: chunk })));
-    await eachLimited(requests, STAGE_IN_FLIGHT, async ({ table, rows }) => {
-      const target = bq.dataset(this.dataset).table(stagingName(table));
-      try {
-        await target.insert(rows.map(({ insertId, json }) => ({ insertId, json })), { raw: true, skipInvalidRows: true });
-      } catch (err) {
-        const partial = err as PartialFailure;
-        if (partial.name !== 'PartialFailureError') throw err;
-        for (const f of partial.errors ?? []) {
-          const id = String(f.row?.json._tributary_event_id ?? '');
-          const first = f.errors?.find((x) => x.reason !== 'stopped') ?? f.errors?.[0];
-          if (first?.reason === 'stopped') throw new FatalError('bigquery destination: insertAll stopped rows without naming an invalid one');
-          refused.push({ id, reason: `BigQuery refused its ${table} row: ${first?.reason ?? 'invalid'}: ${first?.message ?? ''}`.trim(), status: 400 });
-        }
-      }
-    });
-    return refused;
+    const body = Buffer.from(`{"skipInvalidRows":true,"rows":[${rows.map((r) => r.entry).join(',')}]}`);
+    const target = bq.dataset(this.dataset).table(stagingName(table));
+    const [response] = (await target.request({ method: 'POST', uri: '/insertAll', body, headers: { 'Content-Type': 'application/json' } })) as unknown as [InsertAllResponse | undefined];
+    for (const failure of response?.insertErrors ?? []) {
+      const first = failure.errors?.find((x) => x.reason !== 'stopped') ?? failure.errors?.[0];
+      if (first?.reason === 'stopped') throw new FatalError('bigquery destination: insertAll stopped rows without naming an invalid one');
+      const row = rows[failure.index];
+      if (!row) throw new FatalError(`bigquery destination: insertAll reported an error for row ${failure.index} of a request of ${rows.length}`);
+      refused.push({ id: row.eventId, reason: `BigQuery refused its ${table} row: ${first?.reason ?? 'invalid'}: ${first?.message ?? ''}`.trim(), status: 400 });
+    }
   }
 
   async close(): Promise<void> {
     await this.client?.tokens.close();
     this.client = null;
   }
-}
-
-/** Bytes a row takes in a JSON request: its text values (escaping aside) plus a little per field. */
-function rowBytes(row: Row): number {
-  let n = 2;
-  for (const [k, v] of Object.entries(row)) n += k.length + 6 + (typeof v === 'string' ? Buffer.byteLength(v) : 24);
-  return n;
 }
 
 function ignoreConflict(err: unknown): void {

@@ -82,7 +82,8 @@ export class SqlApiClient {
           'content-type': 'application/json',
           'user-agent': 'Tributary/1 (snowflake destination)',
         },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        // Bytes, not a string: fetch would scan a string body for lone surrogates before encoding it.
+        ...(body !== undefined ? { body: Buffer.from(JSON.stringify(body)) } : {}),
         dispatcher: this.dispatcher,
         redirect: 'manual',
         signal: AbortSignal.timeout(120_000),

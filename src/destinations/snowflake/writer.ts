@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StoredEvent } from '../../domain/event.js';
-import { chunked, eachLimited, FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
+import { FatalError, RequestPacker, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { RowMappingError, testRow, toRows, type Cell, type TableName } from '../tables.js';
 import { SnowflakeSqlError, SqlApiClient } from './client.js';
 import { loadKeyPair } from './jwt.js';
@@ -25,6 +25,13 @@ const INSERT_MAX_ROWS = 16_384;
 const INSERT_MAX_BYTES = 8 * 1024 * 1024;
 /** INSERT requests of one batch kept outstanding at once. */
 const STAGE_IN_FLIGHT = 2;
+
+/** Bytes of a row's bound values (text as UTF-8, other values a few bytes), for request sizing. */
+function valueBytes(row: Record<string, Cell>): number {
+  let n = 0;
+  for (const v of Object.values(row)) n += typeof v === 'string' ? Buffer.byteLength(v) : 8;
+  return n;
+}
 
 interface Staged {
   row: Record<string, Cell>;
@@ -93,29 +100,24 @@ export class SnowflakeWriter implements DestinationWriter {
   async write(batch: StoredEvent[]): Promise<WriteResult> {
     const now = this.ctx.now();
     const rejected: WriteResult['rejected'] = [];
-    const staged = new Map<TableName, Staged[]>();
-    for (const e of batch) {
-      let groups;
-      try {
-        groups = toRows(e, now);
-      } catch (err) {
-        if (!(err instanceof RowMappingError)) throw err;
-        rejected.push({ id: e.id, reason: err.message });
-        continue;
-      }
-      const big = groups.flatMap((g) => g.rows.map((row) => ({ table: g.table, row }))).find(({ row }) => Object.values(row).some((v) => typeof v === 'string' && Buffer.byteLength(v) > MAX_VALUE_BYTES));
-      if (big) {
-        rejected.push({ id: e.id, reason: `${e.type} event ${e.id}: a value of its ${big.table} row is larger than Snowflake's 16 MB limit for VARCHAR/VARIANT`, status: 413 });
-        continue;
-      }
-      for (const g of groups) for (const row of g.rows) (staged.get(g.table) ?? staged.set(g.table, []).get(g.table)!).push({ row, eventId: e.id });
-    }
-    if (staged.size === 0) return { rejected };
     const batchId = `${this.ctx.streamId}-${now.getTime().toString(36)}-${randomBytes(6).toString('hex')}`;
     try {
       await this.ensure();
-      await this.stage(staged, batchId);
-      const statements = ['BEGIN', ...[...staged.keys()].flatMap((t) => mergeStatements(t, batchId)), 'COMMIT'];
+      const tables = new Set<TableName>();
+      // Rows are bound and sent as they are mapped: a full INSERT goes out while the next is built.
+      const packer = new RequestPacker<TableName, Staged>({ maxItems: INSERT_MAX_ROWS, maxBytes: INSERT_MAX_BYTES, inFlight: STAGE_IN_FLIGHT }, async (table, rows) => {
+        const { sql, bindings } = stageInsert(table, rows, batchId);
+        await this.api().execute(sql, { bindings });
+      });
+      for (const e of batch) {
+        for (const { table, row } of this.rowsOf(e, now, rejected) ?? []) {
+          tables.add(table);
+          await packer.add(table, { row, eventId: e.id }, valueBytes(row));
+        }
+      }
+      await packer.finish();
+      if (tables.size === 0) return { rejected };
+      const statements = ['BEGIN', ...[...tables].flatMap((t) => mergeStatements(t, batchId)), 'COMMIT'];
       await this.api().execute(statements.join(';\n'), { count: statements.length });
       return { rejected };
     } catch (err) {
@@ -124,17 +126,22 @@ export class SnowflakeWriter implements DestinationWriter {
     }
   }
 
-  /**
-   * INSERTs the rows into their staging tables in requests within the limits below, up to
-   * STAGE_IN_FLIGHT at once (the MERGE runs once all of them landed, in any order).
-   */
-  private async stage(staged: Map<TableName, Staged[]>, batchId: string): Promise<void> {
-    const size = (r: Staged) => Object.values(r.row).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 8), 0);
-    const requests = [...staged].flatMap(([table, rows]) => chunked(rows, INSERT_MAX_ROWS, INSERT_MAX_BYTES, size).map((chunk) => ({ table, rows: chunk })));
-    await eachLimited(requests, STAGE_IN_FLIGHT, async ({ table, rows }) => {
-      const { sql, bindings } = stageInsert(table, rows, batchId);
-      await this.api().execute(sql, { bindings });
-    });
+  /** Rows of one event, or null when it is rejected (unmappable, or a value over Snowflake's 16 MB limit). */
+  private rowsOf(e: StoredEvent, now: Date, rejected: WriteResult['rejected']): { table: TableName; row: Record<string, Cell> }[] | null {
+    let rows;
+    try {
+      rows = toRows(e, now).flatMap((g) => g.rows.map((row) => ({ table: g.table, row })));
+    } catch (err) {
+      if (!(err instanceof RowMappingError)) throw err;
+      rejected.push({ id: e.id, reason: err.message });
+      return null;
+    }
+    const big = rows.find(({ row }) => Object.values(row).some((v) => typeof v === 'string' && Buffer.byteLength(v) > MAX_VALUE_BYTES));
+    if (big) {
+      rejected.push({ id: e.id, reason: `${e.type} event ${e.id}: a value of its ${big.table} row is larger than Snowflake's 16 MB limit for VARCHAR/VARIANT`, status: 413 });
+      return null;
+    }
+    return rows;
   }
 
   async close(): Promise<void> {

@@ -166,8 +166,9 @@ export class Engine {
     const fields = table.schema.fields;
     const errors: InsertError[] = [];
     const good: { index: number; values: unknown[] }[] = [];
+    const names = new Set(fields.map((f) => f.name));
     rows.forEach((r, index) => {
-      const problem = validateRow(r.json, fields, body.ignoreUnknownValues === true);
+      const problem = validateRow(r.json, fields, names, body.ignoreUnknownValues === true);
       if (problem) errors.push({ index, errors: [{ reason: 'invalid', location: problem.location, debugInfo: '', message: problem.message }] });
       else good.push({ index, values: fields.map((f) => r.json![f.name]) });
     });
@@ -273,11 +274,10 @@ export class Engine {
   }
 }
 
-function validateRow(json: Record<string, unknown> | undefined, fields: Field[], ignoreUnknown: boolean): { location: string; message: string } | null {
+function validateRow(json: Record<string, unknown> | undefined, fields: Field[], names: ReadonlySet<string>, ignoreUnknown: boolean): { location: string; message: string } | null {
   if (!json || typeof json !== 'object') return { location: '', message: 'Row has no json object.' };
   const size = Object.values(json).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 16), 0);
   if (size > MAX_ROW_BYTES) return { location: '', message: `Maximum allowed row size exceeded. Allowed: ${MAX_ROW_BYTES} Row size: ${size}` };
-  const names = new Set(fields.map((f) => f.name));
   if (!ignoreUnknown) for (const k of Object.keys(json)) if (!names.has(k)) return { location: k, message: `no such field: ${k}.` };
   for (const f of fields) {
     const v = json[f.name];
