@@ -107,8 +107,11 @@ export function cpuLine(a: CpuSample, b: CpuSample, messages: number): string {
   const outside = Math.max(0, busy - tree);
   // The ceiling counts this tree's CPU only: on a shared machine, others' work is not a cost of ours.
   const perMessage = tree / messages;
+  // The worker's JavaScript runs on one thread: below the machine's ceiling, that thread is the bound.
+  const worker = (b.groups.get('worker') ?? 0) - (a.groups.get('worker') ?? 0);
+  const thread = worker > 0 ? `; one worker thread's ceiling ${Math.round(messages / worker).toLocaleString('en-US')} msg/s (1 ÷ ${((worker * 1000) / messages).toFixed(2)} ms, GC threads included)` : '';
   return (
     `CPU: machine ${(busy / wall).toFixed(2)} of ${cores} cores busy; ms per message: ${parts.join(', ')}, outside this tree ${((outside * 1000) / messages).toFixed(2)}; ` +
-    `ceiling at this cost ${Math.round(cores / perMessage).toLocaleString('en-US')} msg/s (${cores} cores ÷ ${(perMessage * 1000).toFixed(2)} ms)`
+    `ceiling at this cost ${Math.round(cores / perMessage).toLocaleString('en-US')} msg/s (${cores} cores ÷ ${(perMessage * 1000).toFixed(2)} ms)${thread}`
   );
 }
