@@ -203,12 +203,20 @@ describe('event-log readers under concurrent appenders (PostgreSQL)', () => {
         pos = r.next;
         if (r.events.length === 0) await sleep(2);
       }
-      for (;;) {
+      // Drain like a delivery runner: keep polling until every committed event is seen. An empty
+      // page alone does not mean the end: the horizon is the whole server's oldest running
+      // transaction, and the other test files share this PostgreSQL server. A reader that skipped
+      // events still fails, when the deadline passes.
+      const deadline = Date.now() + 30_000;
+      while ([...committed].some((id) => !seen.includes(id)) && Date.now() < deadline) {
         const r = await readAfter(t.store.db, { after: pos, filter, limit: 50 });
         seen.push(...r.events.map((e) => e.id));
         pos = r.next;
-        if (r.events.length === 0) return;
+        if (r.events.length === 0) await sleep(20);
       }
+      // Anything after the last committed event (there must be nothing) shows up here.
+      const rest = await readAfter(t.store.db, { after: pos, filter, limit: 50 });
+      seen.push(...rest.events.map((e) => e.id));
     };
     const readerDone = reader();
     await Promise.all(Array.from({ length: 8 }, (_, w) => appender(w)));
