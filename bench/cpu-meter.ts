@@ -37,9 +37,8 @@ function readProcs(): Map<number, Proc> {
 
 function machineBusySeconds(): number {
   const [, ...t] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = t as number[];
-  void idle;
-  void iowait;
+  // user nice system idle iowait irq softirq steal: busy is everything but idle and iowait.
+  const [user, nice, system, , , irq, softirq, steal] = t as number[];
   return (user! + nice! + system! + irq! + softirq! + steal!) / TICKS;
 }
 
