@@ -9,7 +9,7 @@
  *     --runs), beside a like-for-like raw FETCH of the same mailbox (the fields Tributary fetches,
  *     chunks of 500);
  *  2. burst over 20 mailboxes × 500, beside 20 concurrent raw FETCH clients;
- *  3. backfill of N existing mails → the log and → the webhook;
+ *  3. backfill of N existing mails → the log and → the webhook, in both webhook modes (median of --runs);
  *  4. new-mail latency APPEND → webhook receipt, --appends mails at a steady 2/s and at Poisson
  *     2/s, beside Dovecot's own IDLE floor (APPEND → untagged EXISTS, on a twin mailbox appended
  *     to right after each message: a second IDLE on the grant's own mailbox would slow it);
@@ -17,7 +17,7 @@
  *     receipt, --ms-mails at a steady 2/s, split at the log (bench/e2e/microsoft.ts).
  *
  * Usage: npm run bench:e2e [-- --messages 10000 --mailboxes 20 --per-mailbox 500 --appends 200 --ms-mails 200 --runs 3]
- * Subsets: --bursts-only, --latency-only (IMAP and Microsoft latency), --microsoft-only.
+ * Subsets: --bursts-only, --backfill-only, --latency-only (IMAP and Microsoft latency), --microsoft-only.
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -96,7 +96,15 @@ async function burst(rig: Rig, label: string, mailboxes: number, perMailbox: num
   return { rate: total / ((s.lastAt - t0) / 1000), logRate: total / ((logDoneAt - t0) / 1000), ceiling, duplicates, cpu };
 }
 
-async function backfill(rig: Rig, count: number): Promise<{ logRate: number; hookRate: number; ceiling: number; duplicates: number; cpu: string }> {
+interface BackfillResult {
+  logRate: number;
+  hookRate: number;
+  ceiling: number;
+  duplicates: number;
+  cpu: string;
+}
+
+async function backfill(rig: Rig, count: number, webhook: Record<string, unknown> = {}): Promise<BackfillResult> {
   const user = `backfill-${randomUUID().slice(0, 6)}`;
   rig.dovecot.addUser(user, 'pw');
   rig.dovecot.writeMessages(user, benchMailbox(count));
@@ -109,7 +117,7 @@ async function backfill(rig: Rig, count: number): Promise<{ logRate: number; hoo
   await rig.rx.reset();
   const meter = rigCpu(rig);
   const t0 = Date.now();
-  const { grantIds, streamId } = await grantsWithStream(rig, [user], { backfill_days: 3650 });
+  const { grantIds, streamId } = await grantsWithStream(rig, [user], { backfill_days: 3650 }, webhook);
   while ((await logCount(rig, grantIds)) < count) await sleep(50);
   const logDoneAt = Date.now();
   await untilDelivered(rig, count);
@@ -166,6 +174,26 @@ async function latency(rig: Rig, pattern: 'steady' | 'poisson', count: number): 
   return { ours, floor, toLog };
 }
 
+/** Backfill with each webhook mode, repetitions interleaved like the bursts'. */
+async function backfills(rig: Rig): Promise<void> {
+  const scenarios = [
+    { label: 'one event per request', webhook: {} },
+    { label: `batched webhook (${BATCHED.batch_max_events}/request)`, webhook: BATCHED },
+  ];
+  const results: BackfillResult[][] = scenarios.map(() => []);
+  for (let r = 0; r < RUNS; r++) for (const [k, sc] of scenarios.entries()) results[k]!.push(await backfill(rig, MESSAGES, sc.webhook));
+  const med = (rs: BackfillResult[], k: 'logRate' | 'hookRate' | 'ceiling') => median(rs.map((x) => x[k]));
+  console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (msg/s, median of ${RUNS}; every message once, in order)`);
+  for (const [k, sc] of scenarios.entries()) {
+    const rs = results[k]!;
+    const mid = [...rs].sort((a, b) => a.hookRate - b.hookRate)[Math.floor(rs.length / 2)]!;
+    console.log(
+      `  ${sc.label}: into the log ${fmt(med(rs, 'logRate'))} (${(med(rs, 'logRate') / med(rs, 'ceiling')).toFixed(2)} of raw FETCH ${fmt(med(rs, 'ceiling'))}); at the webhook ${fmt(med(rs, 'hookRate'))}; runs ${rs.map((x) => fmt(x.hookRate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
+    );
+    console.log(`    ${mid.cpu}`);
+  }
+}
+
 async function bursts(rig: Rig): Promise<void> {
   const scenarios = [
     { label: `1 mailbox × ${fmt(MESSAGES)}`, raw: 'raw FETCH', run: () => burst(rig, 'burst', 1, MESSAGES) },
@@ -192,17 +220,14 @@ const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 const latencyOnly = process.argv.includes('--latency-only');
 const burstsOnly = process.argv.includes('--bursts-only');
 const microsoftOnly = process.argv.includes('--microsoft-only');
+const backfillOnly = process.argv.includes('--backfill-only');
 console.log(machineLine());
 console.log(`load average at start: ${load()} (the machine is shared; figures are medians and ratios measured side by side)`);
 const rig = microsoftOnly ? null : await startRig();
 try {
-  if (rig && !latencyOnly) await bursts(rig);
-  if (rig && !latencyOnly && !burstsOnly) {
-    const bf = await backfill(rig, MESSAGES);
-    console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (1 run): into the log ${fmt(bf.logRate)} msg/s (${(bf.logRate / bf.ceiling).toFixed(2)} of raw FETCH ${fmt(bf.ceiling)}); at the webhook ${fmt(bf.hookRate)} msg/s; duplicates ${bf.duplicates}`);
-    console.log(`  ${bf.cpu}`);
-  }
-  if (rig && !burstsOnly) {
+  if (rig && !latencyOnly && !backfillOnly) await bursts(rig);
+  if (rig && !latencyOnly && !burstsOnly) await backfills(rig);
+  if (rig && !burstsOnly && !backfillOnly) {
     console.log(`\nnew-mail latency, APPEND → webhook receipt, ${APPENDS} mails (ms)`);
     for (const pattern of ['steady', 'poisson'] as const) {
       const { ours, floor, toLog } = await latency(rig, pattern, APPENDS);
@@ -215,7 +240,7 @@ try {
 } finally {
   await rig?.close();
 }
-if (!burstsOnly) {
+if (!burstsOnly && !backfillOnly) {
   const { toHook, toLog, duplicates } = await microsoftLatency(MS_MAILS);
   const p = (xs: number[], q: number) => percentile(xs, q).toFixed(0);
   console.log(`\nMicrosoft sandbox, mail accepted (notification posted) → webhook receipt, ${MS_MAILS} mails at a steady 2/s (ms)`);
