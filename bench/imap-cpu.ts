@@ -2,7 +2,9 @@
  * bench:imap-cpu — what each new IMAP message costs this process's CPU on its way into the event
  * log, in µs per message (process.cpuUsage, user + system), against Debian's Dovecot on loopback:
  *  1. the plug-in's whole pass (metadata FETCH, body FETCHes, events built) over the mailbox;
- *  2. a raw imapflow FETCH of the same items (what imapflow alone costs, for comparison);
+ *  2. a raw imapflow FETCH of the same items (what imapflow alone costs, for comparison), and
+ *     the same FETCH through the lean bulk reader (ADR 0511), over the network and replayed
+ *     from the captured bytes;
  *  3. replayed from memory, without the network: building the events (`toMessageEvent`) and
  *     encoding the append INSERT (`insertEventsSql`, compiled, not executed).
  * CPU time, unlike throughput, barely depends on what else the machine runs; the figures are
@@ -15,6 +17,12 @@ import { insertEventsSql } from '../src/event-log/append.js';
 import type { GrantHandle } from '../src/providers/provider.js';
 import { pickBodyPart } from '../src/providers/imap/mime.js';
 import { getProvider } from '../src/providers/registry.js';
+import { LeanImapConnection } from '../src/providers/imap/lean-connection.js';
+import { ResponseFramer } from '../src/providers/imap/lean-frame.js';
+import { fetchedOf } from '../src/providers/imap/lean-message.js';
+import { parseResponse } from '../src/providers/imap/lean-response.js';
+import { BODY_FETCH_CAP } from '../src/providers/imap/to-events.js';
+import { connect as netConnect } from 'node:net';
 import { toMessageEvent, type FetchedMessage, type MessageContext } from '../src/providers/imap/to-events.js';
 import { Dovecot } from '../test/helpers/dovecot.js';
 import { benchMailbox, drainPasses } from './imap-fixtures.js';
@@ -38,6 +46,21 @@ async function cpuPerMessage(count: number, work: () => Promise<void> | void): P
   await work();
   const c = process.cpuUsage(c0);
   return { us: (c.user + c.system) / count, wallMs: performance.now() - t0 };
+}
+
+/** The raw bytes Dovecot sends for the metadata FETCH of the whole mailbox (for the lean replay). */
+async function captureMetaFetch(port: number, user: string, pass: string): Promise<Buffer> {
+  const socket = netConnect({ host: '127.0.0.1', port });
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(`a LOGIN "${user}" "${pass}"\r\nb EXAMINE INBOX\r\nc UID FETCH 1:* (UID FLAGS BODYSTRUCTURE ENVELOPE INTERNALDATE BODY.PEEK[HEADER.FIELDS (REFERENCES)])\r\nd LOGOUT\r\n`);
+  await new Promise((resolve) => socket.once('close', resolve));
+  const all = Buffer.concat(chunks);
+  // From the first FETCH row to the FETCH's completion.
+  const start = all.indexOf('\r\n* 1 FETCH') + 2;
+  const end = all.indexOf('\r\nc OK') + 2;
+  return all.subarray(start, end);
 }
 
 /** Compiles statements as for PostgreSQL without a connection. */
@@ -67,6 +90,38 @@ try {
     rawFetch.push((await cpuPerMessage(MESSAGES, async () => void (await client.fetchAll('1:*', FETCH_META, { uid: true })))).us);
   }
   await client.logout();
+
+  const leanSettings = { host: dovecot.host, port: dovecot.port, security: 'none' as const, username: user, password: 'pw' };
+  const limits = { maxLiteral: 2 * BODY_FETCH_CAP, idleTimeoutMs: 60_000 };
+  const leanFetch: number[] = [];
+  const { conn } = await LeanImapConnection.open(leanSettings, 'INBOX', { logger: silent }, limits);
+  for (let r = 0; r < RUNS; r++) {
+    leanFetch.push((await cpuPerMessage(MESSAGES, async () => void (await conn.fetchMeta('1:*')))).us);
+  }
+  await conn.logout();
+  const captured = await captureMetaFetch(dovecot.port, user, 'pw');
+  const leanReplay: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    let rows = 0;
+    leanReplay.push(
+      (
+        await cpuPerMessage(MESSAGES, () => {
+          const framer = new ResponseFramer({ maxLine: 4 << 20, maxLiteral: limits.maxLiteral, maxResponse: 8 << 20 });
+          // Socket-sized chunks, as the connection receives them.
+          for (let i = 0; i < captured.length; i += 65_536) {
+            framer.push(captured.subarray(i, i + 65_536), (b) => {
+              const res = parseResponse(b);
+              if (res.kind === 'fetch') {
+                fetchedOf(res.row);
+                rows++;
+              }
+            });
+          }
+        })
+      ).us,
+    );
+    if (rows !== MESSAGES) throw new Error(`the replay read ${rows} rows, expected ${MESSAGES}`);
+  }
 
   const imap = getProvider('imap')!;
   const settings = { imap_host: dovecot.host, imap_port: dovecot.port, imap_security: 'none', backfill_days: 36500 };
@@ -111,6 +166,8 @@ try {
   console.log(`\n${MESSAGES} messages (${bodies.size} with a body part); CPU of this process, µs per message, median of ${RUNS}`);
   console.log(`  plug-in pass: FETCHes + events built          ${f(pass)}   (${(MESSAGES / (median(passWall) / 1000)).toFixed(0)} msg/s wall)`);
   console.log(`  raw imapflow FETCH of the metadata alone      ${f(rawFetch)}`);
+  console.log(`  lean reader FETCH of the metadata alone       ${f(leanFetch)}   (${(median(rawFetch) / median(leanFetch)).toFixed(1)}× cheaper)`);
+  console.log(`  replay: lean parse of the captured FETCH      ${f(leanReplay)}`);
   console.log(`  replay: toMessageEvent                        ${f(build)}`);
   console.log(`  replay: insertEventsSql encoded               ${f(encode)}`);
 } finally {

@@ -113,6 +113,16 @@ describe('the lean bulk reader against imapflow on the same Dovecot mailbox', ()
     expect(truncated).toBeGreaterThan(0);
   }, 120_000);
 
+  it('gives each of several pipelined FETCHes its own rows (the server may answer them interleaved)', async () => {
+    const all = await lean.fetchMeta('1:*');
+    const third = Math.floor(all.length / 3);
+    const sets = [`1:${third}`, `${third + 1}:${2 * third}`, `${2 * third + 1}:*`];
+    const [bodiesA, ...metas] = await Promise.all([lean.fetchBodies('1:*', '1', 64), ...sets.map((set) => lean.fetchMeta(set))]);
+    expect(metas.map((m) => m.length)).toEqual([third, third, all.length - 2 * third]);
+    expect(metas.flat().map(project)).toEqual(all.map(project));
+    expect(bodiesA.size).toBeGreaterThan(300);
+  }, 60_000);
+
   it('pipelines body FETCHes over many UIDs with the same bytes as imapflow', async () => {
     const rows = await client.fetchAll('1:*', { uid: true, bodyParts: ['1'] }, { uid: true });
     const bodies = await lean.fetchBodies('1:*', '1', null);

@@ -30,6 +30,8 @@ export interface LeanLimits {
 
 interface Pending {
   tag: string;
+  /** Whether a FETCH row answers this command (pipelined FETCHes may be answered interleaved). */
+  accepts?: (row: FetchRow) => boolean;
   onRow?: (row: FetchRow) => void;
   onUntagged?: (r: Extract<Response, { kind: 'untagged' }>) => void;
   onContinue?: (() => void) | undefined;
@@ -49,6 +51,18 @@ const quotable = (s: string) => {
 const PLAIN_FOLDER = /^[\x20-\x25\x27-\x7e]+$/;
 
 const quote = (s: string) => `"${s.replace(/[\\"]/g, '\\$&')}"`;
+
+/** Membership in a UID set such as "1:4,7,9:*". */
+export function uidMatcher(set: string): (uid: number) => boolean {
+  const ranges = set.split(',').map((item) => {
+    const [a, b = a] = item.split(':');
+    const lo = a === '*' ? Infinity : Number(a);
+    const hi = b === '*' ? Infinity : Number(b);
+    if (Number.isNaN(lo) || Number.isNaN(hi)) throw new ImapProtocolError(`not a UID set: ${set}`);
+    return [Math.min(lo, hi), Math.max(lo, hi)] as const;
+  });
+  return (uid) => ranges.some(([lo, hi]) => uid >= lo && uid <= hi);
+}
 
 export class LeanImapConnection {
   private socket: Socket | TLSSocket;
@@ -164,10 +178,12 @@ export class LeanImapConnection {
     const out: FetchedMessage[] = [];
     // A row this reader cannot convert fails the command, not the connection (it is still in sync).
     let bad: Error | null = null;
+    const inSet = uidMatcher(uids);
     await this.command([`UID FETCH ${uids} (UID FLAGS BODYSTRUCTURE ENVELOPE INTERNALDATE BODY.PEEK[HEADER.FIELDS (REFERENCES)])`], {
+      // A row without ENVELOPE is a flag update (another session's change), not part of the answer.
+      accepts: (row) => row.uid !== undefined && inSet(row.uid) && row.envelope !== undefined,
       onRow: (row) => {
-        // A row without a UID is an unsolicited flag update of another message: not part of the answer.
-        if (row.uid === undefined || bad) return;
+        if (bad) return;
         try {
           out.push(fetchedOf(row));
         } catch (err) {
@@ -183,9 +199,11 @@ export class LeanImapConnection {
   async fetchBodies(uids: string, section: string, cap: number | null): Promise<Map<number, Buffer>> {
     if (!/^\d+(\.\d+)*$/.test(section)) throw new ImapProtocolError(`unexpected body section ${section}`);
     const bodies = new Map<number, Buffer>();
+    const inSet = uidMatcher(uids);
     await this.command([`UID FETCH ${uids} (UID BODY.PEEK[${section}]${cap === null ? '' : `<0.${cap}>`})`], {
+      accepts: (row) => row.uid !== undefined && inSet(row.uid) && row.body !== undefined,
       onRow: (row) => {
-        if (row.uid !== undefined && row.body) bodies.set(row.uid, row.body);
+        if (row.body) bodies.set(row.uid!, row.body);
       },
     });
     return bodies;
@@ -217,7 +235,7 @@ export class LeanImapConnection {
    * Sends a command (string parts are sent as they are, Buffer parts as literals, each after the
    * server's continuation) and resolves with the completion text when the server says OK.
    */
-  command(parts: string | (string | Buffer)[], handlers: Pick<Pending, 'onRow' | 'onUntagged'> = {}): Promise<string> {
+  command(parts: string | (string | Buffer)[], handlers: Pick<Pending, 'accepts' | 'onRow' | 'onUntagged'> = {}): Promise<string> {
     const all = typeof parts === 'string' ? [parts] : parts;
     if (this.dead) return Promise.reject(this.dead);
     const tag = `L${++this.seq}`;
@@ -261,10 +279,12 @@ export class LeanImapConnection {
     }
     const head = this.queue[0];
     switch (r.kind) {
-      case 'fetch':
-        if (!head?.onRow) throw new ImapProtocolError('a FETCH row outside a FETCH command');
-        head.onRow(r.row);
+      case 'fetch': {
+        // Servers may run pipelined FETCHes in parallel (Dovecot does): each row goes to the command it answers.
+        const to = this.queue.find((p) => p.accepts?.(r.row));
+        to?.onRow?.(r.row);
         return;
+      }
       case 'untagged':
         if (r.name === 'BYE') {
           this.fail(new ImapCommandError(`the server closed the session: ${r.text.slice(0, 200)}`));
@@ -277,10 +297,12 @@ export class LeanImapConnection {
         head.onContinue();
         return;
       case 'tagged': {
-        if (!head || head.tag !== r.tag) throw new ImapProtocolError(`a completion for ${r.tag} out of order`);
-        this.queue.shift();
-        if (r.status === 'OK') head.resolve(r.text);
-        else head.reject(new ImapCommandError(`${r.status} ${r.text}`.slice(0, 300)));
+        // Completions of parallel commands may come in any order.
+        const i = this.queue.findIndex((p) => p.tag === r.tag);
+        if (i < 0) throw new ImapProtocolError(`a completion for ${r.tag}, which is not pending`);
+        const [done] = this.queue.splice(i, 1);
+        if (r.status === 'OK') done!.resolve(r.text);
+        else done!.reject(new ImapCommandError(`${r.status} ${r.text}`.slice(0, 300)));
       }
     }
   }

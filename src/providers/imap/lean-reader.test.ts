@@ -3,6 +3,7 @@ import { parser } from 'imapflow/lib/handler/imap-handler.js';
 import { ImapStream } from 'imapflow/lib/handler/imap-stream.js';
 import { formatMessageResponse } from 'imapflow/lib/tools.js';
 import { describe, expect, it } from 'vitest';
+import { uidMatcher } from './lean-connection.js';
 import { ImapProtocolError, ResponseFramer } from './lean-frame.js';
 import { fetchedOf } from './lean-message.js';
 import { parseResponse, type Response } from './lean-response.js';
@@ -197,5 +198,11 @@ describe('lean FETCH reader', () => {
       }
     }
     expect(rejected).toBeGreaterThan(SAMPLE.length);
+  });
+
+  it('matches UIDs against a UID set', () => {
+    const m = uidMatcher('1:4,7,12:10,20:*');
+    expect([1, 4, 5, 7, 10, 11, 12, 13, 20, 99999].map(m)).toEqual([true, true, false, true, true, true, true, false, true, true]);
+    expect(() => uidMatcher('1:x')).toThrow(ImapProtocolError);
   });
 });
