@@ -1,7 +1,8 @@
 /**
  * bench:imap-cpu — what each new IMAP message costs this process's CPU on its way into the event
  * log, in µs per message (process.cpuUsage, user + system), against Debian's Dovecot on loopback:
- *  1. the plug-in's whole pass (metadata FETCH, body FETCHes, events built) over the mailbox;
+ *  1. the plug-in's whole pass (metadata FETCH, body FETCHes, events built) over the mailbox,
+ *     imapflow only and with the bulk reader, alternating; and what one bulk connection costs;
  *  2. a raw imapflow FETCH of the same items (what imapflow alone costs, for comparison), and
  *     the same FETCH through the lean bulk reader (ADR 0511), over the network and replayed
  *     from the captured bytes;
@@ -18,6 +19,7 @@ import type { GrantHandle } from '../src/providers/provider.js';
 import { pickBodyPart } from '../src/providers/imap/mime.js';
 import { getProvider } from '../src/providers/registry.js';
 import { LeanImapConnection } from '../src/providers/imap/lean-connection.js';
+import { bulkReader } from '../src/providers/imap/sync.js';
 import { ResponseFramer } from '../src/providers/imap/lean-frame.js';
 import { fetchedOf } from '../src/providers/imap/lean-message.js';
 import { parseResponse } from '../src/providers/imap/lean-response.js';
@@ -128,7 +130,10 @@ try {
   const handle: GrantHandle = { id: 'grant-cpu', applicationId: 'app-cpu', email: 'cpu@bench.test', credentials: { username: user, password: 'pw' }, settings, integration: { id: 'int-cpu', clientId: null, clientSecret: null, settings: {}, scope: [] }, createdAt: new Date() };
   const pass: number[] = [];
   const passWall: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  const flowPass: number[] = [];
+  const flowPassWall: number[] = [];
+  const onePass = async (bulk: boolean, cpu: number[], wall: number[]) => {
+    bulkReader.minUids = bulk ? defaultMinUids : Infinity;
     const session = await imap.open(handle, { logger: silent, now: () => new Date(), fetch, urls: {}, saveCredentials: async () => {} });
     const cursor = await session.baseline();
     let n = 0;
@@ -137,9 +142,22 @@ try {
     });
     await session.close();
     if (n !== MESSAGES) throw new Error(`the pass produced ${n} events, expected ${MESSAGES}`);
-    pass.push(m.us);
-    passWall.push(m.wallMs);
+    cpu.push(m.us);
+    wall.push(m.wallMs);
+  };
+  // Alternating, so both see the same machine.
+  const defaultMinUids = bulkReader.minUids;
+  for (let r = 0; r < RUNS; r++) {
+    await onePass(false, flowPass, flowPassWall);
+    await onePass(true, pass, passWall);
   }
+  bulkReader.minUids = defaultMinUids;
+
+  // What one bulk connection costs this process: connect, LOGIN, EXAMINE, LOGOUT.
+  const OPENS = 20;
+  const open = await cpuPerMessage(OPENS, async () => {
+    for (let i = 0; i < OPENS; i++) await (await LeanImapConnection.open(leanSettings, 'INBOX', { logger: silent }, limits)).conn.logout();
+  });
 
   const mctx: MessageContext = { applicationId: handle.applicationId, grantId: handle.id, folder: 'INBOX', uidValidity: '1', historic: true, now: () => new Date() };
   const fetched: FetchedMessage[] = metas.map((m) => ({ uid: m.uid, flags: m.flags, envelope: m.envelope, bodyStructure: m.bodyStructure, internalDate: m.internalDate, headers: m.headers }));
@@ -164,7 +182,9 @@ try {
   }
   const f = (xs: number[]) => median(xs).toFixed(1).padStart(8);
   console.log(`\n${MESSAGES} messages (${bodies.size} with a body part); CPU of this process, µs per message, median of ${RUNS}`);
-  console.log(`  plug-in pass: FETCHes + events built          ${f(pass)}   (${(MESSAGES / (median(passWall) / 1000)).toFixed(0)} msg/s wall)`);
+  console.log(`  plug-in pass, imapflow only                   ${f(flowPass)}   (${(MESSAGES / (median(flowPassWall) / 1000)).toFixed(0)} msg/s wall)`);
+  console.log(`  plug-in pass, bulk reader (ranges >= ${defaultMinUids})   ${f(pass)}   (${(MESSAGES / (median(passWall) / 1000)).toFixed(0)} msg/s wall; ${(median(flowPass) / median(pass)).toFixed(2)}× less CPU)`);
+  console.log(`  one bulk connection (open, EXAMINE, LOGOUT)   ${(open.us / 1000).toFixed(2).padStart(8)} ms CPU; pays for itself after ~${Math.ceil(open.us / Math.max(1, median(flowPass) - median(pass)))} messages`);
   console.log(`  raw imapflow FETCH of the metadata alone      ${f(rawFetch)}`);
   console.log(`  lean reader FETCH of the metadata alone       ${f(leanFetch)}   (${(median(rawFetch) / median(leanFetch)).toFixed(1)}× cheaper)`);
   console.log(`  replay: lean parse of the captured FETCH      ${f(leanReplay)}`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../src/domain/event.js';
 import type { GrantHandle, ProviderSession } from '../../src/providers/provider.js';
-import { BULK_MIN_UIDS } from '../../src/providers/imap/sync.js';
+import { bulkReader } from '../../src/providers/imap/sync.js';
 import { getProvider } from '../../src/providers/registry.js';
 import { benchMailbox } from '../../bench/imap-fixtures.js';
 import { Dovecot } from '../helpers/dovecot.js';
@@ -97,7 +97,7 @@ describe('the sync with the bulk reader', () => {
     const withoutBulk = await backfill(flowOnly, user, b.logger);
 
     const total = withBulk.reduce((n, batch) => n + batch.length, 0);
-    expect(total).toBeGreaterThan(2 * BULK_MIN_UIDS);
+    expect(total).toBeGreaterThan(2 * bulkReader.minUids);
     expect(total).toBe(150 + 1 + edgeCorpus().length + 900);
     expect(withBulk.map((batch) => batch.length)).toEqual(withoutBulk.map((batch) => batch.length));
     // `time` is when the event was built (the wall clock), the one field two runs cannot share.

@@ -71,6 +71,8 @@ export class LeanImapConnection {
   private seq = 0;
   private dead: Error | null = null;
   private greeting: Pending | null = null;
+  /** Runs once, when the connection is given up (frees its slot in the host's budget). */
+  private onDead: (() => void) | null = null;
 
   private constructor(
     socket: Socket | TLSSocket,
@@ -122,7 +124,7 @@ export class LeanImapConnection {
       const uidValidity = await c.examine(folder);
       c.socket.setTimeout(limits.idleTimeoutMs);
       opened = true;
-      c.socket.once('close', () => budget.closed());
+      c.onDead = () => budget.closed();
       return { conn: c, uidValidity };
     } catch (err) {
       conn?.close();
@@ -209,12 +211,11 @@ export class LeanImapConnection {
     return bodies;
   }
 
-  /** LOGOUT, waiting at most `ms` for the server; the socket is closed either way. */
+  /** LOGOUT, waiting at most `ms` for the server; the connection is closed (and its budget slot free) when it resolves. */
   async logout(ms = 2_000): Promise<void> {
-    if (this.dead) return;
     const timer = setTimeout(() => this.close(), ms);
     try {
-      await this.command('LOGOUT');
+      if (!this.dead) await this.command('LOGOUT');
     } catch {
       /* closing anyway */
     } finally {
@@ -308,7 +309,11 @@ export class LeanImapConnection {
   }
 
   private fail(err: Error): void {
-    if (!this.dead) this.dead = err;
+    if (!this.dead) {
+      this.dead = err;
+      this.onDead?.();
+      this.onDead = null;
+    }
     const pending = this.queue.splice(0);
     if (this.greeting) pending.push(this.greeting);
     this.greeting = null;

@@ -43,9 +43,12 @@ const LOOKAHEAD = 2;
 /**
  * Ranges of at least this many UIDs are read over a second, short-lived connection with the lean
  * reader (ADR 0511); smaller ones (a handful of new mails) stay on the imapflow connection,
- * where opening a connection would cost more than the parser saves.
+ * where opening a connection would cost more than the parser saves. A property, not a constant,
+ * so benches can compare both paths in one process (Infinity: never).
  */
-export const BULK_MIN_UIDS = 200;
+export const bulkReader = {
+  minUids: 200,
+};
 /** After the bulk connection could not be opened, the session does not try again for this long. */
 const BULK_RETRY_MS = 10 * 60_000;
 
@@ -288,7 +291,7 @@ export class ImapSession implements ProviderSession {
   private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
-    const bulk = end - from >= BULK_MIN_UIDS ? await this.openBulk(folder, uidValidity, signal) : null;
+    const bulk = end - from >= bulkReader.minUids ? await this.openBulk(folder, uidValidity, signal) : null;
     const drop = () => bulk?.close();
     signal.addEventListener('abort', drop, { once: true });
     const fetched: Promise<NewEvent[]>[] = [];
