@@ -24,7 +24,9 @@ import { ResponseFramer } from '../src/providers/imap/lean-frame.js';
 import { fetchedOf } from '../src/providers/imap/lean-message.js';
 import { parseResponse } from '../src/providers/imap/lean-response.js';
 import { BODY_FETCH_CAP } from '../src/providers/imap/to-events.js';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
+import { join } from 'node:path';
 import { toMessageEvent, type FetchedMessage, type MessageContext } from '../src/providers/imap/to-events.js';
 import { Dovecot } from '../test/helpers/dovecot.js';
 import { benchMailbox, drainPasses } from './imap-fixtures.js';
@@ -63,6 +65,29 @@ async function captureMetaFetch(port: number, user: string, pass: string): Promi
   const start = all.indexOf('\r\n* 1 FETCH') + 2;
   const end = all.indexOf('\r\nc OK') + 2;
   return all.subarray(start, end);
+}
+
+/**
+ * CPU time (ms) Dovecot has used so far: the master, its live children (imap-login, auth, imap
+ * sessions) and the children it has reaped. /proc counts in clock ticks (10 ms), so only long
+ * spans are meaningful.
+ */
+function dovecotCpuMs(dir: string): number {
+  const master = readFileSync(join(dir, 'run', 'master.pid'), 'utf8').trim();
+  const fields = (pid: string) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After "pid (comm) ": state ppid … utime(12) stime(13) cutime(14) cstime(15), counted from state = 0.
+  const own = fields(master);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || pid === master) continue;
+    try {
+      const f = fields(pid);
+      if (f[1] === master) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return ticks * 10;
 }
 
 /** Compiles statements as for PostgreSQL without a connection. */
@@ -132,14 +157,17 @@ try {
   const passWall: number[] = [];
   const flowPass: number[] = [];
   const flowPassWall: number[] = [];
+  const serverMs = { flow: [] as number[], bulk: [] as number[] };
   const onePass = async (bulk: boolean, cpu: number[], wall: number[]) => {
     bulkReader.minUids = bulk ? defaultMinUids : Infinity;
     const session = await imap.open(handle, { logger: silent, now: () => new Date(), fetch, urls: {}, saveCredentials: async () => {} });
     const cursor = await session.baseline();
     let n = 0;
+    const server0 = dovecotCpuMs(dovecot.dir);
     const m = await cpuPerMessage(MESSAGES, async () => {
       n = await drainPasses(session, cursor);
     });
+    serverMs[bulk ? 'bulk' : 'flow'].push(dovecotCpuMs(dovecot.dir) - server0);
     await session.close();
     if (n !== MESSAGES) throw new Error(`the pass produced ${n} events, expected ${MESSAGES}`);
     cpu.push(m.us);
@@ -155,9 +183,12 @@ try {
 
   // What one bulk connection costs this process: connect, LOGIN, EXAMINE, LOGOUT.
   const OPENS = 20;
+  const openServer0 = dovecotCpuMs(dovecot.dir);
   const open = await cpuPerMessage(OPENS, async () => {
     for (let i = 0; i < OPENS; i++) await (await LeanImapConnection.open(leanSettings, 'INBOX', { logger: silent }, limits)).conn.logout();
   });
+  await new Promise((r) => setTimeout(r, 500)); // the sessions' processes exit and are reaped
+  const openServerMs = (dovecotCpuMs(dovecot.dir) - openServer0) / OPENS;
 
   const mctx: MessageContext = { applicationId: handle.applicationId, grantId: handle.id, folder: 'INBOX', uidValidity: '1', historic: true, now: () => new Date() };
   const fetched: FetchedMessage[] = metas.map((m) => ({ uid: m.uid, flags: m.flags, envelope: m.envelope, bodyStructure: m.bodyStructure, internalDate: m.internalDate, headers: m.headers }));
@@ -185,6 +216,7 @@ try {
   console.log(`  plug-in pass, imapflow only                   ${f(flowPass)}   (${(MESSAGES / (median(flowPassWall) / 1000)).toFixed(0)} msg/s wall)`);
   console.log(`  plug-in pass, bulk reader (ranges >= ${defaultMinUids})   ${f(pass)}   (${(MESSAGES / (median(passWall) / 1000)).toFixed(0)} msg/s wall; ${(median(flowPass) / median(pass)).toFixed(2)}× less CPU)`);
   console.log(`  one bulk connection (open, EXAMINE, LOGOUT)   ${(open.us / 1000).toFixed(2).padStart(8)} ms CPU; pays for itself after ~${Math.ceil(open.us / Math.max(1, median(flowPass) - median(pass)))} messages`);
+  console.log(`\nDovecot's CPU (all its processes, 10 ms ticks): per pass imapflow only ${median(serverMs.flow)} ms, with the bulk reader ${median(serverMs.bulk)} ms; per bulk connection ${openServerMs.toFixed(1)} ms`);
   console.log(`  raw imapflow FETCH of the metadata alone      ${f(rawFetch)}`);
   console.log(`  lean reader FETCH of the metadata alone       ${f(leanFetch)}   (${(median(rawFetch) / median(leanFetch)).toFixed(1)}× cheaper)`);
   console.log(`  replay: lean parse of the captured FETCH      ${f(leanReplay)}`);

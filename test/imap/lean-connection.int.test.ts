@@ -1,4 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TLSSocket, createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyImapError } from '../../src/providers/imap/client.js';
 import { outboundGuard, type LookupAll } from '../../src/domain/net.js';
 import { openConnections } from '../../src/providers/imap/client.js';
 import { ImapCommandError, LeanImapConnection } from '../../src/providers/imap/lean-connection.js';
@@ -81,5 +88,64 @@ describe('the bulk reader connection', () => {
     conn.close();
     await expect(pending).rejects.toBeInstanceOf(ImapProtocolError);
     await expect(conn.fetchMeta('1:*')).rejects.toBeInstanceOf(ImapProtocolError);
+  });
+});
+
+/**
+ * TLS: a self-signed server (no CA trusts it) in front of nothing. The handshake must carry the
+ * grant's host name (SNI) even though the socket goes to the pinned address, and must fail as a
+ * TLS error (certificates are verified), for direct TLS and after STARTTLS alike.
+ */
+describe('the bulk reader connection over TLS', () => {
+  let dir: string;
+  let key: Buffer;
+  let cert: Buffer;
+  const servers: Server[] = [];
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lean-tls-'));
+    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=mail.pinned.invalid', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+    if (r.status !== 0) throw new Error(`openssl is required for the TLS tests: ${r.stderr.toString()}`);
+    key = readFileSync(join(dir, 'key.pem'));
+    cert = readFileSync(join(dir, 'cert.pem'));
+  });
+  afterAll(() => {
+    for (const s of servers) s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const listen = (server: Server) =>
+    new Promise<number>((resolve) => {
+      servers.push(server);
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+    });
+  const pinned: LookupAll = async () => [{ address: '127.0.0.1', family: 4 }];
+  const tlsSettings = (port: number, security: 'tls' | 'starttls') => ({ host: 'mail.pinned.invalid', port, security, username: 'u', password: 'p' });
+
+  it('sends the host name to a direct TLS server at the pinned address and refuses its unknown certificate', async () => {
+    const sni: string[] = [];
+    const port = await listen(createTlsServer({ key, cert, SNICallback: (name, cb) => (sni.push(name), cb(null)) }, (socket) => socket.destroy()).on('tlsClientError', () => undefined));
+    const err = await LeanImapConnection.open(tlsSettings(port, 'tls'), 'INBOX', { logger, outbound: outboundGuard(pinned, true) }, LIMITS).catch((e: unknown) => e);
+    expect(classifyImapError(err, { host: 'mail.pinned.invalid', port }).message).toMatch(/^TLS handshake with mail\.pinned\.invalid/);
+    expect(sni).toEqual(['mail.pinned.invalid']);
+    expect(openConnections('mail.pinned.invalid')).toBe(0);
+  });
+
+  it('upgrades with STARTTLS, sending the host name, and refuses the unknown certificate', async () => {
+    const sni: string[] = [];
+    const port = await listen(
+      createServer((socket) => {
+        socket.write('* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] ready\r\n');
+        socket.once('data', (line) => {
+          const tag = line.toString().split(' ')[0];
+          socket.write(`${tag} OK Begin TLS negotiation now\r\n`);
+          const secure = new TLSSocket(socket, { isServer: true, key, cert, SNICallback: (name, cb) => (sni.push(name), cb(null)) });
+          secure.on('error', () => undefined);
+        });
+        socket.on('error', () => undefined);
+      }),
+    );
+    const err = await LeanImapConnection.open(tlsSettings(port, 'starttls'), 'INBOX', { logger, outbound: outboundGuard(pinned, true) }, LIMITS).catch((e: unknown) => e);
+    expect(classifyImapError(err, { host: 'mail.pinned.invalid', port }).message).toMatch(/^TLS handshake with mail\.pinned\.invalid/);
+    expect(sni).toEqual(['mail.pinned.invalid']);
+    expect(openConnections('mail.pinned.invalid')).toBe(0);
   });
 });
