@@ -216,12 +216,12 @@ try {
   console.log(`  plug-in pass, imapflow only                   ${f(flowPass)}   (${(MESSAGES / (median(flowPassWall) / 1000)).toFixed(0)} msg/s wall)`);
   console.log(`  plug-in pass, bulk reader (ranges >= ${defaultMinUids})   ${f(pass)}   (${(MESSAGES / (median(passWall) / 1000)).toFixed(0)} msg/s wall; ${(median(flowPass) / median(pass)).toFixed(2)}× less CPU)`);
   console.log(`  one bulk connection (open, EXAMINE, LOGOUT)   ${(open.us / 1000).toFixed(2).padStart(8)} ms CPU; pays for itself after ~${Math.ceil(open.us / Math.max(1, median(flowPass) - median(pass)))} messages`);
-  console.log(`\nDovecot's CPU (all its processes, 10 ms ticks): per pass imapflow only ${median(serverMs.flow)} ms, with the bulk reader ${median(serverMs.bulk)} ms; per bulk connection ${openServerMs.toFixed(1)} ms`);
   console.log(`  raw imapflow FETCH of the metadata alone      ${f(rawFetch)}`);
   console.log(`  lean reader FETCH of the metadata alone       ${f(leanFetch)}   (${(median(rawFetch) / median(leanFetch)).toFixed(1)}× cheaper)`);
   console.log(`  replay: lean parse of the captured FETCH      ${f(leanReplay)}`);
   console.log(`  replay: toMessageEvent                        ${f(build)}`);
   console.log(`  replay: insertEventsSql encoded               ${f(encode)}`);
+  console.log(`\nDovecot's CPU (all its processes, 10 ms ticks): per pass imapflow only ${median(serverMs.flow)} ms, with the bulk reader ${median(serverMs.bulk)} ms; per bulk connection ${openServerMs.toFixed(1)} ms`);
 } finally {
   await dovecot.destroy();
 }
