@@ -104,6 +104,11 @@ export class LeanImapConnection {
     });
   }
 
+  /** Whether this reader can name the folder (printable ASCII without modified UTF-7's `&`). */
+  static canOpen(folder: string): boolean {
+    return PLAIN_FOLDER.test(folder);
+  }
+
   /** Opens, logs in and examines `folder`; the result's UIDVALIDITY is the caller's to compare. */
   static async open(s: ImapSettings, folder: string, opts: ConnectOptions, limits: LeanLimits): Promise<{ conn: LeanImapConnection; uidValidity: string }> {
     if (!PLAIN_FOLDER.test(folder)) throw new ImapProtocolError(`folder name needs modified UTF-7; left to imapflow`);

@@ -330,7 +330,7 @@ export class ImapSession implements ProviderSession {
    * the imapflow path does what it always does).
    */
   private async openBulk(folder: string, uidValidity: string, signal: AbortSignal): Promise<LeanImapConnection | null> {
-    if (Date.now() < this.bulkRetryAt || signal.aborted) return null;
+    if (Date.now() < this.bulkRetryAt || signal.aborted || !LeanImapConnection.canOpen(folder)) return null;
     try {
       const { conn, uidValidity: seen } = await LeanImapConnection.open(this.settings, folder, { logger: this.ctx.logger, timeoutMs: 10_000, ...(this.ctx.outbound ? { outbound: this.ctx.outbound } : {}) }, { maxLiteral: 2 * BODY_FETCH_CAP, idleTimeoutMs: 60_000 });
       if (seen === uidValidity) return conn;
