@@ -2,7 +2,8 @@
  * bench:imap — the IMAP source against Debian's Dovecot on loopback, on PostgreSQL:
  *  1. backfill of a 10,000-message mailbox into the event log (median of 3), beside a plain
  *     imapflow FETCH of every message's full source (the ceiling), our fetch+parse without the
- *     database, and a naive mailparser pipeline — all in this run;
+ *     database, and a naive mailparser pipeline — all in this run; ours imapflow only and with
+ *     the bulk reader (ADR 0511), alternating;
  *  2. APPEND → event committed latency over 200 messages (IDLE push), p50/p99;
  *  3. 1,000 grants idling on one worker: connection set-up time and resident memory.
  * Usage: npm run bench:imap [-- --messages 10000 --grants 1000 --appends 200]
@@ -13,6 +14,7 @@ import { createContext } from '../src/main.js';
 import type { GrantHandle } from '../src/providers/provider.js';
 import { openConnections } from '../src/providers/imap/client.js';
 import { getProvider } from '../src/providers/registry.js';
+import { bulkReader } from '../src/providers/imap/sync.js';
 import { startSync } from '../src/sync/index.js';
 import { Dovecot } from '../test/helpers/dovecot.js';
 import { seedGrants } from '../test/helpers/grants.js';
@@ -83,11 +85,18 @@ try {
   await client.logout();
 
   // Our fetch + parse alone (the plug-in, no database): how much of the pipeline is IMAP + MIME.
-  const parseOnly: number[] = [];
-  const parseOnlyCpu: number[] = [];
+  // Each measurement runs twice, imapflow only and with the bulk reader (ADR 0511), alternating.
+  const bulkDefault = bulkReader.minUids;
+  const modes = [
+    { name: 'imapflow only', minUids: Infinity },
+    { name: 'bulk reader', minUids: bulkDefault },
+  ];
+  const parseOnlyBy = modes.map(() => ({ rate: [] as number[], cpu: [] as number[] }));
   const imap = getProvider('imap')!;
   const { grants: probeGrants, integrationId } = await seedGrants(ctx, 1, { credentials: () => ({ username: user, password: 'pw' }), settings: { ...imapSettings, backfill_days: 36500 } });
-  for (let r = 0; r < RUNS; r++) {
+  for (let k = 0; k < RUNS * modes.length; k++) {
+    bulkReader.minUids = modes[k % modes.length]!.minUids;
+    const { rate: parseOnly, cpu: parseOnlyCpu } = parseOnlyBy[k % modes.length]!;
     const g = probeGrants[0]!;
     const handle: GrantHandle = { id: g.id, applicationId: g.application_id, email: g.email, credentials: { username: user, password: 'pw' }, settings: { ...imapSettings, backfill_days: 36500 }, integration: { id: integrationId, clientId: null, clientSecret: null, settings: {}, scope: [] }, createdAt: new Date() };
     const session = await imap.open(handle, { logger: silent, now: () => new Date(), fetch, urls: {}, saveCredentials: async () => {} });
@@ -102,9 +111,11 @@ try {
   await ctx.store.db.updateTable('grants').set({ status: 'revoked' }).where('id', '=', probeGrants[0]!.id).execute();
 
   // The whole engine: lease, baseline, backfill batches appended to the event log with their cursor.
-  const full: number[] = [];
-  const fullCpu: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
+  const fullBy = modes.map(() => ({ rate: [] as number[], cpu: [] as number[] }));
+  for (let k = 0; k < RUNS * modes.length; k++) {
+    const r = k;
+    bulkReader.minUids = modes[k % modes.length]!.minUids;
+    const { rate: full, cpu: fullCpu } = fullBy[k % modes.length]!;
     const { grants } = await seedGrants(ctx, 1, { credentials: () => ({ username: user, password: 'pw' }), settings: { ...imapSettings, backfill_days: 36500 } });
     const g = grants[0]!;
     const t0 = performance.now();
@@ -127,11 +138,17 @@ try {
   console.log('\nbackfill throughput (messages/s, median of %d; all in this run)', RUNS);
   console.log(`  plain imapflow FETCH BODY[] (ceiling)       ${median(plain).toFixed(0).padStart(7)}`);
   console.log(`  naive: FETCH BODY[] + mailparser            ${median(naive).toFixed(0).padStart(7)}   (1 run)`);
-  console.log(`  tributary fetch + parse (no database)       ${median(parseOnly).toFixed(0).padStart(7)}`);
-  console.log(`  tributary backfill into the event log       ${median(full).toFixed(0).padStart(7)}`);
-  console.log(`  ratio event log / plain fetch               ${(median(full) / median(plain)).toFixed(2)}`);
-  console.log(`  ratio event log / naive mailparser          ${(median(full) / median(naive)).toFixed(2)}`);
-  console.log(`  this process's CPU per message: fetch + parse ${median(parseOnlyCpu).toFixed(0)} µs, backfill into the log ${median(fullCpu).toFixed(0)} µs (sync engine and commits included; Dovecot and PostgreSQL are other processes)`);
+  bulkReader.minUids = bulkDefault;
+  for (const [i, mode] of modes.entries()) {
+    const parseOnly = parseOnlyBy[i]!;
+    const full = fullBy[i]!;
+    console.log(`  ${mode.name}:`);
+    console.log(`    tributary fetch + parse (no database)     ${median(parseOnly.rate).toFixed(0).padStart(7)}`);
+    console.log(`    tributary backfill into the event log     ${median(full.rate).toFixed(0).padStart(7)}`);
+    console.log(`    ratio event log / plain fetch             ${(median(full.rate) / median(plain)).toFixed(2)}`);
+    console.log(`    ratio event log / naive mailparser        ${(median(full.rate) / median(naive)).toFixed(2)}`);
+    console.log(`    this process's CPU per message: fetch + parse ${median(parseOnly.cpu).toFixed(0)} µs, backfill into the log ${median(full.cpu).toFixed(0)} µs (sync engine and commits included; Dovecot and PostgreSQL are other processes)`);
+  }
 
   // ---- 2. APPEND → committed latency ---------------------------------------------------------
   dovecot.addUser('latency', 'pw');

@@ -65,7 +65,8 @@ export class HostBudget {
 }
 
 const budgets = new Map<string, HostBudget>();
-const budgetOf = (host: string) => {
+/** The budget of a host (every connection to it counts, the bulk reader's too). */
+export const budgetOf = (host: string): HostBudget => {
   const key = host.toLowerCase();
   let b = budgets.get(key);
   if (!b) budgets.set(key, (b = new HostBudget()));
@@ -125,21 +126,31 @@ export function failureKind(err: ProviderError): 'auth' | 'tls' | 'unreachable' 
   return 'other';
 }
 
+/**
+ * The address to connect to: with an outbound guard, the host is resolved and checked here and
+ * the connection goes to that address, not to a second DNS answer (TLS still verifies the name).
+ */
+export async function pinnedAddress(s: Pick<ImapSettings, 'host' | 'port'>, opts: Pick<ConnectOptions, 'outbound'>): Promise<string> {
+  if (!opts.outbound) return s.host;
+  try {
+    return (await opts.outbound.resolve(s.host))[0]!.address;
+  } catch (err) {
+    if (err instanceof ForbiddenDestinationError) throw new ProviderError('transient', `refusing to connect to ${s.host}: ${err.message}`);
+    throw classifyImapError(err, s);
+  }
+}
+
 /** Connects and logs in, inside the host's budget. The returned client is open and authenticated. */
 export async function connectImap(s: ImapSettings, opts: ConnectOptions): Promise<ImapFlow> {
   const budget = budgetOf(s.host);
   await budget.enter();
   const timeout = opts.timeoutMs ?? 20_000;
-  let address = s.host;
-  if (opts.outbound) {
-    try {
-      // Pinned: the connection goes to the address just checked, not to a second DNS answer.
-      address = (await opts.outbound.resolve(s.host))[0]!.address;
-    } catch (err) {
-      budget.leave(false);
-      if (err instanceof ForbiddenDestinationError) throw new ProviderError('transient', `refusing to connect to ${s.host}: ${err.message}`);
-      throw classifyImapError(err, s);
-    }
+  let address: string;
+  try {
+    address = await pinnedAddress(s, opts);
+  } catch (err) {
+    budget.leave(false);
+    throw err;
   }
   const client = new ImapFlow({
     host: address,

@@ -2,6 +2,8 @@ import type { FetchMessageObject, FetchQueryObject, ImapFlow } from 'imapflow';
 import type { NewEvent } from '../../domain/event.js';
 import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderContext, type ProviderSession } from '../provider.js';
 import { classifyImapError } from './client.js';
+import { ImapCommandError, LeanImapConnection } from './lean-connection.js';
+import { NotLeanError } from './lean-message.js';
 import { pickBodyPart, type BodyPartChoice } from './mime.js';
 import type { ImapSettings } from './settings.js';
 import { BODY_FETCH_CAP, SNIPPET_FETCH_BYTES, toMessageEvent, type FetchedMessage, type MessageContext } from './to-events.js';
@@ -38,6 +40,25 @@ const INBOX = 'INBOX';
 /** Chunks fetched ahead of the one being built and committed (bounds memory: CHUNK messages each, bodies capped). */
 const LOOKAHEAD = 2;
 
+/**
+ * Ranges of at least this many UIDs are read over a second, short-lived connection with the lean
+ * reader (ADR 0511); smaller ones (a handful of new mails) stay on the imapflow connection,
+ * where opening a connection would cost more than the parser saves. A property, not a constant,
+ * so benches can compare both paths in one process (Infinity: never).
+ */
+export const bulkReader = {
+  minUids: 200,
+};
+/** After the bulk connection could not be opened, the session does not try again for this long. */
+const BULK_RETRY_MS = 10 * 60_000;
+
+/** Where a chunk's metadata and bodies come from: the imapflow connection or the bulk reader. */
+interface ChunkSource {
+  meta(range: string): Promise<FetchedMessage[]>;
+  /** The body section of each UID; a source may leave out parts the server refused. */
+  bodies(uids: number[], section: string, cap: number | null): Promise<Map<number, Buffer>>;
+}
+
 /** One chunk as fetched: metadata, the chosen body part of each message, and its raw content. */
 interface RawChunk {
   metas: FetchedMessage[];
@@ -71,6 +92,32 @@ export class ImapSession implements ProviderSession {
   private hint: ((reason: string) => void) | null = null;
   /** A changes() iteration is using the connection (the watcher's polls stay out of its way). */
   private inPass = false;
+  /** No bulk connection before this time (it failed to open). */
+  private bulkRetryAt = 0;
+  /** The bulk reader's first failure is a warning, later ones debug lines. */
+  private bulkWarned = false;
+  private readonly flowSource: ChunkSource = {
+    meta: (range) => this.fetchMeta(range),
+    bodies: (uids, section, cap) => {
+      const part = cap === null ? section : { key: section, start: 0, maxLength: cap };
+      return this.client.fetchAll(uidSet(uids), { uid: true, bodyParts: [part] }, { uid: true }).then(
+        (rows) => {
+          const out = new Map<number, Buffer>();
+          for (const row of rows) {
+            const buf = row.bodyParts?.values().next().value;
+            if (buf) out.set(row.uid, buf);
+          }
+          return out;
+        },
+        (err: unknown) => {
+          this.usable();
+          // The server refused the part (broken MIME): announce those messages without a body.
+          this.ctx.logger.warn({ section, count: uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
+          return new Map<number, Buffer>();
+        },
+      );
+    },
+  };
 
   constructor(
     private readonly client: ImapFlow,
@@ -244,6 +291,9 @@ export class ImapSession implements ProviderSession {
   private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
+    const bulk = end - from >= bulkReader.minUids ? await this.openBulk(folder, uidValidity, signal) : null;
+    const drop = () => bulk?.close();
+    signal.addEventListener('abort', drop, { once: true });
     const fetched: Promise<NewEvent[]>[] = [];
     /** Chunks whose every command is queued on the connection. */
     let queued = 0;
@@ -253,31 +303,87 @@ export class ImapSession implements ProviderSession {
       const i = fetched.length;
       if (i >= chunks.length || i > queued || i > current + LOOKAHEAD || signal.aborted) return;
       const [a, b] = chunks[i]!;
-      const p = this.fetchChunk(folder, uidValidity, `${a}:${b}`, historic, since, () => {
+      const p = this.fetchChunk(bulk, folder, uidValidity, `${a}:${b}`, historic, since, () => {
         queued++;
         startNext();
       });
       p.catch(() => undefined); // awaited below, unless the consumer stops first
       fetched.push(p);
     };
-    startNext();
-    for (let i = 0; i < chunks.length && !signal.aborted; i++) {
-      current = i;
+    try {
       startNext();
-      yield { to: chunks[i]![1], events: await fetched[i]! };
+      for (let i = 0; i < chunks.length && !signal.aborted; i++) {
+        current = i;
+        startNext();
+        yield { to: chunks[i]![1], events: await fetched[i]! };
+      }
+    } finally {
+      signal.removeEventListener('abort', drop);
+      // LOGOUT goes behind whatever is still queued on it; nobody waits for it.
+      void bulk?.logout();
     }
+  }
+
+  /**
+   * The bulk reader's connection for one run of chunks, or null: not before a failed open has
+   * cooled down, and only while the folder's UIDVALIDITY is still the one the cursor names (else
+   * the imapflow path does what it always does).
+   */
+  private async openBulk(folder: string, uidValidity: string, signal: AbortSignal): Promise<LeanImapConnection | null> {
+    if (Date.now() < this.bulkRetryAt || signal.aborted || !LeanImapConnection.canOpen(folder)) return null;
+    try {
+      const { conn, uidValidity: seen } = await LeanImapConnection.open(this.settings, folder, { logger: this.ctx.logger, timeoutMs: 10_000, ...(this.ctx.outbound ? { outbound: this.ctx.outbound } : {}) }, { maxLiteral: 2 * BODY_FETCH_CAP, idleTimeoutMs: 60_000 });
+      if (seen === uidValidity) return conn;
+      void conn.logout();
+      this.bulkFailed(new Error(`UIDVALIDITY of ${folder} is ${seen}, the cursor has ${uidValidity}`), folder);
+    } catch (err) {
+      this.bulkRetryAt = Date.now() + BULK_RETRY_MS;
+      this.bulkFailed(err, folder);
+    }
+    return null;
+  }
+
+  /** Logged once per session at warn (no settings, no credentials: only what failed). */
+  private bulkFailed(err: unknown, folder: string, range?: string): void {
+    const fields = { folder, ...(range ? { range } : {}), err: classifyImapError(err, this.settings).message };
+    if (this.bulkWarned) return this.ctx.logger.debug(fields, 'bulk reader failed; reading through imapflow');
+    this.bulkWarned = true;
+    this.ctx.logger.warn(fields, 'bulk reader failed; reading through imapflow (further failures of this session are logged at debug)');
   }
 
   /**
    * One chunk off the wire: ENVELOPE, BODYSTRUCTURE, FLAGS and the References header in one
    * command, then only the chosen text part of each message (grouped by section, so a few
    * commands per chunk), capped in size. Attachments are never downloaded. `queued` runs once
-   * this chunk's last command is queued on the connection, so the next chunk can queue behind it.
+   * this chunk's last command is queued, so the next chunk can queue behind it. With a bulk
+   * connection the chunk is read there first; any failure of it reads the chunk again through
+   * imapflow, so the bulk reader can change how fast a chunk comes, never what it holds.
    */
-  private async fetchChunk(folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
+  private async fetchChunk(bulk: LeanImapConnection | null, folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
+    let told = false;
+    const once = () => {
+      if (told) return;
+      told = true;
+      queued();
+    };
+    if (bulk?.usable) {
+      const lean: ChunkSource = { meta: (r) => bulk.fetchMeta(r), bodies: (uids, section, cap) => bulk.fetchBodies(uidSet(uids), section, cap) };
+      try {
+        return await this.readChunk(lean, folder, uidValidity, range, historic, since, once);
+      } catch (err) {
+        // A refused command or a row this reader leaves to imapflow: the bulk connection is still in step.
+        if (!(err instanceof NotLeanError || err instanceof ImapCommandError)) bulk.close();
+        this.usable();
+        this.bulkFailed(err, folder, range);
+      }
+    }
+    return this.readChunk(this.flowSource, folder, uidValidity, range, historic, since, once);
+  }
+
+  private async readChunk(source: ChunkSource, folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
     let metas: FetchedMessage[];
     try {
-      metas = await this.fetchMeta(range);
+      metas = await source.meta(range);
     } catch (err) {
       queued();
       throw err;
@@ -301,23 +407,14 @@ export class ImapSession implements ProviderSession {
       g.uids.push(m.uid);
     }
     const bodies = new Map<number, Buffer>();
-    // Every group's FETCH is queued at once (imapflow sends them in order), then the next chunk's.
-    const parts = [...groups.values()].map((g) => {
-      const part = g.cap === null ? g.section : { key: g.section, start: 0, maxLength: g.cap };
-      return this.client.fetchAll(uidSet(g.uids), { uid: true, bodyParts: [part] }, { uid: true }).then(
-        (rows) => {
-          for (const row of rows) {
-            const buf = row.bodyParts?.values().next().value;
-            if (buf) bodies.set(row.uid, buf);
-          }
-        },
-        (err: unknown) => {
-          this.usable();
-          // The server refused the part (broken MIME): announce those messages without a body.
-          this.ctx.logger.warn({ folder, section: g.section, count: g.uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
-        },
-      );
-    });
+    // Every group's FETCH is queued at once (sent in order), then the next chunk's.
+    const parts = [...groups.values()].map((g) =>
+      source.bodies(g.uids, g.section, g.cap).then((got) => {
+        for (const [uid, buf] of got) bodies.set(uid, buf);
+      }),
+    );
+    // The first failure decides; the others must not surface as unhandled rejections.
+    for (const p of parts) p.catch(() => undefined);
     queued();
     await Promise.all(parts);
     return this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
