@@ -44,9 +44,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ PUBLIC_URL: 'https://streams.example.com/' }).publicUrl).toBe('https://streams.example.com');
   });
 
-  it('places delivery by TRIBUTARY_DELIVERY_THREAD: auto unless set; on only with PostgreSQL', () => {
-    expect(loadConfig({}).deliveryThread).toBe('auto');
-    expect(loadConfig({ TRIBUTARY_DELIVERY_THREAD: 'OFF' }).deliveryThread).toBe('off');
+  it('places delivery by TRIBUTARY_DELIVERY_THREAD: off unless set; on only with PostgreSQL', () => {
+    expect(loadConfig({}).deliveryThread).toBe('off');
+    expect(loadConfig({ TRIBUTARY_DELIVERY_THREAD: 'AUTO' }).deliveryThread).toBe('auto');
     expect(loadConfig({ TRIBUTARY_DELIVERY_THREAD: 'on', DATABASE_URL: 'postgres://u@db/tributary' }).deliveryThread).toBe('on');
   });
 });

@@ -44,7 +44,7 @@ export interface Config {
   eventRetentionDays: number;
   /**
    * Where a worker runs the delivery engine: `on` in a thread of its own (needs PostgreSQL),
-   * `off` on the main thread beside sync, `auto` = on when the store is PostgreSQL.
+   * `off` (the default, ADR 0116) on the main thread beside sync, `auto` = on when the store is PostgreSQL.
    */
   deliveryThread: DeliveryThreadSetting;
 }
@@ -111,7 +111,7 @@ const DELIVERY_THREAD = ['auto', 'on', 'off'] as const;
 
 /** TRIBUTARY_DELIVERY_THREAD; `on` with the embedded database is refused (PGlite is one in-process connection). */
 export function deliveryThreadVar(env: Env, databaseUrl: string | null): DeliveryThreadSetting {
-  const raw = (env.TRIBUTARY_DELIVERY_THREAD || 'auto').toLowerCase() as DeliveryThreadSetting;
+  const raw = (env.TRIBUTARY_DELIVERY_THREAD || 'off').toLowerCase() as DeliveryThreadSetting;
   if (!DELIVERY_THREAD.includes(raw)) throw new ConfigError('TRIBUTARY_DELIVERY_THREAD', `must be auto, on or off, got "${env.TRIBUTARY_DELIVERY_THREAD}"`);
   if (raw === 'on' && databaseUrl === null) {
     throw new ConfigError('TRIBUTARY_DELIVERY_THREAD', 'on needs DATABASE_URL (PostgreSQL): the embedded database is one in-process connection, so delivery stays on the main thread; set it to auto or off, or set DATABASE_URL');
@@ -155,8 +155,8 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'TRIBUTARY_EVENT_RETENTION_DAYS', default: '7', description: 'days events are kept once every stream has delivered them', scope: 'server' },
   {
     name: 'TRIBUTARY_DELIVERY_THREAD',
-    default: 'auto',
-    description: 'where a worker runs delivery: `on` = in a thread of its own with its own database pool, so mailbox sync and delivery use two cores (PostgreSQL only), `off` = on the main thread beside sync, `auto` = on with PostgreSQL, off with the embedded database',
+    default: 'off',
+    description: 'where a worker runs delivery: `off` = on the main thread beside sync; `on` = in a thread of its own with its own database pool, so sync and delivery can use two cores (PostgreSQL only; worth it when the worker\'s thread is the bottleneck and a core is idle, see ADR 0116); `auto` = on with PostgreSQL, off with the embedded database',
     scope: 'server',
   },
   { name: 'TRIBUTARY_MICROSOFT_LOGIN_URL', default: 'https://login.microsoftonline.com', description: 'Microsoft identity platform (the sandbox stands in through it)', scope: 'server' },

@@ -77,8 +77,8 @@ export interface Rig {
 
 /**
  * One worker's parts, started the way `tributary worker` starts them: IMAP sync and delivery
- * through the delivery module (in its own thread with PostgreSQL unless
- * TRIBUTARY_DELIVERY_THREAD=off), production settings.
+ * through the delivery module (in its own thread with TRIBUTARY_DELIVERY_THREAD=on or auto),
+ * production settings.
  */
 export async function startWorker(ctx: AppContext, workerId: string, syncOverrides: Partial<SchedulerOptions> = {}): Promise<{ engine: DeliveryEngine; sync: SyncScheduler; log: LogWatch; stop(): Promise<void> }> {
   const config = { ...ctx.config, deliveryThread: deliveryThreadVar(process.env, ctx.store.connectionString) };

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import type { WorkerContext } from '../../src/context.js';
 import { registryCatalog } from '../../src/delivery/registry-catalog.js';
 import { streamLease } from '../../src/delivery/stream-store.js';
@@ -21,7 +22,7 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
   });
 
   const setup = async (kind: 'postgres' | 'pglite' = 'postgres', env: Record<string, string> = {}) => {
-    t = await testContext(kind, { LOG_LEVEL: 'warn', ...env });
+    t = await testContext(kind, { LOG_LEVEL: 'warn', TRIBUTARY_DELIVERY_THREAD: 'auto', ...env });
     rx = await new Receiver().start();
     const { app } = await t.repos.applications.ensureDefault('local');
     const svc = services(t, registryCatalog);
@@ -107,7 +108,7 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
     }
   });
 
-  it('keeps delivery on the main thread with the embedded database, with TRIBUTARY_DELIVERY_THREAD=off, and for a catalog that cannot cross threads', async () => {
+  it('keeps delivery on the main thread with the embedded database, with TRIBUTARY_DELIVERY_THREAD=off (the default), and for a catalog that cannot cross threads', async () => {
     const s = await setup('pglite');
     expect(deliveryPlacement(s.wctx, registryCatalog)).toBe('main');
     delivery = await startDelivery(s.wctx, registryCatalog, FAST);
@@ -122,6 +123,7 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
 
     const off = await setup('postgres', { TRIBUTARY_DELIVERY_THREAD: 'off' });
     expect(deliveryPlacement(off.wctx, registryCatalog)).toBe('main');
+    expect(deliveryPlacement({ ...off.wctx, config: { ...off.wctx.config, deliveryThread: loadConfig({}).deliveryThread } }, registryCatalog)).toBe('main');
     const pgAuto = { ...off.wctx, config: { ...off.wctx.config, deliveryThread: 'auto' as const } };
     expect(deliveryPlacement(pgAuto, registryCatalog)).toBe('thread');
     expect(deliveryPlacement(pgAuto, { ...registryCatalog })).toBe('main');
