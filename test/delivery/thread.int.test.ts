@@ -108,6 +108,19 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
     }
   });
 
+  it('terminates a thread that does not stop within the deadline and frees its leases, so the process never hangs on it', async () => {
+    const s = await setup();
+    delivery = await startDelivery(s.wctx, registryCatalog, FAST, { ...DEFAULT_SUPERVISION, stopDeadlineMs: 1 });
+    await delivery.engine.scan();
+    expect((await holderOf(s.t, s.streamId))?.holder).toBe(`${s.wctx.workerId}:delivery-1`);
+    const exitCode = new Promise<number>((r) => delivery!.thread!.current()!.once('exit', r));
+    await delivery.stop();
+    delivery = null;
+    expect(await exitCode).not.toBe(0);
+    expect(s.t.logs.text).toContain('did not stop in time');
+    expect(await holderOf(s.t, s.streamId)).toBeUndefined();
+  });
+
   it('keeps delivery on the main thread with the embedded database, with TRIBUTARY_DELIVERY_THREAD=off (the default), and for a catalog that cannot cross threads', async () => {
     const s = await setup('pglite');
     expect(deliveryPlacement(s.wctx, registryCatalog)).toBe('main');
