@@ -19,6 +19,8 @@ describe('loadConfig', () => {
     [{ TRIBUTARY_API_KEY: 'short' }, 'TRIBUTARY_API_KEY', '24–128'],
     [{ TRIBUTARY_REGION: 'US East' }, 'TRIBUTARY_REGION', 'lowercase'],
     [{ TRIBUTARY_FILE_ROOTS: '/srv/exports,relative/dir' }, 'TRIBUTARY_FILE_ROOTS', 'relative path "relative/dir"'],
+    [{ TRIBUTARY_DELIVERY_THREAD: 'both' }, 'TRIBUTARY_DELIVERY_THREAD', 'auto, on or off'],
+    [{ TRIBUTARY_DELIVERY_THREAD: 'on' }, 'TRIBUTARY_DELIVERY_THREAD', 'needs DATABASE_URL'],
   ])('names the variable and the problem for %o', (env, variable, problem) => {
     let caught: unknown;
     try {
@@ -40,5 +42,11 @@ describe('loadConfig', () => {
   it('derives the public URL from host and port and strips trailing slashes', () => {
     expect(loadConfig({ PORT: '5000', HOST: '0.0.0.0' }).publicUrl).toBe('http://127.0.0.1:5000');
     expect(loadConfig({ PUBLIC_URL: 'https://streams.example.com/' }).publicUrl).toBe('https://streams.example.com');
+  });
+
+  it('places delivery by TRIBUTARY_DELIVERY_THREAD: off unless set; on only with PostgreSQL', () => {
+    expect(loadConfig({}).deliveryThread).toBe('off');
+    expect(loadConfig({ TRIBUTARY_DELIVERY_THREAD: 'AUTO' }).deliveryThread).toBe('auto');
+    expect(loadConfig({ TRIBUTARY_DELIVERY_THREAD: 'on', DATABASE_URL: 'postgres://u@db/tributary' }).deliveryThread).toBe('on');
   });
 });

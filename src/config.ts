@@ -42,7 +42,14 @@ export interface Config {
   fallbackSyncMs: number;
   /** Days events are kept (once every stream has read them). */
   eventRetentionDays: number;
+  /**
+   * Where a worker runs the delivery engine: `on` in a thread of its own (needs PostgreSQL),
+   * `off` (the default, ADR 0116) on the main thread beside sync, `auto` = on when the store is PostgreSQL.
+   */
+  deliveryThread: DeliveryThreadSetting;
 }
+
+export type DeliveryThreadSetting = 'auto' | 'on' | 'off';
 
 export class ConfigError extends Error {
   constructor(
@@ -100,6 +107,18 @@ function pathListVar(env: Env, name: string): string[] {
   return [...new Set(parts.map((p) => resolve(p)))];
 }
 
+const DELIVERY_THREAD = ['auto', 'on', 'off'] as const;
+
+/** TRIBUTARY_DELIVERY_THREAD; `on` with the embedded database is refused (PGlite is one in-process connection). */
+export function deliveryThreadVar(env: Env, databaseUrl: string | null): DeliveryThreadSetting {
+  const raw = (env.TRIBUTARY_DELIVERY_THREAD || 'off').toLowerCase() as DeliveryThreadSetting;
+  if (!DELIVERY_THREAD.includes(raw)) throw new ConfigError('TRIBUTARY_DELIVERY_THREAD', `must be auto, on or off, got "${env.TRIBUTARY_DELIVERY_THREAD}"`);
+  if (raw === 'on' && databaseUrl === null) {
+    throw new ConfigError('TRIBUTARY_DELIVERY_THREAD', 'on needs DATABASE_URL (PostgreSQL): the embedded database is one in-process connection, so delivery stays on the main thread; set it to auto or off, or set DATABASE_URL');
+  }
+  return raw;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
 
@@ -134,6 +153,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'allow webhooks and mail servers at loopback/private addresses (tests, demos)', scope: 'server' },
   { name: 'TRIBUTARY_FALLBACK_SYNC_MS', default: '300000', description: 'fallback sync pass per grant even when push notifications flow', scope: 'server' },
   { name: 'TRIBUTARY_EVENT_RETENTION_DAYS', default: '7', description: 'days events are kept once every stream has delivered them', scope: 'server' },
+  {
+    name: 'TRIBUTARY_DELIVERY_THREAD',
+    default: 'off',
+    description: 'where a worker runs delivery: `off` = on the main thread beside sync; `on` = in a thread of its own with its own database pool, so sync and delivery can use two cores (PostgreSQL only; worth it when the worker\'s thread is the bottleneck and a core is idle, see ADR 0116); `auto` = on with PostgreSQL, off with the embedded database',
+    scope: 'server',
+  },
   { name: 'TRIBUTARY_MICROSOFT_LOGIN_URL', default: 'https://login.microsoftonline.com', description: 'Microsoft identity platform (the sandbox stands in through it)', scope: 'server' },
   { name: 'TRIBUTARY_MICROSOFT_GRAPH_URL', default: 'https://graph.microsoft.com/v1.0', description: 'Microsoft Graph (the sandbox stands in through it)', scope: 'server' },
   { name: 'TRIBUTARY_MICROSOFT_NOTIFICATION_URL', default: '{PUBLIC_URL}/v3/providers/microsoft/notifications', description: 'where Graph posts change notifications, when the public URL is not reachable from Microsoft (a tunnel)', scope: 'server' },
@@ -190,5 +215,6 @@ export function loadConfig(env: Env = process.env): Config {
     },
     fallbackSyncMs: intVar(env, 'TRIBUTARY_FALLBACK_SYNC_MS', 5 * 60_000, 1000, 24 * 3600_000),
     eventRetentionDays: intVar(env, 'TRIBUTARY_EVENT_RETENTION_DAYS', 7, 1, 3650),
+    deliveryThread: deliveryThreadVar(env, databaseUrl),
   };
 }

@@ -5,15 +5,13 @@
  * in log order per grant.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
-import { loadConfig } from '../../src/config.js';
+import { deliveryThreadVar, loadConfig } from '../../src/config.js';
 import type { AppContext } from '../../src/context.js';
-import { DEFAULT_ENGINE_OPTIONS } from '../../src/delivery/deps.js';
-import { createDeliveryEngine, type DeliveryEngine } from '../../src/delivery/engine.js';
-import { deliveryMetrics } from '../../src/delivery/metrics.js';
+import type { DeliveryEngine } from '../../src/delivery/engine.js';
 import { registryCatalog } from '../../src/delivery/registry-catalog.js';
 import { streamService } from '../../src/delivery/streams.js';
+import { startDelivery } from '../../src/delivery/worker.js';
 import { watchLog, type LogWatch } from '../../src/event-log/notify.js';
 import { createContext } from '../../src/main.js';
 import { startSync } from '../../src/sync/index.js';
@@ -77,34 +75,27 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-/** One worker's parts (what `tributary worker` runs): IMAP sync and delivery with commit notifications, production settings. */
+/**
+ * One worker's parts, started the way `tributary worker` starts them: IMAP sync and delivery
+ * through the delivery module (in its own thread with TRIBUTARY_DELIVERY_THREAD=on or auto),
+ * production settings.
+ */
 export async function startWorker(ctx: AppContext, workerId: string, syncOverrides: Partial<SchedulerOptions> = {}): Promise<{ engine: DeliveryEngine; sync: SyncScheduler; log: LogWatch; stop(): Promise<void> }> {
+  const config = { ...ctx.config, deliveryThread: deliveryThreadVar(process.env, ctx.store.connectionString) };
+  const delivery = await startDelivery({ ...ctx, config, workerId });
+  console.log(`delivery runs on the ${delivery.placement === 'thread' ? 'delivery thread' : 'main thread'} (TRIBUTARY_DELIVERY_THREAD=${config.deliveryThread})`);
+  // Callers may still subscribe to commits on this thread (the engine has its own listener).
   const log = await watchLog(ctx.store);
-  const engine = createDeliveryEngine({
-    db: ctx.store.db,
-    sealer: ctx.sealer,
-    catalog: registryCatalog,
-    leases: ctx.repos.leases,
-    logger: ctx.logger,
-    metrics: deliveryMetrics(ctx.metrics.registry),
-    now: () => new Date(),
-    random: () => randomInt(0, 1_000_000) / 1_000_000,
-    workerId,
-    allowPrivateAddresses: true,
-    dataDir: '/nonexistent',
-    options: DEFAULT_ENGINE_OPTIONS,
-    log,
-  });
-  engine.start();
   // Production scheduler settings, except that grants start at once instead of spread over seconds.
   const sync = await startSync(ctx, workerId, { startSpreadMs: 0, ...syncOverrides });
   return {
-    engine,
+    // Stopping the engine stops all of delivery (its listener, or its thread).
+    engine: { ...delivery.engine, stop: () => delivery.stop() },
     sync,
     log,
     async stop() {
       await sync.stop();
-      await engine.stop();
+      await delivery.stop();
       await log.close();
     },
   };
