@@ -32,8 +32,10 @@ import { partitionId, partitionOf } from '../src/destinations/s3/layout.js';
 import { rowsByTable, toRows, type Row, type TableName, type TableRows } from '../src/destinations/tables.js';
 import { planLanes, type Lane } from '../src/delivery/lanes.js';
 import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
+import { busyCores, cpuSample, type CpuSample } from './cpu-meter.js';
 import { machineLine } from './machine.js';
 import { startSandboxProcess } from './sandbox-process.js';
+import { threadCpu } from './thread-cpu.js';
 import { bigqueryCeiling, snowflakeCeiling } from './warehouse-ceiling.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -204,6 +206,20 @@ function report(lines: Line[], l: Line): void {
   console.log(`  ${l.name}: ${fmt(l.rate)} events/s, ${fmt(l.rows)} message rows read back, ${l.duplicates} duplicates${l.rows !== EVENTS ? ` (EXPECTED ${fmt(EVENTS)} ROWS)` : ''} — ${l.note}`);
 }
 
+/**
+ * Where the write phase's CPU went: this process's JS thread and its other threads (DuckDB's
+ * workers, libuv, GC helpers) per event, and how busy the whole machine was (radosgw and other
+ * users included). A JS thread busy for most of the wall clock is the bound.
+ */
+function cpuNote(before: { threads: ReturnType<typeof threadCpu>; machine: CpuSample; at: number }): string {
+  const threads = threadCpu();
+  const wall = (performance.now() - before.at) / 1000;
+  const perEvent = (s: number) => `${((s * 1e6) / EVENTS).toFixed(1)} µs`;
+  const main = threads.main - before.threads.main;
+  const others = threads.others - before.threads.others;
+  return `write phase CPU: JS thread ${perEvent(main)}/event (busy ${((100 * main) / wall).toFixed(0)} % of the wall clock), other threads ${perEvent(others)}/event, machine ${busyCores(before.machine, cpuSample(() => null)).toFixed(2)} cores busy`;
+}
+
 async function benchS3(ceph: CephS3, lines: Line[]) {
   console.log('s3: writing through the destination, reading back, then the plain PutObject baseline…');
   const s3 = new S3Client(ceph.clientConfig);
@@ -211,7 +227,9 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
   await s3.send(new CreateBucketCommand({ Bucket: 'bench-plain' }));
   const def = getDestination('s3')!;
   const config = { bucket: 'bench-lake', endpoint: ceph.endpoint, region: ceph.region, force_path_style: true, access_key_id: ceph.accessKeyId, secret_access_key: ceph.secretAccessKey, format: 'parquet' };
+  const before = { threads: threadCpu(), machine: cpuSample(() => null), at: performance.now() };
   const { rate, redelivered } = await drive(def, config);
+  const cpu = cpuNote(before);
   const back = await s3ReadBack(s3, 'bench-lake');
   const plain = await plainPut(s3, 'bench-plain', def.limits);
   const ceiling = await putCeiling(s3, 'bench-plain');
@@ -221,7 +239,7 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
     rate,
     rows: back.rows,
     duplicates: back.rows - back.distinct,
-    note: `${back.objects} message objects (${(back.bytes / 2 ** 20).toFixed(1)} MiB of Parquet), ${redelivered} batches redelivered; plain PutObject of the same events as NDJSON (${(plain.bytes / 2 ** 20).toFixed(0)} MiB, same batches, partitions and concurrency) ${fmt(plain.rate)} ev/s → ratio ${(rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s; radosgw ceiling (8 MiB PUTs, 4 at a time) ${ceiling.toFixed(0)} MiB/s; encoder alone (same rows mapped in advance, local files) ${fmt(encoding)} ev/s → ratio ${(rate / encoding).toFixed(2)}`,
+    note: `${back.objects} message objects (${(back.bytes / 2 ** 20).toFixed(1)} MiB of Parquet), ${redelivered} batches redelivered; plain PutObject of the same events as NDJSON (${(plain.bytes / 2 ** 20).toFixed(0)} MiB, same batches, partitions and concurrency) ${fmt(plain.rate)} ev/s → ratio ${(rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s; radosgw ceiling (8 MiB PUTs, 4 at a time) ${ceiling.toFixed(0)} MiB/s; encoder alone (same rows mapped in advance, local files) ${fmt(encoding)} ev/s → ratio ${(rate / encoding).toFixed(2)}; ${cpu}`,
   });
   s3.destroy();
 }

@@ -124,9 +124,14 @@ export class ParquetEncoder {
    * The database, with the row source registered before any connection is handed out (a
    * function lives in the catalog; registered from the first pooled connection instead, a second
    * one's first COPY could run before it: "Table Function … does not exist", seen under load).
+   *
+   * One DuckDB thread: each COPY then runs on the thread that issued it (a libuv worker), which
+   * blocks while the row source fills a vector on the JS thread. With a background worker as
+   * well, whichever thread did not get the COPY's only task (its source is single-threaded) spun
+   * polling for work for the whole COPY: half of the encoder's CPU off the JS thread (ADR 0226).
    */
   private database(): Promise<DuckDBInstance> {
-    this.db ??= DuckDBInstance.create(':memory:', { threads: '2' }).then(async (db) => {
+    this.db ??= DuckDBInstance.create(':memory:', { threads: '1' }).then(async (db) => {
       const registrar = await db.connect();
       registrar.registerTableFunction((this.source = this.sourceFunction()));
       this.all.push(registrar);
