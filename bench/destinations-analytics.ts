@@ -60,21 +60,29 @@ function batchOf(from: number, size: number, prefix = 'bench'): StoredEvent[] {
 /** The same events under other ids, batch by batch (null after the last), for a sandbox's ceiling run. */
 const ceilingBatches = (size: number) => (from: number) => (from < EVENTS ? batchOf(from, size, 'ceiling') : null);
 
-/** `v` with its object keys in jsonb's order (by length, then bytes), as `e.object::text` lists them. */
+/** jsonb's key order (by length, then bytes) of each key set seen, computed once per set. */
+const jsonbKeyOrders = new Map<string, string[]>();
+
+/** `v` with its object keys in jsonb's order, as `e.object::text` lists them. */
 function jsonbOrder(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(jsonbOrder);
   if (typeof v !== 'object' || v === null) return v;
-  const keys = Object.keys(v).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
-  return Object.fromEntries(keys.map((k) => [k, jsonbOrder((v as Record<string, unknown>)[k])]));
+  const own = Object.keys(v);
+  const signature = own.join('\u0000');
+  let keys = jsonbKeyOrders.get(signature);
+  if (!keys) jsonbKeyOrders.set(signature, (keys = own.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))));
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = jsonbOrder((v as Record<string, unknown>)[k]);
+  return out;
 }
 
 /**
  * The same events as the log reader hands them to a destination (src/event-log/read.ts): the
- * object as the database's JSON text (jsonb's key order; decoded from UTF-8 bytes, as the driver
- * does, so the writer gets one flat string), parsed only when something reads it.
+ * object as the database's JSON text (jsonb's key order; one flat string, as the driver's decoded
+ * text is), parsed only when something reads it.
  */
 function logBatchOf(from: number, size: number): StoredEvent[] {
-  return batchOf(from, size).map(({ object, ...fields }) => withObjectJson<StoredEvent>(fields, Buffer.from(JSON.stringify(jsonbOrder(object))).toString('utf8')));
+  return batchOf(from, size).map(({ object, ...fields }) => withObjectJson<StoredEvent>(fields, JSON.stringify(jsonbOrder(object))));
 }
 
 type Events = (from: number, size: number) => StoredEvent[];
