@@ -71,15 +71,52 @@ const SOURCE_FUNCTION = 'tributary_rows';
 /** Rows per call of the source: DuckDB's standard vector size (a chunk refuses more). */
 const VECTOR_ROWS = 2048;
 
+/**
+ * Where a row may hold a text cell as its JSON string literal (quotes and escapes included)
+ * instead of the string: `row[jsonLiteralKey(column)]`, with the cell itself null. DuckDB unescapes
+ * it in the COPY, so a caller that has the JSON text of a large value (an event body as the log
+ * stored it) hands it over without parsing it on the JS thread (ADR 0227).
+ */
+export const jsonLiteralKey = (column: string) => `\u0000json:${column}`;
+
+export interface ParquetFileOptions {
+  /** Text columns whose cells rows may give as JSON string literals (see jsonLiteralKey). */
+  literalColumns?: readonly string[];
+}
+
+/** One column of the row source: a layout column, or the JSON literal form of a text column. */
+interface SourceColumn {
+  name: string;
+  type: ColumnType;
+  key: string;
+}
+
 /** Rows waiting to be read by a COPY, and how far it has read. */
 interface Source {
-  table: TableName;
+  columns: readonly SourceColumn[];
   rows: readonly Row[];
   offset: number;
 }
 
-function copySelect(table: TableName, key: string): string {
-  const cols = TABLES[table].columns.map((c) => (c.type === 'timestamptz' ? `make_timestamptz(${duckIdent(c.name)}) AS ${duckIdent(c.name)}` : duckIdent(c.name)));
+const literalName = (column: string) => `${column}__json_literal`;
+
+function sourceColumns(table: TableName, literals: readonly string[]): SourceColumn[] {
+  const cols = TABLES[table].columns.map((c) => ({ name: c.name, type: c.type, key: c.name }));
+  for (const name of literals) {
+    if (TABLES[table].columns.find((c) => c.name === name)?.type !== 'text') throw new Error(`parquet encoder: ${table}.${name} is not a text column`);
+    cols.push({ name: literalName(name), type: 'text', key: jsonLiteralKey(name) });
+  }
+  return cols;
+}
+
+function copySelect(table: TableName, key: string, literals: readonly string[]): string {
+  const cols = TABLES[table].columns.map((c) => {
+    const id = duckIdent(c.name);
+    if (c.type === 'timestamptz') return `make_timestamptz(${id}) AS ${id}`;
+    if (!literals.includes(c.name)) return id;
+    const literal = duckIdent(literalName(c.name));
+    return `CASE WHEN ${literal} IS NULL THEN ${id} ELSE json_extract_string(${literal}, '$') END AS ${id}`;
+  });
   return `SELECT ${cols.join(', ')} FROM ${SOURCE_FUNCTION}(${duckLiteral(key)})`;
 }
 
@@ -124,9 +161,14 @@ export class ParquetEncoder {
    * The database, with the row source registered before any connection is handed out (a
    * function lives in the catalog; registered from the first pooled connection instead, a second
    * one's first COPY could run before it: "Table Function … does not exist", seen under load).
+   *
+   * One DuckDB thread: each COPY then runs on the thread that issued it (a libuv worker), which
+   * blocks while the row source fills a vector on the JS thread. With a background worker as
+   * well, whichever thread did not get the COPY's only task (its source is single-threaded) spun
+   * polling for work for the whole COPY: half of the encoder's CPU off the JS thread (ADR 0226).
    */
   private database(): Promise<DuckDBInstance> {
-    this.db ??= DuckDBInstance.create(':memory:', { threads: '2' }).then(async (db) => {
+    this.db ??= DuckDBInstance.create(':memory:', { threads: '1' }).then(async (db) => {
       const registrar = await db.connect();
       registrar.registerTableFunction((this.source = this.sourceFunction()));
       this.all.push(registrar);
@@ -150,7 +192,7 @@ export class ParquetEncoder {
         const key = String(info.getParameter(0));
         const source = this.sources.get(key);
         if (!source) return info.setError(`parquet encoder: no rows staged under ${key}`);
-        for (const c of TABLES[source.table].columns) info.addResultColumn(c.name, SOURCE_TYPES[c.type]);
+        for (const c of source.columns) info.addResultColumn(c.name, SOURCE_TYPES[c.type]);
         info.setCardinality(source.rows.length, true);
         info.setBindData(source);
       },
@@ -161,11 +203,11 @@ export class ParquetEncoder {
         const n = Math.min(VECTOR_ROWS, source.rows.length - source.offset);
         out.rowCount = n;
         if (n === 0) return;
-        const cols = TABLES[source.table].columns;
+        const cols = source.columns;
         for (let ci = 0; ci < cols.length; ci += 1) {
-          const { name, type } = cols[ci]!;
+          const { key, type } = cols[ci]!;
           const vector = out.getColumnVector(ci);
-          for (let i = 0; i < n; i += 1) vector.setItem(i, sourceCell(type, source.rows[source.offset + i]![name]));
+          for (let i = 0; i < n; i += 1) vector.setItem(i, sourceCell(type, source.rows[source.offset + i]![key]));
           vector.flush();
         }
         source.offset += n;
@@ -173,12 +215,13 @@ export class ParquetEncoder {
     });
   }
 
-  async writeParquetFile(table: TableName, rows: readonly Row[], path: string): Promise<void> {
+  async writeParquetFile(table: TableName, rows: readonly Row[], path: string, options: ParquetFileOptions = {}): Promise<void> {
+    const literals = options.literalColumns ?? [];
     const key = String((this.nextKey += 1));
-    this.sources.set(key, { table, rows, offset: 0 });
+    this.sources.set(key, { columns: sourceColumns(table, literals), rows, offset: 0 });
     const c = await this.acquire();
     try {
-      await c.run(`COPY (${copySelect(table, key)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
+      await c.run(`COPY (${copySelect(table, key, literals)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
     } finally {
       this.sources.delete(key);
       this.release(c);

@@ -8,6 +8,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedCeph, type CephS3 } from '../../../test/helpers/ceph.js';
 import type { StoredEvent } from '../../domain/event.js';
+import { withObjectJson } from '../../domain/event-json.js';
 import { eventRange, messageCreated } from '../conformance/events.js';
 import { runConformance, testContext, type Received } from '../conformance/suite.js';
 import { SCHEMA_VERSION } from '../tables.js';
@@ -164,6 +165,22 @@ describe('s3 destination specifics', () => {
     expect(participants.length).toBe(expected);
     expect(messages[0]).toMatchObject({ truncated: false, folders: '["INBOX"]' });
     expect(messages.every((m) => typeof m._synced_at === 'string')).toBe(true);
+  });
+
+  it('Parquet, events as the log reader hands them (object as JSON text): bodies intact, and the same events redelivered as parsed objects add nothing', async () => {
+    const bucket = await newBucket();
+    const config = configFor(bucket, { format: 'parquet' });
+    const events = eventRange(0, 40, { prefix: 'logtext', grants: 3, bodyBytes: 2_000 }).filter((e) => e.type === 'message.created');
+    events.forEach((e, i) => (e.object.body = `${String(e.object.body)} "quoted" \\ back\\slash\n — ${i % 2 ? 'ünï' : '😀'}`));
+    const fromLog = events.map(({ object, ...fields }) => withObjectJson<StoredEvent>(fields, JSON.stringify(object)));
+    const w = s3Destination.create(config, testContext());
+    expect(await w.write(fromLog, signal(), 1)).toEqual({ rejected: [] });
+    expect(await w.write(events.slice(5, 25), signal(), 2)).toEqual({ rejected: [] });
+    await w.close();
+    const messages = await parquetRows(bucket, 'message/');
+    expect(messages.map((m) => m.event_id).sort()).toEqual(events.map((e) => e.id).sort());
+    const byId = new Map(messages.map((m) => [m.event_id, m.body]));
+    expect(events.every((e) => byId.get(e.id) === e.object.body)).toBe(true);
   });
 
   it('Parquet, batches in flight together: per-grant lanes into the same partitions, redeliveries started while the first copy uploads → exact row counts', async () => {

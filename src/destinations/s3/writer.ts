@@ -2,11 +2,12 @@ import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { Upload } from '@aws-sdk/lib-storage';
 import type { StoredEvent } from '../../domain/event.js';
 import { FatalError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
-import { RowMappingError, SCHEMA_VERSION, testRow, toRows, type TableName, type TableRows } from '../tables.js';
+import { RowMappingError, SCHEMA_VERSION, testRow, type TableName, type TableRows } from '../tables.js';
 import { createS3Client, type S3Connection } from './client.js';
 import { FragmentCodec, type EncodedObject } from './encode.js';
 import { classifyS3Error } from './errors.js';
 import { FragmentIndex, type Claim } from './fragment-index.js';
+import { logRows } from './log-rows.js';
 import { extension, fragmentName, normalizePrefix, parseFragment, partitionFolder, partitionId, partitionOf, siblingKey, type Fragment, type Partition, type S3Format } from './layout.js';
 
 export interface S3Config extends S3Connection {
@@ -105,7 +106,7 @@ export class S3Writer implements DestinationWriter {
       let rows: TableRows[] = [];
       if (this.format === 'parquet') {
         try {
-          rows = toRows(e, now);
+          rows = logRows(e, now);
         } catch (err) {
           if (!(err instanceof RowMappingError)) throw err;
           rejected.push({ id: e.id, reason: err.message });
