@@ -32,8 +32,9 @@ import { partitionId, partitionOf } from '../src/destinations/s3/layout.js';
 import { rowsByTable, toRows, type Row, type TableName, type TableRows } from '../src/destinations/tables.js';
 import { planLanes, type Lane } from '../src/delivery/lanes.js';
 import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
+import { cpuLine, cpuSample } from './cpu-meter.js';
 import { machineLine } from './machine.js';
-import { startSandboxProcess } from './sandbox-process.js';
+import { startSandboxProcess, type SandboxProcess } from './sandbox-process.js';
 import { bigqueryCeiling, snowflakeCeiling } from './warehouse-ceiling.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
@@ -77,6 +78,19 @@ async function drive(def: DestinationDefinition, config: Record<string, unknown>
   for (let from = 0; from < EVENTS; from += window) await Promise.all(planLanes(batchOf(from, window), def.limits).map(writeLane));
   await writer.close();
   return { rate: EVENTS / ((performance.now() - started) / 1000), redelivered };
+}
+
+/**
+ * Runs `fn` with the CPU meter around it: CPU ms per event of this process (the writer, or the
+ * ceiling's plain fetch client) and of the sandbox process, which on a shared machine say more
+ * than a wall-clock rate does.
+ */
+async function metered<T>(sandbox: SandboxProcess, events: number, fn: () => Promise<T>): Promise<T & { cpu: string }> {
+  const classify = (pid: number) => (pid === sandbox.pid ? 'sandbox' : null);
+  const before = cpuSample(classify, [sandbox.pid]);
+  const result = await fn();
+  const line = cpuLine(before, cpuSample(classify, [sandbox.pid]), events).replace(/per message/g, 'per event').replace(/msg\/s/g, 'ev/s').replace(/worker/g, 'client');
+  return { ...result, cpu: line };
 }
 
 async function s3Keys(s3: S3Client, Bucket: string, Prefix: string): Promise<string[]> {
@@ -196,12 +210,15 @@ interface Line {
   rows: number;
   duplicates: number;
   note: string;
+  /** Where the CPU went, per event (client = this process): while the destination wrote, and in the ceiling run. */
+  cpu?: string[];
 }
 
 /** Records a result and prints it at once (a full run takes minutes). */
 function report(lines: Line[], l: Line): void {
   lines.push(l);
   console.log(`  ${l.name}: ${fmt(l.rate)} events/s, ${fmt(l.rows)} message rows read back, ${l.duplicates} duplicates${l.rows !== EVENTS ? ` (EXPECTED ${fmt(EVENTS)} ROWS)` : ''} — ${l.note}`);
+  for (const cpu of l.cpu ?? []) console.log(`    ${cpu}`);
 }
 
 async function benchS3(ceph: CephS3, lines: Line[]) {
@@ -232,14 +249,14 @@ async function benchBigQuery(lines: Line[]) {
   try {
     const def = getDestination('bigquery')!;
     const config = { service_account_json: JSON.stringify(await sandbox.call('createServiceAccountKey')), dataset: 'bench', api_endpoint: sandbox.url };
-    const { rate, redelivered } = await drive(def, config);
+    const { rate, redelivered, cpu } = await metered(sandbox, EVENTS, () => drive(def, config));
     const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
     // The ceiling writes other events into a dataset of its own (created by the writer's test()).
     const setup = def.create({ ...config, dataset: 'ceiling' }, benchContext());
     await setup.test();
     await setup.close();
-    const ceiling = await bigqueryCeiling(sandbox.url, 'bench-project', 'ceiling', config.service_account_json, benchContext(), ceilingBatches(def.limits.maxBatch));
-    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling)} ev/s → ratio ${(rate / ceiling).toFixed(2)}; aim ≥ 5,000 ev/s` });
+    const ceiling = await metered(sandbox, EVENTS, () => bigqueryCeiling(sandbox.url, 'bench-project', 'ceiling', config.service_account_json, benchContext(), ceilingBatches(def.limits.maxBatch)));
+    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), cpu: [`writer run ${cpu}`, `ceiling run ${ceiling.cpu}`], note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling.rate)} ev/s, ${(ceiling.mergeShare * 100).toFixed(0)} % of it in the MERGE → ratio ${(rate / ceiling.rate).toFixed(2)}; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }
@@ -254,15 +271,15 @@ async function benchSnowflake(lines: Line[]) {
     await sandbox.call('setup', { ...session, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
     const def = getDestination('snowflake')!;
     const config = { account: 'bench', ...session, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), account_url: sandbox.url };
-    const { rate, redelivered } = await drive(def, config);
+    const { rate, redelivered, cpu } = await metered(sandbox, EVENTS, () => drive(def, config));
     const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
     // The ceiling writes other events into a schema of its own (tables created by the writer's test()).
     await sandbox.call('setup', { ...session, schema: 'CEILING', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
     const setup = def.create({ ...config, schema: 'CEILING' }, benchContext());
     await setup.test();
     await setup.close();
-    const ceiling = await snowflakeCeiling(sandbox.url, { account: 'BENCH', ...session, schema: 'CEILING' }, config.private_key, ceilingBatches(def.limits.maxBatch));
-    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling)} ev/s → ratio ${(rate / ceiling).toFixed(2)}; aim ≥ 5,000 ev/s` });
+    const ceiling = await metered(sandbox, EVENTS, () => snowflakeCeiling(sandbox.url, { account: 'BENCH', ...session, schema: 'CEILING' }, config.private_key, ceilingBatches(def.limits.maxBatch)));
+    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), cpu: [`writer run ${cpu}`, `ceiling run ${ceiling.cpu}`], note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling.rate)} ev/s, ${(ceiling.mergeShare * 100).toFixed(0)} % of it in the MERGE → ratio ${(rate / ceiling.rate).toFixed(2)}; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }
