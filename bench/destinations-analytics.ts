@@ -7,7 +7,8 @@
  *     events as NDJSON (same batches, same partition split, same upload concurrency), the
  *     store's raw PUT ceiling, and the encoder alone writing the same rows to local Parquet;
  *   - bigquery and snowflake into their in-repo sandboxes (DuckDB behind the wire APIs), each in
- *     its own process as the real service would be (bench/sandbox-process.ts);
+ *     its own process as the real service would be (bench/sandbox-process.ts), with the CPU ms
+ *     per event of this process and of the sandbox's (bench/cpu-meter.ts) under each result;
  * then every row is read back and duplicates counted (must be 0), and each sandbox's own ceiling
  * is measured (bench/warehouse-ceiling.ts: the same requests prebuilt, sent with plain fetch). Finally the postgres
  * destination against plain COPY is measured by bench/destinations-throughput.ts (one round).
