@@ -7,7 +7,8 @@
  *     events as NDJSON (same batches, same partition split, same upload concurrency), the
  *     store's raw PUT ceiling, and the encoder alone writing the same rows to local Parquet;
  *   - bigquery and snowflake into their in-repo sandboxes (DuckDB behind the wire APIs), each in
- *     its own process as the real service would be (bench/sandbox-process.ts);
+ *     its own process as the real service would be (bench/sandbox-process.ts), with the CPU ms
+ *     per event of this process and of the sandbox's (bench/cpu-meter.ts) under each result;
  * then every row is read back and duplicates counted (must be 0), and each sandbox's own ceiling
  * is measured (bench/warehouse-ceiling.ts: the same requests prebuilt, sent with plain fetch). Finally the postgres
  * destination against plain COPY is measured by bench/destinations-throughput.ts (one round).
@@ -40,9 +41,9 @@ import { LITERAL_COLUMNS, logRows } from '../src/destinations/s3/log-rows.js';
 import { rowsByTable, type Row, type TableName, type TableRows } from '../src/destinations/tables.js';
 import { planLanes, type Lane } from '../src/delivery/lanes.js';
 import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
-import { busyCores, cpuSample, type CpuSample } from './cpu-meter.js';
+import { busyCores, cpuLine, cpuSample, type CpuSample } from './cpu-meter.js';
 import { machineLine } from './machine.js';
-import { startSandboxProcess } from './sandbox-process.js';
+import { startSandboxProcess, type SandboxProcess } from './sandbox-process.js';
 import { threadCpu } from './thread-cpu.js';
 import { bigqueryCeiling, snowflakeCeiling } from './warehouse-ceiling.js';
 
@@ -128,6 +129,19 @@ async function drive(def: DestinationDefinition, config: Record<string, unknown>
   await writer.close();
   const wall = (performance.now() - started) / 1000;
   return { rate: EVENTS / wall, redelivered, wall, generation };
+}
+
+/**
+ * Runs `fn` with the CPU meter around it: CPU ms per event of this process (the writer, or the
+ * ceiling's plain fetch client) and of the sandbox process, which on a shared machine say more
+ * than a wall-clock rate does.
+ */
+async function metered<T>(sandbox: SandboxProcess, events: number, fn: () => Promise<T>): Promise<T & { cpu: string }> {
+  const classify = (pid: number) => (pid === sandbox.pid ? 'sandbox' : null);
+  const before = cpuSample(classify, [sandbox.pid]);
+  const result = await fn();
+  const line = cpuLine(before, cpuSample(classify, [sandbox.pid]), events).replace(/per message/g, 'per event').replace(/msg\/s/g, 'ev/s').replace(/worker/g, 'client');
+  return { ...result, cpu: line };
 }
 
 async function s3Keys(s3: S3Client, Bucket: string, Prefix: string): Promise<string[]> {
@@ -249,12 +263,15 @@ interface Line {
   rows: number;
   duplicates: number;
   note: string;
+  /** Where the CPU went, per event (client = this process): while the destination wrote, and in the ceiling run. */
+  cpu?: string[];
 }
 
 /** Records a result and prints it at once (a full run takes minutes). */
 function report(lines: Line[], l: Line): void {
   lines.push(l);
   console.log(`  ${l.name}: ${fmt(l.rate)} events/s, ${fmt(l.rows)} message rows read back, ${l.duplicates} duplicates${l.rows !== EVENTS ? ` (EXPECTED ${fmt(EVENTS)} ROWS)` : ''} — ${l.note}`);
+  for (const cpu of l.cpu ?? []) console.log(`    ${cpu}`);
 }
 
 /**
@@ -305,14 +322,14 @@ async function benchBigQuery(lines: Line[]) {
   try {
     const def = getDestination('bigquery')!;
     const config = { service_account_json: JSON.stringify(await sandbox.call('createServiceAccountKey')), dataset: 'bench', api_endpoint: sandbox.url };
-    const { rate, redelivered } = await drive(def, config);
+    const { rate, redelivered, cpu } = await metered(sandbox, EVENTS, () => drive(def, config));
     const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM bench.message');
     // The ceiling writes other events into a dataset of its own (created by the writer's test()).
     const setup = def.create({ ...config, dataset: 'ceiling' }, benchContext());
     await setup.test();
     await setup.close();
-    const ceiling = await bigqueryCeiling(sandbox.url, 'bench-project', 'ceiling', config.service_account_json, benchContext(), ceilingBatches(def.limits.maxBatch));
-    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling)} ev/s → ratio ${(rate / ceiling).toFixed(2)}; aim ≥ 5,000 ev/s` });
+    const ceiling = await metered(sandbox, EVENTS, () => bigqueryCeiling(sandbox.url, 'bench-project', 'ceiling', config.service_account_json, benchContext(), ceilingBatches(def.limits.maxBatch)));
+    report(lines, { name: 'bigquery (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), cpu: [`writer run ${cpu}`, `ceiling run ${ceiling.cpu}`], note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling.rate)} ev/s, ${(ceiling.mergeShare * 100).toFixed(0)} % of it in the MERGE → ratio ${(rate / ceiling.rate).toFixed(2)}; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }
@@ -327,15 +344,15 @@ async function benchSnowflake(lines: Line[]) {
     await sandbox.call('setup', { ...session, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
     const def = getDestination('snowflake')!;
     const config = { account: 'bench', ...session, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), account_url: sandbox.url };
-    const { rate, redelivered } = await drive(def, config);
+    const { rate, redelivered, cpu } = await metered(sandbox, EVENTS, () => drive(def, config));
     const [r] = await sandbox.call<Record<string, unknown>[]>('inspect', 'SELECT count(*) AS n, count(DISTINCT "ID") AS d FROM NYLAS_DATABASE.DATA_STREAMS.MESSAGE');
     // The ceiling writes other events into a schema of its own (tables created by the writer's test()).
     await sandbox.call('setup', { ...session, schema: 'CEILING', publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString() });
     const setup = def.create({ ...config, schema: 'CEILING' }, benchContext());
     await setup.test();
     await setup.close();
-    const ceiling = await snowflakeCeiling(sandbox.url, { account: 'BENCH', ...session, schema: 'CEILING' }, config.private_key, ceilingBatches(def.limits.maxBatch));
-    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling)} ev/s → ratio ${(rate / ceiling).toFixed(2)}; aim ≥ 5,000 ev/s` });
+    const ceiling = await metered(sandbox, EVENTS, () => snowflakeCeiling(sandbox.url, { account: 'BENCH', ...session, schema: 'CEILING' }, config.private_key, ceilingBatches(def.limits.maxBatch)));
+    report(lines, { name: 'snowflake (sandbox)', rate, rows: Number(r!.n), duplicates: Number(r!.n) - Number(r!.d), cpu: [`writer run ${cpu}`, `ceiling run ${ceiling.cpu}`], note: `${redelivered} batches redelivered; the sandbox's own ceiling (same requests prebuilt, sent with plain fetch, no redelivery) ${fmt(ceiling.rate)} ev/s, ${(ceiling.mergeShare * 100).toFixed(0)} % of it in the MERGE → ratio ${(rate / ceiling.rate).toFixed(2)}; aim ≥ 5,000 ev/s` });
   } finally {
     await sandbox.close();
   }

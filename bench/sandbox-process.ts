@@ -17,6 +17,8 @@ type Answer = { id: number; result: unknown } | { id: number; error: string };
 
 export interface SandboxProcess {
   url: string;
+  /** The sandbox's process id, for the CPU meter. */
+  pid: number;
   call<T>(method: Method, ...args: unknown[]): Promise<T>;
   close(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export async function startSandboxProcess(kind: 'bigquery' | 'snowflake', option
   });
   return {
     url,
+    pid: child.pid!,
     call: <T>(method: Method, ...args: unknown[]) =>
       new Promise<T>((resolve, reject) => {
         const id = next++;

@@ -28,9 +28,16 @@ function tableRows(batch: StoredEvent[], now: Date): Map<TableName, { row: Row; 
   return out;
 }
 
-/** Sends each batch's prepared requests (staging two at a time, then the MERGE), timing only that; events/s. */
-async function drive(batches: (from: number) => StoredEvent[] | null, prepare: (batch: StoredEvent[]) => Prepared, headers: () => Promise<Record<string, string>>): Promise<number> {
+/** A ceiling run: events/s over the timed requests, and the share of that time the MERGE requests took. */
+export interface Ceiling {
+  rate: number;
+  mergeShare: number;
+}
+
+/** Sends each batch's prepared requests (staging two at a time, then the MERGE), timing only that. */
+async function drive(batches: (from: number) => StoredEvent[] | null, prepare: (batch: StoredEvent[]) => Prepared, headers: () => Promise<Record<string, string>>): Promise<Ceiling> {
   let timed = 0;
+  let merging = 0;
   let events = 0;
   const post = async (r: { url: string; body: Buffer }) => {
     const res = await fetch(r.url, { method: 'POST', headers: { ...(await headers()), 'content-type': 'application/json', accept: 'application/json' }, body: r.body });
@@ -41,15 +48,17 @@ async function drive(batches: (from: number) => StoredEvent[] | null, prepare: (
     const p = prepare(batch);
     const started = performance.now();
     await eachLimited(p.stage, 2, post);
+    const staged = performance.now();
     await post(p.merge);
+    merging += performance.now() - staged;
     timed += performance.now() - started;
     events += batch.length;
   }
-  return events / (timed / 1000);
+  return { rate: events / (timed / 1000), mergeShare: merging / timed };
 }
 
 /** BigQuery: insertAll bodies of ≤ 9 MB and the MERGE script as one jobs.query, into an existing dataset. */
-export async function bigqueryCeiling(url: string, project: string, dataset: string, serviceAccountJson: string, ctx: DestinationContext, batches: (from: number) => StoredEvent[] | null): Promise<number> {
+export async function bigqueryCeiling(url: string, project: string, dataset: string, serviceAccountJson: string, ctx: DestinationContext, batches: (from: number) => StoredEvent[] | null): Promise<Ceiling> {
   const tokens = new ServiceAccountTokens(parseServiceAccount(serviceAccountJson), ctx);
   const api = `${url}/bigquery/v2/projects/${project}`;
   try {
@@ -82,7 +91,7 @@ export async function snowflakeCeiling(
   session: { account: string; user: string; role: string; warehouse: string; database: string; schema: string },
   privateKeyPem: string,
   batches: (from: number) => StoredEvent[] | null,
-): Promise<number> {
+): Promise<Ceiling> {
   const keys = loadKeyPair(privateKeyPem);
   const jwt = await signSnowflakeJwt(keys, session.account, session.user, Date.now());
   const body = (statement: string, extra: Record<string, unknown>) =>

@@ -86,6 +86,28 @@ describe('RequestPacker', () => {
     expect(keys.length).toBeLessThan(6);
   });
 
+  it('gives a request in flight turns of the event loop while the caller keeps adding items synchronously', async () => {
+    const immediate = () => new Promise<void>((r) => setImmediate(r));
+    let done = false;
+    // A send that needs several I/O turns (writing a large body, reading the answer).
+    const packer = new RequestPacker<string, number>({ maxItems: 100, maxBytes: 100, inFlight: 2 }, async (key) => {
+      if (key !== 'first') return;
+      for (let i = 0; i < 5; i++) await immediate();
+      done = true;
+    });
+    await packer.add('first', 1, 100);
+    await packer.add('first', 2, 1); // over the byte limit: dispatches the first request; 'rest' never fills one
+    let doneWhileAdding = false;
+    for (let i = 0; i < 20 && !doneWhileAdding; i++) {
+      const until = performance.now() + 5; // mapping one event's rows: CPU, no await of I/O
+      while (performance.now() < until);
+      await packer.add('rest', i, 1);
+      doneWhileAdding = done;
+    }
+    expect(doneWhileAdding).toBe(true);
+    await packer.finish();
+  });
+
   it('finish() with nothing added resolves without a request', async () => {
     let calls = 0;
     await new RequestPacker<string, number>({ maxItems: 2, maxBytes: 2, inFlight: 1 }, async () => void (calls += 1)).finish();

@@ -177,10 +177,14 @@ export function chunked<T>(items: readonly T[], maxItems: number, maxBytes: numb
  * caller may go on (a slot is free); `finish` sends what is left and resolves once every request
  * succeeded, or rejects with the first failure (no request starts after one failed).
  */
+/** How long `RequestPacker.add` callers may map rows without letting requests in flight do I/O. */
+const YIELD_EVERY_MS = 4;
+
 export class RequestPacker<K, T> {
   private readonly pending = new Map<K, { items: T[]; bytes: number }>();
   private readonly running = new Set<Promise<void>>();
   private failure: { err: unknown } | null = null;
+  private sliceStart = performance.now();
 
   constructor(
     private readonly limits: { maxItems: number; maxBytes: number; inFlight: number },
@@ -196,6 +200,15 @@ export class RequestPacker<K, T> {
     const q = this.pending.get(key) ?? this.pending.set(key, { items: [], bytes: 0 }).get(key)!;
     q.items.push(item);
     q.bytes += bytes;
+    // Mapping is a synchronous loop: without a turn of the event loop now and then, a request in
+    // flight could not write the rest of its body (a loopback socket takes a few MB at once) nor
+    // read its answer until the next request is full, and the service would wait on the writer.
+    if (this.running.size > 0 && performance.now() - this.sliceStart > YIELD_EVERY_MS) await this.yieldToIo();
+  }
+
+  private async yieldToIo(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.sliceStart = performance.now();
   }
 
   async finish(): Promise<void> {
@@ -220,6 +233,6 @@ export class RequestPacker<K, T> {
     );
     this.running.add(run);
     // Let the request reach the socket before the caller goes back to encoding rows.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.yieldToIo();
   }
 }
