@@ -30,7 +30,8 @@ export async function microsoftLatency(count: number, gapMs = 500): Promise<{ to
   const store = await openPostgres(pg.url());
   const sb = await startMicrosoftSandbox();
   const rx = await startReceiver();
-  const s = await startTributary(store, sb, { TRIBUTARY_FALLBACK_SYNC_MS: '600000' });
+  // The receiver is plain http on loopback, as in the IMAP scenarios' context.
+  const s = await startTributary(store, sb, { TRIBUTARY_FALLBACK_SYNC_MS: '600000', TRIBUTARY_ALLOW_PRIVATE_DESTINATIONS: 'true' });
   const worker = await startWorker(s.ctx, 'bench-e2e-microsoft');
   try {
     await connectMicrosoft(s, sb);
