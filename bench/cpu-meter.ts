@@ -51,7 +51,7 @@ export interface CpuSample {
 }
 
 /** utime + stime of each live thread of this process (a thread that ended takes its time with it). */
-function readThreads(): Map<number, number> {
+export function readThreads(): Map<number, number> {
   const threads = new Map<number, number>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
