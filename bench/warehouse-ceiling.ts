@@ -13,7 +13,7 @@ import { chunked, eachLimited, type DestinationContext } from '../src/destinatio
 import { parseServiceAccount, ServiceAccountTokens } from '../src/destinations/bigquery/auth.js';
 import { insertRow, mergeStatement, stagingName } from '../src/destinations/bigquery/schema.js';
 import { signSnowflakeJwt, loadKeyPair } from '../src/destinations/snowflake/jwt.js';
-import { mergeStatements, stageInsert } from '../src/destinations/snowflake/schema.js';
+import { mergeStatements, stageInsert, valueBytes } from '../src/destinations/snowflake/schema.js';
 import { toRows, type Row, type TableName } from '../src/destinations/tables.js';
 
 interface Prepared {
@@ -101,7 +101,7 @@ export async function snowflakeCeiling(
     (batch) => {
       const batchId = `ceiling-${randomBytes(6).toString('hex')}`;
       const grouped = tableRows(batch, new Date());
-      const size = (r: { row: Row }) => Object.values(r.row).reduce<number>((n, v) => n + (typeof v === 'string' ? Buffer.byteLength(v) : 8), 0);
+      const size = (r: { row: Row }) => valueBytes(r.row).bytes;
       const stage = [...grouped].flatMap(([table, rows]) =>
         chunked(rows, 16_384, 8 * 1024 * 1024, size).map((chunk) => {
           const { sql, bindings } = stageInsert(table, chunk, batchId);

@@ -169,6 +169,9 @@ export function chunked<T>(items: readonly T[], maxItems: number, maxBytes: numb
   return out;
 }
 
+/** How long `RequestPacker.add` callers may map rows without letting requests in flight do I/O. */
+const YIELD_EVERY_MS = 4;
+
 /**
  * `chunked` + `eachLimited` for rows that are produced while earlier requests are in the air:
  * items are packed per key (a table) into requests of at most `maxItems` items and `maxBytes`
@@ -177,9 +180,6 @@ export function chunked<T>(items: readonly T[], maxItems: number, maxBytes: numb
  * caller may go on (a slot is free); `finish` sends what is left and resolves once every request
  * succeeded, or rejects with the first failure (no request starts after one failed).
  */
-/** How long `RequestPacker.add` callers may map rows without letting requests in flight do I/O. */
-const YIELD_EVERY_MS = 4;
-
 export class RequestPacker<K, T> {
   private readonly pending = new Map<K, { items: T[]; bytes: number }>();
   private readonly running = new Set<Promise<void>>();

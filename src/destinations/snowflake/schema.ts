@@ -22,6 +22,25 @@ export const STAGE_EVENT = '_TRIBUTARY_EVENT_ID';
 /** VARCHAR and VARIANT values are at most 16 MB. */
 export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
 
+/**
+ * A row's bound values in bytes (text as UTF-8, other values a few bytes), for request sizing,
+ * and its largest text value's bytes, for MAX_VALUE_BYTES.
+ */
+export function valueBytes(row: Record<string, Cell>): { bytes: number; largest: number } {
+  let bytes = 0;
+  let largest = 0;
+  for (const v of Object.values(row)) {
+    if (typeof v !== 'string') {
+      bytes += 8;
+      continue;
+    }
+    const n = Buffer.byteLength(v);
+    bytes += n;
+    if (n > largest) largest = n;
+  }
+  return { bytes, largest };
+}
+
 export const ident = (name: string) => `"${name.toUpperCase().replace(/"/g, '""')}"`;
 const lit = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 export const stageTable = (t: TableName) => ident(`_tributary_stage_${t}`);

@@ -4,7 +4,7 @@ import { FatalError, RequestPacker, RetryableError, type DestinationContext, typ
 import { RowMappingError, testRow, toRows, type Cell, type TableName } from '../tables.js';
 import { SnowflakeSqlError, SqlApiClient } from './client.js';
 import { loadKeyPair } from './jwt.js';
-import { ensureStatements, ident, MAX_VALUE_BYTES, mergeStatements, stageInsert } from './schema.js';
+import { ensureStatements, ident, MAX_VALUE_BYTES, mergeStatements, stageInsert, valueBytes } from './schema.js';
 import { SNOWFLAKE_DEFAULTS } from './setup.js';
 
 export interface SnowflakeConfig {
@@ -25,13 +25,6 @@ const INSERT_MAX_ROWS = 16_384;
 const INSERT_MAX_BYTES = 8 * 1024 * 1024;
 /** INSERT requests of one batch kept outstanding at once. */
 const STAGE_IN_FLIGHT = 2;
-
-/** Bytes of a row's bound values (text as UTF-8, other values a few bytes), for request sizing. */
-function valueBytes(row: Record<string, Cell>): number {
-  let n = 0;
-  for (const v of Object.values(row)) n += typeof v === 'string' ? Buffer.byteLength(v) : 8;
-  return n;
-}
 
 interface Staged {
   row: Record<string, Cell>;
@@ -110,9 +103,9 @@ export class SnowflakeWriter implements DestinationWriter {
         await this.api().execute(sql, { bindings });
       });
       for (const e of batch) {
-        for (const { table, row } of this.rowsOf(e, now, rejected) ?? []) {
+        for (const { table, row, bytes } of this.rowsOf(e, now, rejected) ?? []) {
           tables.add(table);
-          await packer.add(table, { row, eventId: e.id }, valueBytes(row));
+          await packer.add(table, { row, eventId: e.id }, bytes);
         }
       }
       await packer.finish();
@@ -126,17 +119,20 @@ export class SnowflakeWriter implements DestinationWriter {
     }
   }
 
-  /** Rows of one event, or null when it is rejected (unmappable, or a value over Snowflake's 16 MB limit). */
-  private rowsOf(e: StoredEvent, now: Date, rejected: WriteResult['rejected']): { table: TableName; row: Record<string, Cell> }[] | null {
+  /**
+   * Rows of one event with their bound values' bytes (each value measured once), or null when it
+   * is rejected (unmappable, or a value over Snowflake's 16 MB limit).
+   */
+  private rowsOf(e: StoredEvent, now: Date, rejected: WriteResult['rejected']): { table: TableName; row: Record<string, Cell>; bytes: number; largest: number }[] | null {
     let rows;
     try {
-      rows = toRows(e, now).flatMap((g) => g.rows.map((row) => ({ table: g.table, row })));
+      rows = toRows(e, now).flatMap((g) => g.rows.map((row) => ({ table: g.table, row, ...valueBytes(row) })));
     } catch (err) {
       if (!(err instanceof RowMappingError)) throw err;
       rejected.push({ id: e.id, reason: err.message });
       return null;
     }
-    const big = rows.find(({ row }) => Object.values(row).some((v) => typeof v === 'string' && Buffer.byteLength(v) > MAX_VALUE_BYTES));
+    const big = rows.find((r) => r.largest > MAX_VALUE_BYTES);
     if (big) {
       rejected.push({ id: e.id, reason: `${e.type} event ${e.id}: a value of its ${big.table} row is larger than Snowflake's 16 MB limit for VARCHAR/VARIANT`, status: 413 });
       return null;
