@@ -13,7 +13,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { openConnections } from '../src/providers/imap/client.js';
-import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
+import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, medianRun, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
 import { benchMailbox } from './imap-fixtures.js';
 import { machineLine } from './machine.js';
 
@@ -56,7 +56,13 @@ function startWorkerProcess(databaseUrl: string): Promise<ChildProcess> {
   });
 }
 
-async function burstRate(rig: Rig, named: Record<number, string> = {}): Promise<{ rate: number; cpu: string; busy: number }> {
+interface BurstRun {
+  rate: number;
+  cpu: string;
+  busy: number;
+}
+
+async function burstRate(rig: Rig, named: Record<number, string> = {}): Promise<BurstRun> {
   const users = Array.from({ length: MAILBOXES }, (_, i) => `two-${i}-${randomUUID().slice(0, 6)}`);
   const { grantIds, streamId } = await grantsWithStream(rig, users);
   await untilConnected(rig, grantIds);
@@ -83,16 +89,16 @@ try {
   console.log(`load average at start: ${load()} (shared machine)`);
   if (GRANTS > 0) await idleGrants(rig, GRANTS);
 
-  const one: { rate: number; cpu: string; busy: number }[] = [];
+  const one: BurstRun[] = [];
   for (let r = 0; r < RUNS; r++) one.push(await burstRate(rig));
   const second = await startWorkerProcess(rig.ctx.store.connectionString!);
-  const two: { rate: number; cpu: string; busy: number }[] = [];
+  const two: BurstRun[] = [];
   try {
     for (let r = 0; r < RUNS; r++) two.push(await burstRate(rig, second.pid ? { [second.pid]: 'worker 2' } : {}));
   } finally {
     second.disconnect();
   }
-  const mid = (rs: { rate: number; cpu: string; busy: number }[]) => [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+  const mid = (rs: BurstRun[]) => medianRun(rs, (x) => x.rate);
   const rates = (rs: { rate: number }[]) => rs.map((x) => x.rate);
   console.log(`\n${MAILBOXES} mailboxes × ${PER_MAILBOX} burst → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
   console.log(`  one worker  ${fmt(median(rates(one)))}   (${rates(one).map(fmt).join(', ')})`);

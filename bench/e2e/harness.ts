@@ -12,7 +12,6 @@ import type { DeliveryEngine } from '../../src/delivery/engine.js';
 import { registryCatalog } from '../../src/delivery/registry-catalog.js';
 import { streamService } from '../../src/delivery/streams.js';
 import { startDelivery } from '../../src/delivery/worker.js';
-import { watchLog, type LogWatch } from '../../src/event-log/notify.js';
 import { createContext } from '../../src/main.js';
 import { startSync } from '../../src/sync/index.js';
 import type { SchedulerOptions, SyncScheduler } from '../../src/sync/scheduler.js';
@@ -22,7 +21,9 @@ import { startPostgres } from '../../test/helpers/postgres-server.js';
 import { busyCores, cpuLine, cpuSample, imapBenchGroups } from '../cpu-meter.js';
 import type { ReceiverSummary } from './receiver.js';
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** The run in the middle when sorted by `by` (the one whose other figures a median line prints). */
+export const medianRun = <T>(rs: T[], by: (r: T) => number): T => [...rs].sort((a, b) => by(a) - by(b))[Math.floor(rs.length / 2)]!;
+export const median = (xs: number[]) => medianRun(xs, (x) => x);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -70,7 +71,6 @@ export interface Rig {
   rx: Receiver;
   engine: DeliveryEngine;
   sync: SyncScheduler;
-  log: LogWatch;
   imapSettings: Record<string, unknown>;
   close(): Promise<void>;
 }
@@ -80,23 +80,19 @@ export interface Rig {
  * through the delivery module (in its own thread with TRIBUTARY_DELIVERY_THREAD=on or auto),
  * production settings.
  */
-export async function startWorker(ctx: AppContext, workerId: string, syncOverrides: Partial<SchedulerOptions> = {}): Promise<{ engine: DeliveryEngine; sync: SyncScheduler; log: LogWatch; stop(): Promise<void> }> {
+export async function startWorker(ctx: AppContext, workerId: string, syncOverrides: Partial<SchedulerOptions> = {}): Promise<{ engine: DeliveryEngine; sync: SyncScheduler; stop(): Promise<void> }> {
   const config = { ...ctx.config, deliveryThread: deliveryThreadVar(process.env, ctx.store.connectionString) };
   const delivery = await startDelivery({ ...ctx, config, workerId });
   console.log(`delivery runs on the ${delivery.placement === 'thread' ? 'delivery thread' : 'main thread'} (TRIBUTARY_DELIVERY_THREAD=${config.deliveryThread})`);
-  // Callers may still subscribe to commits on this thread (the engine has its own listener).
-  const log = await watchLog(ctx.store);
   // Production scheduler settings, except that grants start at once instead of spread over seconds.
   const sync = await startSync(ctx, workerId, { startSpreadMs: 0, ...syncOverrides });
   return {
     // Stopping the engine stops all of delivery (its listener, or its thread).
     engine: { ...delivery.engine, stop: () => delivery.stop() },
     sync,
-    log,
     async stop() {
       await sync.stop();
       await delivery.stop();
-      await log.close();
     },
   };
 }
@@ -110,7 +106,7 @@ export async function startRig(): Promise<Rig> {
   const dovecot = await Dovecot.start({ imapClientLimit: 200, imapProcessLimit: 200, maxUserIpConnections: 2000 });
   const ctx = await benchContext(pg.url());
   const rx = await startReceiver();
-  const { engine, sync, log } = await startWorker(ctx, 'bench-e2e');
+  const { engine, sync } = await startWorker(ctx, 'bench-e2e');
   return {
     ctx,
     pgPid: pg.pid(),
@@ -118,12 +114,10 @@ export async function startRig(): Promise<Rig> {
     rx,
     engine,
     sync,
-    log,
     imapSettings: { imap_host: dovecot.host, imap_port: dovecot.port, imap_security: 'none' },
     async close() {
       await sync.stop();
       await engine.stop();
-      await log.close();
       rx.stop();
       await ctx.store.close();
       await dovecot.destroy();

@@ -27,7 +27,7 @@ import { rfc822 } from '../../test/imap/messages.js';
 import { benchMailbox } from '../imap-fixtures.js';
 import { machineLine, percentile } from '../machine.js';
 import { microsoftLatency } from './microsoft.js';
-import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
+import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, medianRun, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
 
 const MESSAGES = arg('messages', 10_000);
 const MAILBOXES = arg('mailboxes', 20);
@@ -186,7 +186,7 @@ async function backfills(rig: Rig): Promise<void> {
   console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (msg/s, median of ${RUNS}; every message once, in order)`);
   for (const [k, sc] of scenarios.entries()) {
     const rs = results[k]!;
-    const mid = [...rs].sort((a, b) => a.hookRate - b.hookRate)[Math.floor(rs.length / 2)]!;
+    const mid = medianRun(rs, (x) => x.hookRate);
     console.log(
       `  ${sc.label}: into the log ${fmt(med(rs, 'logRate'))} (${(med(rs, 'logRate') / med(rs, 'ceiling')).toFixed(2)} of raw FETCH ${fmt(med(rs, 'ceiling'))}); at the webhook ${fmt(med(rs, 'hookRate'))}; runs ${rs.map((x) => fmt(x.hookRate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
     );
@@ -208,7 +208,7 @@ async function bursts(rig: Rig): Promise<void> {
   console.log(`\nburst, new mail into idle INBOXes → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
   for (const [k, sc] of scenarios.entries()) {
     const rs = results[k]!;
-    const mid = [...rs].sort((a, b) => a.rate - b.rate)[Math.floor(rs.length / 2)]!;
+    const mid = medianRun(rs, (x) => x.rate);
     console.log(
       `  ${sc.label}: webhook ${fmt(med(rs, 'rate'))}, log ${fmt(med(rs, 'logRate'))}; ${sc.raw} ${fmt(med(rs, 'ceiling'))}; webhook/raw ${(med(rs, 'rate') / med(rs, 'ceiling')).toFixed(2)}; runs ${rs.map((x) => fmt(x.rate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
     );

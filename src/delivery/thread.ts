@@ -76,10 +76,6 @@ export async function startDeliveryThread(ctx: WorkerContext, options: Partial<E
   let restartTimer: NodeJS.Timeout | null = null;
   let released: Promise<void> = Promise.resolve();
 
-  const releaseLeasesOf = async (holder: string) => {
-    for (const lease of await ctx.repos.leases.list('')) if (lease.holder === holder) await ctx.repos.leases.release(lease.name, holder);
-  };
-
   /** One tenure: resolves when its engine runs, rejects if it dies first. */
   const spawn = () =>
     new Promise<void>((resolve, reject) => {
@@ -111,7 +107,7 @@ export async function startDeliveryThread(ctx: WorkerContext, options: Partial<E
         pending.clear();
         // Whatever the tenure held, it no longer writes: give the streams back at once instead of waiting for the leases to expire.
         released = released
-          .then(() => releaseLeasesOf(holder))
+          .then(() => ctx.repos.leases.releaseAll(holder))
           .catch((err: unknown) => ctx.logger.warn({ err, holder }, 'could not release the leases of the stopped delivery thread; they expire on their own'));
         if (!ready) return reject(failure ?? new Error(`the delivery thread exited (code ${code}) before its engine ran`));
         if (stopping) return;

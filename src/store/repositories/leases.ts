@@ -17,6 +17,7 @@ export interface Lease {
 const RELEASED = '';
 
 export function leasesRepo(db: Kysely<Database>) {
+  const giveBack = (holder: string) => db.updateTable('leases').set({ holder: RELEASED, expires_at: sql<Date>`now() - interval '1 second'` }).where('holder', '=', holder);
   return {
     /** Takes the lease if free or expired, or renews it if `holder` already has it. */
     async acquire(name: string, holder: string, ttlMs: number): Promise<Lease | null> {
@@ -45,12 +46,12 @@ export function leasesRepo(db: Kysely<Database>) {
      * at 1 and a very late write of an earlier tenure carrying that token would pass the fence.
      */
     async release(name: string, holder: string): Promise<void> {
-      await db
-        .updateTable('leases')
-        .set({ holder: RELEASED, expires_at: sql<Date>`now() - interval '1 second'` })
-        .where('name', '=', name)
-        .where('holder', '=', holder)
-        .execute();
+      await giveBack(holder).where('name', '=', name).execute();
+    },
+
+    /** Releases every lease `holder` has (as `release` does each), in one statement. */
+    async releaseAll(holder: string): Promise<void> {
+      await giveBack(holder).execute();
     },
 
     /** True while `holder` still holds the lease with this fencing token. */
