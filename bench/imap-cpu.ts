@@ -24,12 +24,11 @@ import { ResponseFramer } from '../src/providers/imap/lean-frame.js';
 import { fetchedOf } from '../src/providers/imap/lean-message.js';
 import { parseResponse } from '../src/providers/imap/lean-response.js';
 import { BODY_FETCH_CAP } from '../src/providers/imap/to-events.js';
-import { readdirSync, readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
-import { join } from 'node:path';
 import { toMessageEvent, type FetchedMessage, type MessageContext } from '../src/providers/imap/to-events.js';
 import { Dovecot } from '../test/helpers/dovecot.js';
 import { benchMailbox, drainPasses } from './imap-fixtures.js';
+import { cpuSample, imapBenchGroups } from './cpu-meter.js';
 import { machineLine } from './machine.js';
 
 const arg = (name: string, fallback: number) => {
@@ -68,27 +67,10 @@ async function captureMetaFetch(port: number, user: string, pass: string): Promi
 }
 
 /**
- * CPU time (ms) Dovecot has used so far: the master, its live children (imap-login, auth, imap
- * sessions) and the children it has reaped. /proc counts in clock ticks (10 ms), so only long
- * spans are meaningful.
+ * CPU time (ms) Dovecot has used so far: its processes, live and reaped (bench/cpu-meter.ts).
+ * /proc counts in clock ticks (10 ms), so only long spans are meaningful.
  */
-function dovecotCpuMs(dir: string): number {
-  const master = readFileSync(join(dir, 'run', 'master.pid'), 'utf8').trim();
-  const fields = (pid: string) => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  // After "pid (comm) ": state ppid … utime(12) stime(13) cutime(14) cstime(15), counted from state = 0.
-  const own = fields(master);
-  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || pid === master) continue;
-    try {
-      const f = fields(pid);
-      if (f[1] === master) ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return ticks * 10;
-}
+const dovecotCpuMs = (): number => Math.round((cpuSample(imapBenchGroups({})).groups.get('Dovecot') ?? 0) * 1000);
 
 /** Compiles statements as for PostgreSQL without a connection. */
 const compiler = new Kysely<unknown>({ dialect: { createAdapter: () => new PostgresAdapter(), createDriver: () => new DummyDriver(), createIntrospector: (db) => new PostgresIntrospector(db), createQueryCompiler: () => new PostgresQueryCompiler() } });
@@ -163,11 +145,11 @@ try {
     const session = await imap.open(handle, { logger: silent, now: () => new Date(), fetch, urls: {}, saveCredentials: async () => {} });
     const cursor = await session.baseline();
     let n = 0;
-    const server0 = dovecotCpuMs(dovecot.dir);
+    const server0 = dovecotCpuMs();
     const m = await cpuPerMessage(MESSAGES, async () => {
       n = await drainPasses(session, cursor);
     });
-    serverMs[bulk ? 'bulk' : 'flow'].push(dovecotCpuMs(dovecot.dir) - server0);
+    serverMs[bulk ? 'bulk' : 'flow'].push(dovecotCpuMs() - server0);
     await session.close();
     if (n !== MESSAGES) throw new Error(`the pass produced ${n} events, expected ${MESSAGES}`);
     cpu.push(m.us);
@@ -183,12 +165,12 @@ try {
 
   // What one bulk connection costs this process: connect, LOGIN, EXAMINE, LOGOUT.
   const OPENS = 20;
-  const openServer0 = dovecotCpuMs(dovecot.dir);
+  const openServer0 = dovecotCpuMs();
   const open = await cpuPerMessage(OPENS, async () => {
     for (let i = 0; i < OPENS; i++) await (await LeanImapConnection.open(leanSettings, 'INBOX', { logger: silent }, limits)).conn.logout();
   });
   await new Promise((r) => setTimeout(r, 500)); // the sessions' processes exit and are reaped
-  const openServerMs = (dovecotCpuMs(dovecot.dir) - openServer0) / OPENS;
+  const openServerMs = (dovecotCpuMs() - openServer0) / OPENS;
 
   const mctx: MessageContext = { applicationId: handle.applicationId, grantId: handle.id, folder: 'INBOX', uidValidity: '1', historic: true, now: () => new Date() };
   const fetched: FetchedMessage[] = metas.map((m) => ({ uid: m.uid, flags: m.flags, envelope: m.envelope, bodyStructure: m.bodyStructure, internalDate: m.internalDate, headers: m.headers }));

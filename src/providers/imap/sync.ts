@@ -96,28 +96,31 @@ export class ImapSession implements ProviderSession {
   private bulkRetryAt = 0;
   /** The bulk reader's first failure is a warning, later ones debug lines. */
   private bulkWarned = false;
-  private readonly flowSource: ChunkSource = {
-    meta: (range) => this.fetchMeta(range),
-    bodies: (uids, section, cap) => {
-      const part = cap === null ? section : { key: section, start: 0, maxLength: cap };
-      return this.client.fetchAll(uidSet(uids), { uid: true, bodyParts: [part] }, { uid: true }).then(
-        (rows) => {
-          const out = new Map<number, Buffer>();
-          for (const row of rows) {
-            const buf = row.bodyParts?.values().next().value;
-            if (buf) out.set(row.uid, buf);
-          }
-          return out;
-        },
-        (err: unknown) => {
-          this.usable();
-          // The server refused the part (broken MIME): announce those messages without a body.
-          this.ctx.logger.warn({ section, count: uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
-          return new Map<number, Buffer>();
-        },
-      );
-    },
-  };
+  /** The imapflow connection as a chunk source for `folder` (named in its warnings). */
+  private flowSource(folder: string): ChunkSource {
+    return {
+      meta: (range) => this.fetchMeta(range),
+      bodies: (uids, section, cap) => {
+        const part = cap === null ? section : { key: section, start: 0, maxLength: cap };
+        return this.client.fetchAll(uidSet(uids), { uid: true, bodyParts: [part] }, { uid: true }).then(
+          (rows) => {
+            const out = new Map<number, Buffer>();
+            for (const row of rows) {
+              const buf = row.bodyParts?.values().next().value;
+              if (buf) out.set(row.uid, buf);
+            }
+            return out;
+          },
+          (err: unknown) => {
+            this.usable();
+            // The server refused the part (broken MIME): announce those messages without a body.
+            this.ctx.logger.warn({ folder, section, count: uids.length, err: (err as Error).message }, 'could not fetch message bodies; announcing without body');
+            return new Map<number, Buffer>();
+          },
+        );
+      },
+    };
+  }
 
   constructor(
     private readonly client: ImapFlow,
@@ -377,7 +380,7 @@ export class ImapSession implements ProviderSession {
         this.bulkFailed(err, folder, range);
       }
     }
-    return this.readChunk(this.flowSource, folder, uidValidity, range, historic, since, once);
+    return this.readChunk(this.flowSource(folder), folder, uidValidity, range, historic, since, once);
   }
 
   private async readChunk(source: ChunkSource, folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
