@@ -72,27 +72,37 @@ export interface Rig {
   engine: DeliveryEngine;
   sync: SyncScheduler;
   imapSettings: Record<string, unknown>;
+  /** Where delivery runs now; `placeDelivery` restarts it elsewhere (side-by-side comparisons). */
+  thread: ThreadSetting;
+  placeDelivery(thread: ThreadSetting): Promise<void>;
   close(): Promise<void>;
+}
+
+type ThreadSetting = AppContext['config']['deliveryThread'];
+
+/** Delivery started the way `tributary worker` starts it (in its own thread with TRIBUTARY_DELIVERY_THREAD=on or auto). */
+async function startBenchDelivery(ctx: AppContext, workerId: string, thread: ThreadSetting): Promise<DeliveryEngine> {
+  const config = { ...ctx.config, deliveryThread: thread };
+  const delivery = await startDelivery({ ...ctx, config, workerId });
+  console.log(`delivery runs on the ${delivery.placement === 'thread' ? 'delivery thread' : 'main thread'} (TRIBUTARY_DELIVERY_THREAD=${thread})`);
+  // Stopping the engine stops all of delivery (its listener, or its thread).
+  return { ...delivery.engine, stop: () => delivery.stop() };
 }
 
 /**
  * One worker's parts, started the way `tributary worker` starts them: IMAP sync and delivery
- * through the delivery module (in its own thread with TRIBUTARY_DELIVERY_THREAD=on or auto),
- * production settings.
+ * through the delivery module, production settings.
  */
 export async function startWorker(ctx: AppContext, workerId: string, syncOverrides: Partial<SchedulerOptions> = {}): Promise<{ engine: DeliveryEngine; sync: SyncScheduler; stop(): Promise<void> }> {
-  const config = { ...ctx.config, deliveryThread: deliveryThreadVar(process.env, ctx.store.connectionString) };
-  const delivery = await startDelivery({ ...ctx, config, workerId });
-  console.log(`delivery runs on the ${delivery.placement === 'thread' ? 'delivery thread' : 'main thread'} (TRIBUTARY_DELIVERY_THREAD=${config.deliveryThread})`);
+  const engine = await startBenchDelivery(ctx, workerId, deliveryThreadVar(process.env, ctx.store.connectionString));
   // Production scheduler settings, except that grants start at once instead of spread over seconds.
   const sync = await startSync(ctx, workerId, { startSpreadMs: 0, ...syncOverrides });
   return {
-    // Stopping the engine stops all of delivery (its listener, or its thread).
-    engine: { ...delivery.engine, stop: () => delivery.stop() },
+    engine,
     sync,
     async stop() {
       await sync.stop();
-      await delivery.stop();
+      await engine.stop();
     },
   };
 }
@@ -107,7 +117,7 @@ export async function startRig(): Promise<Rig> {
   const ctx = await benchContext(pg.url());
   const rx = await startReceiver();
   const { engine, sync } = await startWorker(ctx, 'bench-e2e');
-  return {
+  const rig: Rig = {
     ctx,
     pgPid: pg.pid(),
     dovecot,
@@ -115,15 +125,24 @@ export async function startRig(): Promise<Rig> {
     engine,
     sync,
     imapSettings: { imap_host: dovecot.host, imap_port: dovecot.port, imap_security: 'none' },
+    thread: deliveryThreadVar(process.env, ctx.store.connectionString),
+    async placeDelivery(thread) {
+      if (thread === rig.thread) return;
+      // The stopped engine releases its leases, so the new one takes the next stream at its first scan.
+      await rig.engine.stop();
+      rig.engine = await startBenchDelivery(ctx, 'bench-e2e', thread);
+      rig.thread = thread;
+    },
     async close() {
       await sync.stop();
-      await engine.stop();
+      await rig.engine.stop();
       rx.stop();
       await ctx.store.close();
       await dovecot.destroy();
       pg.stop();
     },
   };
+  return rig;
 }
 
 /** Grants for Dovecot users with a webhook stream of their own (so scenarios never mix). */

@@ -18,6 +18,7 @@
  *
  * Usage: npm run bench:e2e [-- --messages 10000 --mailboxes 20 --per-mailbox 500 --appends 200 --ms-mails 200 --runs 3]
  * Subsets: --bursts-only, --backfill-only, --latency-only (IMAP and Microsoft latency), --microsoft-only.
+ * Side by side: --vs thread | --vs key=value[,…] runs every burst and backfill under two settings, interleaved (bench/e2e/variants.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -27,6 +28,7 @@ import { rfc822 } from '../../test/imap/messages.js';
 import { benchMailbox } from '../imap-fixtures.js';
 import { machineLine, percentile } from '../machine.js';
 import { microsoftLatency } from './microsoft.js';
+import { variantOrder, variantsFromArgs, type Variant } from './variants.js';
 import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, medianRun, retire, sleep, startRig, untilConnected, type Rig } from './harness.js';
 
 const MESSAGES = arg('messages', 10_000);
@@ -174,45 +176,81 @@ async function latency(rig: Rig, pattern: 'steady' | 'poisson', count: number): 
   return { ours, floor, toLog };
 }
 
+const VARIANTS = variantsFromArgs(process.argv);
+
+/** Runs `run` under a variant: delivery placed where it says, its webhook settings merged into the scenario's. */
+async function underVariant<T>(rig: Rig, v: Variant, webhook: Record<string, unknown>, run: (webhook: Record<string, unknown>) => Promise<T>): Promise<T> {
+  if (v.thread) await rig.placeDelivery(v.thread);
+  return run({ ...webhook, ...v.webhook });
+}
+
+/**
+ * Every scenario × variant, `RUNS` times: repetitions interleaved (a noisy minute on the shared
+ * machine spreads over every scenario), variants alternating within each. results[k][v] lists
+ * scenario k's runs under variant v.
+ */
+async function interleaved<T>(rig: Rig, scenarios: { webhook: Record<string, unknown>; run: (webhook: Record<string, unknown>) => Promise<T> }[]): Promise<T[][][]> {
+  const results: T[][][] = scenarios.map(() => VARIANTS.map(() => []));
+  for (let r = 0; r < RUNS; r++) {
+    for (const [k, sc] of scenarios.entries()) {
+      for (const v of variantOrder(VARIANTS.length, r)) results[k]![v]!.push(await underVariant(rig, VARIANTS[v]!, sc.webhook, sc.run));
+    }
+  }
+  return results;
+}
+
+const variantTag = (v: number) => (VARIANTS.length > 1 ? ` [${VARIANTS[v]!.label}]` : '');
+
+/** With two variants: B's medians over A's, for the webhook rate and for webhook ÷ log. */
+function comparison(label: string, perVariant: { hook: number; log: number }[]): void {
+  if (perVariant.length < 2) return;
+  const [a, b] = perVariant as [{ hook: number; log: number }, { hook: number; log: number }];
+  console.log(`    ${label} B ÷ A: webhook ${(b.hook / a.hook).toFixed(2)}; webhook ÷ log ${(a.hook / a.log).toFixed(2)} (A) → ${(b.hook / b.log).toFixed(2)} (B)`);
+}
+
 /** Backfill with each webhook mode, repetitions interleaved like the bursts'. */
 async function backfills(rig: Rig): Promise<void> {
   const scenarios = [
     { label: 'one event per request', webhook: {} },
     { label: `batched webhook (${BATCHED.batch_max_events}/request)`, webhook: BATCHED },
   ];
-  const results: BackfillResult[][] = scenarios.map(() => []);
-  for (let r = 0; r < RUNS; r++) for (const [k, sc] of scenarios.entries()) results[k]!.push(await backfill(rig, MESSAGES, sc.webhook));
+  const results = await interleaved(
+    rig,
+    scenarios.map((sc) => ({ webhook: sc.webhook, run: (webhook: Record<string, unknown>) => backfill(rig, MESSAGES, webhook) })),
+  );
   const med = (rs: BackfillResult[], k: 'logRate' | 'hookRate' | 'ceiling') => median(rs.map((x) => x[k]));
   console.log(`\nbackfill of ${fmt(MESSAGES)} existing mails (msg/s, median of ${RUNS}; every message once, in order)`);
   for (const [k, sc] of scenarios.entries()) {
-    const rs = results[k]!;
-    const mid = medianRun(rs, (x) => x.hookRate);
-    console.log(
-      `  ${sc.label}: into the log ${fmt(med(rs, 'logRate'))} (${(med(rs, 'logRate') / med(rs, 'ceiling')).toFixed(2)} of raw FETCH ${fmt(med(rs, 'ceiling'))}); at the webhook ${fmt(med(rs, 'hookRate'))}; runs ${rs.map((x) => fmt(x.hookRate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
-    );
-    console.log(`    ${mid.cpu}`);
+    for (const [v, rs] of results[k]!.entries()) {
+      const mid = medianRun(rs, (x) => x.hookRate);
+      console.log(
+        `  ${sc.label}${variantTag(v)}: into the log ${fmt(med(rs, 'logRate'))} (${(med(rs, 'logRate') / med(rs, 'ceiling')).toFixed(2)} of raw FETCH ${fmt(med(rs, 'ceiling'))}); at the webhook ${fmt(med(rs, 'hookRate'))} (${(med(rs, 'hookRate') / med(rs, 'logRate')).toFixed(2)} of the log); runs ${rs.map((x) => fmt(x.hookRate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
+      );
+      console.log(`    ${mid.cpu}`);
+    }
+    comparison(sc.label, results[k]!.map((rs) => ({ hook: med(rs, 'hookRate'), log: med(rs, 'logRate') })));
   }
 }
 
 async function bursts(rig: Rig): Promise<void> {
   const scenarios = [
-    { label: `1 mailbox × ${fmt(MESSAGES)}`, raw: 'raw FETCH', run: () => burst(rig, 'burst', 1, MESSAGES) },
-    { label: `${MAILBOXES} mailboxes × ${PER_MAILBOX}`, raw: `raw FETCH (${MAILBOXES} clients)`, run: () => burst(rig, 'many', MAILBOXES, PER_MAILBOX) },
-    { label: `1 mailbox × ${fmt(MESSAGES)}, batched webhook (${BATCHED.batch_max_events}/request)`, raw: 'raw FETCH', run: () => burst(rig, 'batched', 1, MESSAGES, BATCHED) },
-    { label: `${MAILBOXES} mailboxes × ${PER_MAILBOX}, batched webhook`, raw: `raw FETCH (${MAILBOXES} clients)`, run: () => burst(rig, 'many-batched', MAILBOXES, PER_MAILBOX, BATCHED) },
+    { label: `1 mailbox × ${fmt(MESSAGES)}`, raw: 'raw FETCH', webhook: {}, run: (webhook: Record<string, unknown>) => burst(rig, 'burst', 1, MESSAGES, webhook) },
+    { label: `${MAILBOXES} mailboxes × ${PER_MAILBOX}`, raw: `raw FETCH (${MAILBOXES} clients)`, webhook: {}, run: (webhook: Record<string, unknown>) => burst(rig, 'many', MAILBOXES, PER_MAILBOX, webhook) },
+    { label: `1 mailbox × ${fmt(MESSAGES)}, batched webhook (${BATCHED.batch_max_events}/request)`, raw: 'raw FETCH', webhook: BATCHED, run: (webhook: Record<string, unknown>) => burst(rig, 'batched', 1, MESSAGES, webhook) },
+    { label: `${MAILBOXES} mailboxes × ${PER_MAILBOX}, batched webhook`, raw: `raw FETCH (${MAILBOXES} clients)`, webhook: BATCHED, run: (webhook: Record<string, unknown>) => burst(rig, 'many-batched', MAILBOXES, PER_MAILBOX, webhook) },
   ];
-  // Repetitions interleaved, so a noisy minute on the shared machine spreads over every scenario.
-  const results: BurstResult[][] = scenarios.map(() => []);
-  for (let r = 0; r < RUNS; r++) for (const [k, sc] of scenarios.entries()) results[k]!.push(await sc.run());
+  const results = await interleaved(rig, scenarios);
   const med = (rs: BurstResult[], k: 'rate' | 'logRate' | 'ceiling') => median(rs.map((x) => x[k]));
   console.log(`\nburst, new mail into idle INBOXes → webhook (msg/s, median of ${RUNS}; every message once, in order per grant)`);
   for (const [k, sc] of scenarios.entries()) {
-    const rs = results[k]!;
-    const mid = medianRun(rs, (x) => x.rate);
-    console.log(
-      `  ${sc.label}: webhook ${fmt(med(rs, 'rate'))}, log ${fmt(med(rs, 'logRate'))}; ${sc.raw} ${fmt(med(rs, 'ceiling'))}; webhook/raw ${(med(rs, 'rate') / med(rs, 'ceiling')).toFixed(2)}; runs ${rs.map((x) => fmt(x.rate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
-    );
-    console.log(`    ${mid.cpu}`);
+    for (const [v, rs] of results[k]!.entries()) {
+      const mid = medianRun(rs, (x) => x.rate);
+      console.log(
+        `  ${sc.label}${variantTag(v)}: webhook ${fmt(med(rs, 'rate'))}, log ${fmt(med(rs, 'logRate'))} (webhook ÷ log ${(med(rs, 'rate') / med(rs, 'logRate')).toFixed(2)}); ${sc.raw} ${fmt(med(rs, 'ceiling'))}; webhook/raw ${(med(rs, 'rate') / med(rs, 'ceiling')).toFixed(2)}; runs ${rs.map((x) => fmt(x.rate)).join(', ')}; duplicates ${rs.map((x) => x.duplicates).join(', ')}`,
+      );
+      console.log(`    ${mid.cpu}`);
+    }
+    comparison(sc.label, results[k]!.map((rs) => ({ hook: med(rs, 'rate'), log: med(rs, 'logRate') })));
   }
 }
 
