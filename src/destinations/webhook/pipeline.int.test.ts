@@ -5,6 +5,7 @@ import { webhookRig } from '../../../test/helpers/webhook-receiver.js';
 import type { StoredEvent } from '../../domain/event.js';
 import { eventRange, firstSeenOutOfOrder } from '../conformance/events.js';
 import { batchId } from './units.js';
+import { DEFAULT_PIPELINING } from './writer.js';
 
 /**
  * Pipelining (several requests of one grant in flight on one connection) and batched delivery,
@@ -42,6 +43,21 @@ describe('webhook pipelining and batching', () => {
     expect(r.connections).toBe(1);
     expect(r.seen.map((x) => x.id)).toEqual(events.map((e) => e.id));
     expect(r.unverified).toEqual([]);
+  });
+
+  it('by default keeps up to 32 requests of one grant on its one connection (a busy thread advances a lane by about that many per turn)', async () => {
+    const r = await receiver();
+    r.reply = () => ({ status: 200, delayMs: 200 });
+    const events = eventRange(0, 64, { prefix: 'deep', grants: 1 });
+    const started = Date.now();
+    expect(await writer({ url: r.url(), secret: r.secret }).write(events, signal(), 1)).toEqual({ rejected: [] });
+    expect(DEFAULT_PIPELINING).toBe(32);
+    // Eight at a time (the old default) would need 8 rounds of 200 ms; 32 at a time needs 2.
+    expect(r.maxOpen).toBeGreaterThan(8);
+    expect(r.maxOpen).toBeLessThanOrEqual(DEFAULT_PIPELINING);
+    expect(Date.now() - started).toBeLessThan(1_200);
+    expect(r.connections).toBe(1);
+    expect(r.seen.map((x) => x.id)).toEqual(events.map((e) => e.id));
   });
 
   it('pipelining 1 waits for each answer before the next request (for receivers that mishandle pipelining)', async () => {
