@@ -7,6 +7,7 @@ import { NotLeanError } from './lean-message.js';
 import { pickBodyPart, type BodyPartChoice } from './mime.js';
 import type { ImapSettings } from './settings.js';
 import { BODY_FETCH_CAP, SNIPPET_FETCH_BYTES, toMessageEvent, type FetchedMessage, type MessageContext } from './to-events.js';
+import { mark } from './trace.js';
 import { watchInbox } from './watch.js';
 
 /** Per tracked folder: the position after which mail is new. */
@@ -151,6 +152,7 @@ export class ImapSession implements ProviderSession {
    * INTERNALDATE is at or after that moment (UIDs grow in arrival order).
    */
   async baseline(): Promise<Cursor> {
+    mark(this.grant.id, 'pass.baseline');
     try {
       this.usable();
       const cursor: ImapCursor = { folders: {} };
@@ -210,6 +212,7 @@ export class ImapSession implements ProviderSession {
     const drop = () => this.client.close();
     signal.addEventListener('abort', drop, { once: true });
     this.inPass = true;
+    mark(this.grant.id, 'pass.start');
     try {
       this.usable();
       const cursor = structuredClone(raw) as unknown as ImapCursor;
@@ -219,6 +222,7 @@ export class ImapSession implements ProviderSession {
         let now: FolderCursor;
         try {
           now = await this.folderStatus(folder);
+          mark(this.grant.id, 'pass.status');
         } catch (err) {
           // A tracked folder that was deleted or renamed must not stop INBOX from syncing.
           if (folder === INBOX || !this.client.usable) throw err;
@@ -240,6 +244,7 @@ export class ImapSession implements ProviderSession {
           continue;
         }
         const lock = await this.client.getMailboxLock(folder);
+        mark(this.grant.id, 'pass.lock');
         try {
           for await (const { to, events } of this.ranges(folder, now.uidValidity, saved.uidNext, now.uidNext, false, null, signal)) {
             cursor.folders[folder] = { ...now, uidNext: to + 1 };
@@ -255,6 +260,7 @@ export class ImapSession implements ProviderSession {
     } catch (err) {
       throw classifyImapError(err, this.settings);
     } finally {
+      mark(this.grant.id, 'pass.end');
       this.inPass = false;
       signal.removeEventListener('abort', drop);
     }
@@ -264,6 +270,7 @@ export class ImapSession implements ProviderSession {
     const b = cursor.backfill;
     if (!b || b.nextUid >= b.endUid) return;
     const lock = await this.client.getMailboxLock(b.folder);
+    mark(this.grant.id, 'pass.lock');
     try {
       const sliceEnd = Math.min(b.endUid, b.nextUid + BACKFILL_UIDS_PER_PASS);
       for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, sliceEnd, true, b.since, signal)) {
@@ -277,7 +284,10 @@ export class ImapSession implements ProviderSession {
           progress: { backfill: { status: complete ? 'done' : 'running', done: b.done, total: b.total, since: b.since } },
         };
       }
-      if (b.nextUid < b.endUid && !signal.aborted) this.hint?.('backfill continues');
+      if (b.nextUid < b.endUid && !signal.aborted) {
+        mark(this.grant.id, 'pass.hint');
+        this.hint?.('backfill continues');
+      }
     } finally {
       lock.release();
     }
@@ -294,7 +304,10 @@ export class ImapSession implements ProviderSession {
   private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
-    const bulk = end - from >= bulkReader.minUids ? await this.openBulk(folder, uidValidity, signal) : null;
+    const useBulk = end - from >= bulkReader.minUids;
+    if (useBulk) mark(this.grant.id, 'bulk.open');
+    const bulk = useBulk ? await this.openBulk(folder, uidValidity, signal) : null;
+    if (useBulk) mark(this.grant.id, 'bulk.ready');
     const drop = () => bulk?.close();
     signal.addEventListener('abort', drop, { once: true });
     const fetched: Promise<NewEvent[]>[] = [];
@@ -318,7 +331,10 @@ export class ImapSession implements ProviderSession {
       for (let i = 0; i < chunks.length && !signal.aborted; i++) {
         current = i;
         startNext();
-        yield { to: chunks[i]![1], events: await fetched[i]! };
+        const events = await fetched[i]!;
+        mark(this.grant.id, 'chunk.yield', chunks[i]![0]);
+        yield { to: chunks[i]![1], events };
+        mark(this.grant.id, 'chunk.resume', chunks[i]![0]);
       }
     } finally {
       signal.removeEventListener('abort', drop);
@@ -385,8 +401,11 @@ export class ImapSession implements ProviderSession {
 
   private async readChunk(source: ChunkSource, folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
     let metas: FetchedMessage[];
+    const first = parseInt(range, 10);
+    mark(this.grant.id, 'chunk.meta-queued', first);
     try {
       metas = await source.meta(range);
+      mark(this.grant.id, 'chunk.meta', first);
     } catch (err) {
       queued();
       throw err;
@@ -420,7 +439,10 @@ export class ImapSession implements ProviderSession {
     for (const p of parts) p.catch(() => undefined);
     queued();
     await Promise.all(parts);
-    return this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+    mark(this.grant.id, 'chunk.bodies', first);
+    const events = this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+    mark(this.grant.id, 'chunk.built', first);
+    return events;
   }
 
   /** A fetched chunk → its events, in UID order (pure CPU). */
