@@ -5,7 +5,10 @@
  * gives every chunk's stages and every pass boundary, printed as a timeline and summed into
  * "who waited on whom". Beside it, the like-for-like raw FETCH of the same mailbox.
  *
- * Usage: npm run bench:imap-timeline [-- --messages 10000 --runs 1 --chunks]
+ * Settings variants (`--variants before,after`, see VARIANTS) run alternately, backfill then burst,
+ * `--runs` times each; medians per variant, and the timeline of each variant's first run.
+ *
+ * Usage: npm run bench:imap-timeline [-- --messages 10000 --runs 1 --variants after --chunks]
  *  --chunks prints every chunk's line (else the first and last few of each pass).
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +16,7 @@ import { loadavg } from 'node:os';
 import type { ImapFlow } from 'imapflow';
 import { loadConfig } from '../src/config.js';
 import { createContext } from '../src/main.js';
+import { backfillPass, pipeline } from '../src/providers/imap/sync.js';
 import { pipelineTrace, type TraceEvent } from '../src/providers/imap/trace.js';
 import { startSync } from '../src/sync/index.js';
 import { Dovecot } from '../test/helpers/dovecot.js';
@@ -21,7 +25,7 @@ import { startPostgres } from '../test/helpers/postgres-server.js';
 import { cpuLine, cpuSample, imapBenchGroups } from './cpu-meter.js';
 import { benchMailbox } from './imap-fixtures.js';
 import { machineLine } from './machine.js';
-import { summarize, timelineLines } from './imap-timeline-report.js';
+import { split, summarize, timelineLines } from './imap-timeline-report.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,6 +34,24 @@ const arg = (name: string, fallback: number) => {
 const MESSAGES = arg('messages', 10_000);
 const RUNS = arg('runs', 1);
 const ALL_CHUNKS = process.argv.includes('--chunks');
+const flag = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+
+/** What the sync did before ADR 0512, each change alone, and all of it. */
+const OLD = { backfillPass: { maxUids: 5_000, checkMs: Infinity }, pipeline: { lookahead: 2, buildSlice: 0, readAhead: false } };
+const VARIANTS: Record<string, { backfillPass: typeof backfillPass; pipeline: typeof pipeline }> = {
+  before: OLD,
+  'long-pass': { ...OLD, backfillPass: { maxUids: 50_000, checkMs: 1_000 } },
+  'sliced-build': { ...OLD, pipeline: { ...OLD.pipeline, buildSlice: 100 } },
+  lookahead4: { ...OLD, pipeline: { ...OLD.pipeline, lookahead: 4 } },
+  'read-ahead': { ...OLD, pipeline: { ...OLD.pipeline, readAhead: true } },
+  after: { backfillPass: { ...backfillPass }, pipeline: { ...pipeline } },
+};
+const chosen = flag('variants', 'after').split(',');
+for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(', ')}`);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
@@ -69,7 +91,21 @@ function record(): { events: TraceEvent[]; stop(): void } {
   return { events, stop: () => void (pipelineTrace.on = null) };
 }
 
-async function backfill(): Promise<void> {
+interface Result {
+  rate: number;
+  raw: number;
+  /** This process's CPU per message (µs). */
+  cpu: number;
+  /** Messages per second from the first pass with chunks starting to the last commit (no claim wait, no baseline). */
+  inPass: number;
+}
+
+function inPassRate(events: TraceEvent[], t0: number, done: number): number {
+  const s = split(events, t0, done);
+  return MESSAGES / ((s.wall - s.beforeFirstPass - s.tail) / 1000);
+}
+
+async function backfill(show: boolean): Promise<Result> {
   const user = `backfill-${randomUUID().slice(0, 6)}`;
   dovecot.addUser(user, 'pw');
   dovecot.writeMessages(user, benchMailbox(MESSAGES));
@@ -80,18 +116,21 @@ async function backfill(): Promise<void> {
   await warm.logout();
   const trace = record();
   const a = cpuSample(groups, [pg.pid()]);
+  const c0p = process.cpuUsage();
   const t0 = performance.now();
   const { grants } = await seedGrants(ctx, 1, { credentials: () => ({ username: user, password: 'pw' }), settings: { ...imapSettings, backfill_days: 3650 } });
   const g = grants[0]!;
   while ((await logCount(g.id)) < MESSAGES) await sleep(20);
   const done = performance.now();
+  const cpu = cpuMicros(c0p) / MESSAGES;
   const b = cpuSample(groups, [pg.pid()]);
   trace.stop();
   await retire(g.id);
-  report(`backfill of ${MESSAGES} existing mails`, t0, done, trace.events, raw, cpuLine(a, b, MESSAGES));
+  if (show) report(`backfill of ${MESSAGES} existing mails`, t0, done, trace.events, raw, cpuLine(a, b, MESSAGES));
+  return { rate: MESSAGES / ((done - t0) / 1000), raw, cpu, inPass: inPassRate(trace.events, t0, done) };
 }
 
-async function burst(): Promise<void> {
+async function burst(show: boolean): Promise<Result> {
   const user = `burst-${randomUUID().slice(0, 6)}`;
   dovecot.addUser(user, 'pw');
   const { grants } = await seedGrants(ctx, 1, { credentials: () => ({ username: user, password: 'pw' }), settings: imapSettings });
@@ -101,10 +140,12 @@ async function burst(): Promise<void> {
   const staged = dovecot.stage(user, benchMailbox(MESSAGES));
   const trace = record();
   const a = cpuSample(groups, [pg.pid()]);
+  const c0p = process.cpuUsage();
   const t0 = performance.now();
   await dovecot.land(staged);
   while ((await logCount(g.id)) < MESSAGES) await sleep(20);
   const done = performance.now();
+  const cpu = cpuMicros(c0p) / MESSAGES;
   const b = cpuSample(groups, [pg.pid()]);
   trace.stop();
   await retire(g.id);
@@ -113,8 +154,14 @@ async function burst(): Promise<void> {
   const fetched = await rawFetch(client);
   const raw = fetched / ((performance.now() - c0) / 1000);
   await client.logout();
-  report(`burst of ${MESSAGES} new mails in one idle INBOX`, t0, done, trace.events, raw, cpuLine(a, b, MESSAGES));
+  if (show) report(`burst of ${MESSAGES} new mails in one idle INBOX`, t0, done, trace.events, raw, cpuLine(a, b, MESSAGES));
+  return { rate: MESSAGES / ((done - t0) / 1000), raw, cpu, inPass: inPassRate(trace.events, t0, done) };
 }
+
+const cpuMicros = (from: NodeJS.CpuUsage) => {
+  const c = process.cpuUsage(from);
+  return c.user + c.system;
+};
 
 function report(title: string, t0: number, done: number, events: TraceEvent[], raw: number, cpu: string): void {
   const secs = (done - t0) / 1000;
@@ -129,9 +176,21 @@ try {
   console.log(`load average at start: ${load()}`);
   const scheduler = await startSync(ctx, 'bench-timeline', { startSpreadMs: 0 });
   try {
+    const results = new Map(chosen.map((v) => [v, { backfill: [] as Result[], burst: [] as Result[] }]));
     for (let r = 0; r < RUNS; r++) {
-      await backfill();
-      await burst();
+      for (const v of chosen) {
+        Object.assign(backfillPass, VARIANTS[v]!.backfillPass);
+        Object.assign(pipeline, VARIANTS[v]!.pipeline);
+        if (r === 0) console.log(`\n=== ${v}: backfillPass ${JSON.stringify(backfillPass)}, pipeline ${JSON.stringify(pipeline)}`);
+        results.get(v)!.backfill.push(await backfill(r === 0));
+        results.get(v)!.burst.push(await burst(r === 0));
+      }
+    }
+    console.log(`\nmedians of ${RUNS} (variants alternating; into the log, msg/s; ratio to the raw FETCH of the same run; this process's CPU µs/msg); load ${load()}`);
+    for (const [v, { backfill: bf, burst: bu }] of results) {
+      const line = (rs: Result[]) =>
+        `${median(rs.map((x) => x.rate)).toFixed(0)} (${median(rs.map((x) => x.rate / x.raw)).toFixed(2)} of raw; runs ${rs.map((x) => x.rate.toFixed(0)).join(', ')}; in-pass ${median(rs.map((x) => x.inPass)).toFixed(0)} = ${median(rs.map((x) => x.inPass / x.raw)).toFixed(2)} of raw; CPU ${median(rs.map((x) => x.cpu)).toFixed(0)})`;
+      console.log(`  ${v.padEnd(13)} backfill ${line(bf)}; burst ${line(bu)}`);
     }
   } finally {
     await scheduler.stop();

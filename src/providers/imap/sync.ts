@@ -3,6 +3,7 @@ import type { NewEvent } from '../../domain/event.js';
 import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderContext, type ProviderSession } from '../provider.js';
 import { classifyImapError } from './client.js';
 import { ImapCommandError, LeanImapConnection } from './lean-connection.js';
+import { NewMailCheck } from './new-mail-check.js';
 import { NotLeanError } from './lean-message.js';
 import { pickBodyPart, type BodyPartChoice } from './mime.js';
 import type { ImapSettings } from './settings.js';
@@ -35,11 +36,33 @@ export interface ImapCursor {
 
 /** Messages per fetch and per committed batch. */
 export const CHUNK = 500;
-/** UIDs of backfill per pass (about a second of work): new mail is checked between slices, so a long backfill delays it by a second at most. */
-export const BACKFILL_UIDS_PER_PASS = 10 * CHUNK;
 const INBOX = 'INBOX';
-/** Chunks fetched ahead of the one being built and committed (bounds memory: CHUNK messages each, bodies capped). */
-const LOOKAHEAD = 2;
+
+/**
+ * How a backfill is cut into passes (ADR 0512). A pass goes on while no new mail is waiting, the
+ * bulk connection and the fetch pipeline kept across what used to be pass boundaries; every
+ * `checkMs` a STATUS of each tracked folder looks for new mail, and when some is there the pass
+ * stops queuing chunks, commits what is already queued and hands over to the next pass, whose
+ * realtime check comes first. `maxUids` bounds a pass anyway. Properties, not constants, so
+ * benches can compare settings in one process and tests can shorten the check.
+ */
+export const backfillPass = {
+  maxUids: 100 * CHUNK,
+  checkMs: 1_000,
+};
+
+/**
+ * The fetch pipeline's settings. `lookahead`: chunks fetched ahead of the one being committed
+ * (bounds memory: CHUNK messages each, bodies capped). `buildSlice`: events built before the
+ * event loop gets a turn, so the engine's commit of the previous chunk, waiting on the database's
+ * answer, is not held up behind a whole chunk's build (0: build a chunk in one go). `readAhead`:
+ * what the session tells the engine (ProviderSession.readAhead).
+ */
+export const pipeline = {
+  lookahead: 2,
+  buildSlice: 100,
+  readAhead: true,
+};
 
 /**
  * Ranges of at least this many UIDs are read over a second, short-lived connection with the lean
@@ -97,6 +120,14 @@ export class ImapSession implements ProviderSession {
   private bulkRetryAt = 0;
   /** The bulk reader's first failure is a warning, later ones debug lines. */
   private bulkWarned = false;
+  /**
+   * Resuming changes() only reads this session's connections and updates its local copy of the
+   * cursor (the hint at a backfill pass's end is a wake-up, not a write): the engine may ask for
+   * the next batch while the previous one commits.
+   */
+  get readAhead(): boolean {
+    return pipeline.readAhead;
+  }
   /** The imapflow connection as a chunk source for `folder` (named in its warnings). */
   private flowSource(folder: string): ChunkSource {
     return {
@@ -144,6 +175,16 @@ export class ImapSession implements ProviderSession {
     const c: FolderCursor = { uidValidity: String(st.uidValidity ?? '0'), uidNext: st.uidNext ?? 1 };
     if (st.highestModseq !== undefined) c.highestModseq = String(st.highestModseq);
     return c;
+  }
+
+  /**
+   * STATUS that sees mail delivered since the session last looked: a server answers STATUS on
+   * the selected mailbox from the session's own view (Dovecot does), which only a command that
+   * syncs the mailbox (NOOP; IDLE between passes) brings up to date.
+   */
+  private async freshStatus(path: string): Promise<FolderCursor> {
+    if (this.client.mailbox && this.client.mailbox.path === path) await this.client.noop();
+    return this.folderStatus(path);
   }
 
   /**
@@ -271,9 +312,11 @@ export class ImapSession implements ProviderSession {
     if (!b || b.nextUid >= b.endUid) return;
     const lock = await this.client.getMailboxLock(b.folder);
     mark(this.grant.id, 'pass.lock');
+    const check = new NewMailCheck((f) => this.freshStatus(f), structuredClone(cursor.folders), this.folders, backfillPass.checkMs);
     try {
-      const sliceEnd = Math.min(b.endUid, b.nextUid + BACKFILL_UIDS_PER_PASS);
-      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, sliceEnd, true, b.since, signal)) {
+      check.start();
+      const passEnd = Math.min(b.endUid, b.nextUid + backfillPass.maxUids);
+      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, passEnd, true, b.since, signal, () => !check.waiting)) {
         b.nextUid = to + 1;
         b.done = Math.min(b.total, b.done + events.length);
         const complete = b.nextUid >= b.endUid;
@@ -289,6 +332,7 @@ export class ImapSession implements ProviderSession {
         this.hint?.('backfill continues');
       }
     } finally {
+      check.stop();
       lock.release();
     }
   }
@@ -299,9 +343,19 @@ export class ImapSession implements ProviderSession {
    * behind them (up to LOOKAHEAD chunks ahead of the consumer), and each chunk's events are
    * built as soon as its bodies arrive. The server therefore always has the next command, and
    * this process builds events while the engine waits on the database for the previous batch;
-   * chunks are still yielded strictly in UID order.
+   * chunks are still yielded strictly in UID order. `more` is asked before each chunk is queued:
+   * once it says no, the chunks already queued are still yielded, and nothing after them.
    */
-  private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
+  private async *ranges(
+    folder: string,
+    uidValidity: string,
+    from: number,
+    end: number,
+    historic: boolean,
+    since: number | null,
+    signal: AbortSignal,
+    more: () => boolean = () => true,
+  ): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
     const useBulk = end - from >= bulkReader.minUids;
@@ -317,7 +371,7 @@ export class ImapSession implements ProviderSession {
     let current = 0;
     const startNext = () => {
       const i = fetched.length;
-      if (i >= chunks.length || i > queued || i > current + LOOKAHEAD || signal.aborted) return;
+      if (i >= chunks.length || i > queued || i > current + pipeline.lookahead || signal.aborted || !more()) return;
       const [a, b] = chunks[i]!;
       const p = this.fetchChunk(bulk, folder, uidValidity, `${a}:${b}`, historic, since, () => {
         queued++;
@@ -331,7 +385,10 @@ export class ImapSession implements ProviderSession {
       for (let i = 0; i < chunks.length && !signal.aborted; i++) {
         current = i;
         startNext();
-        const events = await fetched[i]!;
+        // Not queued when it was the consumer's turn: `more` said stop (the chunk before it was fully queued, or it would have thrown).
+        const next = fetched[i];
+        if (!next) break;
+        const events = await next;
         mark(this.grant.id, 'chunk.yield', chunks[i]![0]);
         yield { to: chunks[i]![1], events };
         mark(this.grant.id, 'chunk.resume', chunks[i]![0]);
@@ -440,16 +497,18 @@ export class ImapSession implements ProviderSession {
     queued();
     await Promise.all(parts);
     mark(this.grant.id, 'chunk.bodies', first);
-    const events = this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+    const events = await this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
     mark(this.grant.id, 'chunk.built', first);
     return events;
   }
 
-  /** A fetched chunk → its events, in UID order (pure CPU). */
-  private buildEvents(folder: string, uidValidity: string, historic: boolean, raw: RawChunk): NewEvent[] {
+  /** A fetched chunk → its events, in UID order (CPU, in slices of pipeline.buildSlice with the event loop's turns between). */
+  private async buildEvents(folder: string, uidValidity: string, historic: boolean, raw: RawChunk): Promise<NewEvent[]> {
     const mctx: MessageContext = { applicationId: this.grant.applicationId, grantId: this.grant.id, folder, uidValidity, historic, now: this.ctx.now };
     const events: NewEvent[] = [];
+    const slice = pipeline.buildSlice;
     for (const m of raw.metas) {
+      if (slice > 0 && events.length > 0 && events.length % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const choice = raw.choices.get(m.uid) ?? null;
       try {
         events.push(toMessageEvent(m, choice, raw.bodies.get(m.uid), mctx));
