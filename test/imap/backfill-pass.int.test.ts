@@ -123,7 +123,7 @@ describe('IMAP backfill passes (ADR 0512)', () => {
     }
   }, 120_000);
 
-  it('commits the same batches as the 5,000-UID passes did (here 500-UID passes, each chunk built in one go)', async () => {
+  it('commits the same batches as the 5,000-UID passes did (here 500-UID passes)', async () => {
     const user = 'same';
     dovecot.addUser(user, PASSWORD);
     dovecot.writeMessages(user, Array.from({ length: 1_700 }, (_, i) => rfc822({ subject: `same ${i}`, text: `body ${i}`, html: `<p>body <b>${i}</b></p>` })));
@@ -137,7 +137,7 @@ describe('IMAP backfill passes (ADR 0512)', () => {
       }
     };
     Object.assign(backfillPass, { maxUids: 500, checkMs: Infinity });
-    Object.assign(pipeline, { lookahead: 2, buildSlice: 0 });
+    Object.assign(pipeline, { lookahead: 2, readAhead: false });
     const old = await run();
     Object.assign(backfillPass, defaults.pass);
     Object.assign(pipeline, defaults.pipeline);

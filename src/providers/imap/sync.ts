@@ -53,14 +53,11 @@ export const backfillPass = {
 
 /**
  * The fetch pipeline's settings. `lookahead`: chunks fetched ahead of the one being committed
- * (bounds memory: CHUNK messages each, bodies capped). `buildSlice`: events built before the
- * event loop gets a turn, so the engine's commit of the previous chunk, waiting on the database's
- * answer, is not held up behind a whole chunk's build (0: build a chunk in one go). `readAhead`:
- * what the session tells the engine (ProviderSession.readAhead).
+ * (bounds memory: CHUNK messages each, bodies capped). `readAhead`: what the session tells the
+ * engine (ProviderSession.readAhead).
  */
 export const pipeline = {
   lookahead: 2,
-  buildSlice: 100,
   readAhead: true,
 };
 
@@ -497,18 +494,16 @@ export class ImapSession implements ProviderSession {
     queued();
     await Promise.all(parts);
     mark(this.grant.id, 'chunk.bodies', first);
-    const events = await this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+    const events = this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
     mark(this.grant.id, 'chunk.built', first);
     return events;
   }
 
-  /** A fetched chunk → its events, in UID order (CPU, in slices of pipeline.buildSlice with the event loop's turns between). */
-  private async buildEvents(folder: string, uidValidity: string, historic: boolean, raw: RawChunk): Promise<NewEvent[]> {
+  /** A fetched chunk → its events, in UID order (pure CPU). */
+  private buildEvents(folder: string, uidValidity: string, historic: boolean, raw: RawChunk): NewEvent[] {
     const mctx: MessageContext = { applicationId: this.grant.applicationId, grantId: this.grant.id, folder, uidValidity, historic, now: this.ctx.now };
     const events: NewEvent[] = [];
-    const slice = pipeline.buildSlice;
     for (const m of raw.metas) {
-      if (slice > 0 && events.length > 0 && events.length % slice === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const choice = raw.choices.get(m.uid) ?? null;
       try {
         events.push(toMessageEvent(m, choice, raw.bodies.get(m.uid), mctx));
