@@ -64,6 +64,14 @@ export interface ProviderSession {
   /** Changes after `cursor`, as batches; each batch is committed before the next is requested. */
   /** `reason` says what woke the pass (a push hint, a lifecycle event, `fallback`), so a plug-in can act on it. */
   changes(cursor: Cursor, signal: AbortSignal, reason?: string): AsyncIterable<ChangeBatch>;
+  /**
+   * True when asking for the next batch before the previous one is committed is safe: resuming
+   * the iteration persists nothing and calls nothing outside the session (IMAP: it only reads
+   * its connections). The engine then asks for batch i+1 as soon as it has batch i, so the next
+   * batch is fetched and encoded while batch i commits; commits stay one at a time, in order,
+   * and a failed commit drops what was read ahead (the next pass starts from the saved cursor).
+   */
+  readonly readAhead?: boolean;
   /** Optional push: subscription, watch or IDLE. Calls onHint when there may be new changes. Returns a stop function. */
   watch?(onHint: (reason: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

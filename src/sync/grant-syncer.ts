@@ -2,11 +2,12 @@ import type { AppContext } from '../context.js';
 import { promises as dns } from 'node:dns';
 import { ForbiddenDestinationError, outboundGuard, resolveAllowed, type LookupAll } from '../domain/net.js';
 import { expireGrant } from '../grants/lifecycle.js';
-import { ProviderError, type Cursor, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
+import { ProviderError, type ChangeBatch, type Cursor, type ProviderContext, type ProviderSource, type ProviderSession, type TokenErrorClass } from '../providers/provider.js';
 import { getProvider } from '../providers/registry.js';
 import type { GrantRow } from '../store/database.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { grantHandle } from './handle.js';
+import { encodeEventRows } from '../event-log/append.js';
 import { commitBatch, GrantGoneError, LeaseLostError, underLease, type HeldLease, type SyncState } from './outbox.js';
 
 export interface SyncerOptions {
@@ -188,20 +189,30 @@ export class GrantSyncer {
     for (let round = 0; round < 3 && !this.stopping; round++) {
       let reset: string | null = null;
       const batches = session.changes(cursor, passAbort.signal, reason)[Symbol.asyncIterator]();
+      const readAhead = session.readAhead === true;
+      // Each batch is encoded for the INSERT as soon as it arrives: with read-ahead, while the previous one commits.
+      const request = () => {
+        const p = this.deadline('a batch of changes', batches.next().then(encoded), abortPass);
+        p.catch(() => undefined); // a read-ahead abandoned by a failed commit
+        return p;
+      };
+      let pending = request();
       try {
         for (;;) {
-          const next = await this.deadline('a batch of changes', batches.next(), abortPass);
+          const next = await pending;
           if (next.done) break;
           const batch = next.value;
           if ('reset' in batch) {
             reset = batch.reset;
             break;
           }
-          const added = await commitBatch(this.ctx.store.db, this.lease, ref, batch);
+          if (readAhead) pending = request();
+          const added = await commitBatch(this.ctx.store.db, this.lease, ref, batch, next.rows);
           for (const e of added) this.ctx.metrics.eventsAppended.inc({ type: e.type });
           appended += added.length;
           cursor = batch.cursor;
           if (this.stopping) return;
+          if (!readAhead) pending = request();
         }
       } finally {
         // Let the provider release what it holds (mailbox locks); bounded like every call.
@@ -331,6 +342,12 @@ export class GrantSyncer {
     if (err instanceof ProviderError) return err.kind;
     return 'transient';
   }
+}
+
+/** A step of a changes() iteration with its events already encoded for the INSERT. */
+function encoded(r: IteratorResult<ChangeBatch>): IteratorResult<ChangeBatch> & { rows?: string } {
+  if (r.done || 'reset' in r.value) return r;
+  return { ...r, rows: encodeEventRows(r.value.events) };
 }
 
 /** A one-line description of an error for logs and grants.error (never includes credentials). */

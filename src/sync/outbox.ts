@@ -52,6 +52,8 @@ export async function commitBatch(
   lease: HeldLease,
   grant: { id: string; applicationId: string },
   batch: { events: readonly NewEvent[]; cursor: Cursor; progress?: Record<string, unknown> | undefined },
+  /** `encodeEventRows(batch.events)`, when the caller encoded the batch ahead of its commit. */
+  encoded?: string,
 ): Promise<NewEvent[]> {
   const patch: SyncState = { cursor: batch.cursor };
   if (batch.progress) patch.progress = batch.progress;
@@ -61,7 +63,7 @@ export async function commitBatch(
     ), g as (
       select id from grants where id = ${grant.id} and status = 'valid' and exists (select 1 from held) for update
     ), ins as (
-      ${insertEventsSql(grant.applicationId, batch.events, sql`exists (select 1 from g)`)}
+      ${insertEventsSql(grant.applicationId, batch.events, sql`exists (select 1 from g)`, encoded)}
     ), upd as (
       update grants set sync_state = coalesce(sync_state, '{}'::jsonb) || ${JSON.stringify(patch)}::jsonb, last_sync_at = now()
       where id = (select id from g)

@@ -171,6 +171,23 @@ describe.each(DATABASES)('sync engine on %s', (kind) => {
     expect((await t.repos.leases.acquire(name, 'w', 10_000))!.token).toBe(again.token);
   });
 
+  it('reads ahead for a session that allows it, and still commits every batch once, in order, with its cursor', async () => {
+    fake.readAhead = true;
+    const { grants } = await seedGrants(t, 1);
+    const g = grants[0]!;
+    await start('w-ahead');
+    await eventually(() => cursorOf(g.id), 5000, 'baseline');
+    const ids = Array.from({ length: 9 }, (_, i) => `ahead-${i}`);
+    fake.add(g.id, ...ids);
+    fake.delayMs = 20;
+    fake.push(g.id);
+    const events = await eventually(async () => ((await messageEvents(g.id)).length === 9 ? messageEvents(g.id) : null), 10_000, 'nine events');
+    expect(events.map((e) => (e.object as { id: string }).id)).toEqual(ids);
+    expect(await cursorOf(g.id)).toEqual({ seen: 9 });
+    // Five batches of two, each asked for once, in order.
+    expect(fake.asked.get(g.id)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('commits a batch with its cursor atomically: replays dropped, nothing written without the lease or the grant, the log notified', async () => {
     const { grants, applicationId } = await seedGrants(t, 1);
     const g = grants[0]!;

@@ -19,6 +19,10 @@ export class FakeMailboxes {
   delayMs = 0;
   /** Grants whose changes() and close() never return and ignore the abort signal (a hung mailbox). */
   readonly hung = new Set<string>();
+  /** Sessions say ProviderSession.readAhead (the engine asks for batch i+1 while batch i commits). */
+  readAhead = false;
+  /** Per grant, how many batches changes() had yielded each time the engine asked for the next one. */
+  readonly asked = new Map<string, number[]>();
 
   add(grantId: string, ...ids: string[]) {
     this.mail.set(grantId, [...(this.mail.get(grantId) ?? []), ...ids]);
@@ -47,8 +51,10 @@ export class FakeMailboxes {
     const hints = this.hints;
     const open = this.open;
     const hung = this.hung;
+    const asked = this.asked;
     let closed = false;
     return {
+      readAhead: this.readAhead,
       baseline: async () => ({ seen: (boxes.get(grant.id) ?? []).length }),
       async *changes(cursor: Cursor): AsyncIterable<ChangeBatch> {
         if (hung.has(grant.id)) await new Promise(() => undefined);
@@ -61,8 +67,10 @@ export class FakeMailboxes {
         }
         const all = boxes.get(grant.id) ?? [];
         const seen = Number(cursor.seen);
-        for (let i = seen; i < all.length; i += 2) {
+        for (let i = seen, k = 0; i < all.length; i += 2, k++) {
           const ids = all.slice(i, i + 2);
+          asked.set(grant.id, [...(asked.get(grant.id) ?? []), k]);
+          if (delay()) await new Promise((r) => setTimeout(r, delay()));
           yield {
             cursor: { seen: i + ids.length },
             events: ids.map((id) =>

@@ -3,10 +3,12 @@ import type { NewEvent } from '../../domain/event.js';
 import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderContext, type ProviderSession } from '../provider.js';
 import { classifyImapError } from './client.js';
 import { ImapCommandError, LeanImapConnection } from './lean-connection.js';
+import { NewMailCheck } from './new-mail-check.js';
 import { NotLeanError } from './lean-message.js';
 import { pickBodyPart, type BodyPartChoice } from './mime.js';
 import type { ImapSettings } from './settings.js';
 import { BODY_FETCH_CAP, SNIPPET_FETCH_BYTES, toMessageEvent, type FetchedMessage, type MessageContext } from './to-events.js';
+import { mark } from './trace.js';
 import { watchInbox } from './watch.js';
 
 /** Per tracked folder: the position after which mail is new. */
@@ -34,11 +36,30 @@ export interface ImapCursor {
 
 /** Messages per fetch and per committed batch. */
 export const CHUNK = 500;
-/** UIDs of backfill per pass (about a second of work): new mail is checked between slices, so a long backfill delays it by a second at most. */
-export const BACKFILL_UIDS_PER_PASS = 10 * CHUNK;
 const INBOX = 'INBOX';
-/** Chunks fetched ahead of the one being built and committed (bounds memory: CHUNK messages each, bodies capped). */
-const LOOKAHEAD = 2;
+
+/**
+ * How a backfill is cut into passes (ADR 0512). A pass goes on while no new mail is waiting, the
+ * bulk connection and the fetch pipeline kept across what used to be pass boundaries; every
+ * `checkMs` a STATUS of each tracked folder looks for new mail, and when some is there the pass
+ * stops queuing chunks, commits what is already queued and hands over to the next pass, whose
+ * realtime check comes first. `maxUids` bounds a pass anyway. Properties, not constants, so
+ * benches can compare settings in one process and tests can shorten the check.
+ */
+export const backfillPass = {
+  maxUids: 100 * CHUNK,
+  checkMs: 1_000,
+};
+
+/**
+ * The fetch pipeline's settings. `lookahead`: chunks fetched ahead of the one being committed
+ * (bounds memory: CHUNK messages each, bodies capped). `readAhead`: what the session tells the
+ * engine (ProviderSession.readAhead).
+ */
+export const pipeline = {
+  lookahead: 2,
+  readAhead: true,
+};
 
 /**
  * Ranges of at least this many UIDs are read over a second, short-lived connection with the lean
@@ -96,6 +117,14 @@ export class ImapSession implements ProviderSession {
   private bulkRetryAt = 0;
   /** The bulk reader's first failure is a warning, later ones debug lines. */
   private bulkWarned = false;
+  /**
+   * Resuming changes() only reads this session's connections and updates its local copy of the
+   * cursor (the hint at a backfill pass's end is a wake-up, not a write): the engine may ask for
+   * the next batch while the previous one commits.
+   */
+  get readAhead(): boolean {
+    return pipeline.readAhead;
+  }
   /** The imapflow connection as a chunk source for `folder` (named in its warnings). */
   private flowSource(folder: string): ChunkSource {
     return {
@@ -146,11 +175,22 @@ export class ImapSession implements ProviderSession {
   }
 
   /**
+   * STATUS that sees mail delivered since the session last looked: a server answers STATUS on
+   * the selected mailbox from the session's own view (Dovecot does), which only a command that
+   * syncs the mailbox (NOOP; IDLE between passes) brings up to date.
+   */
+  private async freshStatus(path: string): Promise<FolderCursor> {
+    if (this.client.mailbox && this.client.mailbox.path === path) await this.client.noop();
+    return this.folderStatus(path);
+  }
+
+  /**
    * The first pass of a new grant: mail is new from the grant's creation (GrantHandle.createdAt),
    * not from whenever a worker first got to it, so each folder starts at the first UID whose
    * INTERNALDATE is at or after that moment (UIDs grow in arrival order).
    */
   async baseline(): Promise<Cursor> {
+    mark(this.grant.id, 'pass.baseline');
     try {
       this.usable();
       const cursor: ImapCursor = { folders: {} };
@@ -210,6 +250,7 @@ export class ImapSession implements ProviderSession {
     const drop = () => this.client.close();
     signal.addEventListener('abort', drop, { once: true });
     this.inPass = true;
+    mark(this.grant.id, 'pass.start');
     try {
       this.usable();
       const cursor = structuredClone(raw) as unknown as ImapCursor;
@@ -219,6 +260,7 @@ export class ImapSession implements ProviderSession {
         let now: FolderCursor;
         try {
           now = await this.folderStatus(folder);
+          mark(this.grant.id, 'pass.status');
         } catch (err) {
           // A tracked folder that was deleted or renamed must not stop INBOX from syncing.
           if (folder === INBOX || !this.client.usable) throw err;
@@ -240,6 +282,7 @@ export class ImapSession implements ProviderSession {
           continue;
         }
         const lock = await this.client.getMailboxLock(folder);
+        mark(this.grant.id, 'pass.lock');
         try {
           for await (const { to, events } of this.ranges(folder, now.uidValidity, saved.uidNext, now.uidNext, false, null, signal)) {
             cursor.folders[folder] = { ...now, uidNext: to + 1 };
@@ -255,6 +298,7 @@ export class ImapSession implements ProviderSession {
     } catch (err) {
       throw classifyImapError(err, this.settings);
     } finally {
+      mark(this.grant.id, 'pass.end');
       this.inPass = false;
       signal.removeEventListener('abort', drop);
     }
@@ -264,9 +308,12 @@ export class ImapSession implements ProviderSession {
     const b = cursor.backfill;
     if (!b || b.nextUid >= b.endUid) return;
     const lock = await this.client.getMailboxLock(b.folder);
+    mark(this.grant.id, 'pass.lock');
+    const check = new NewMailCheck((f) => this.freshStatus(f), structuredClone(cursor.folders), this.folders, backfillPass.checkMs);
     try {
-      const sliceEnd = Math.min(b.endUid, b.nextUid + BACKFILL_UIDS_PER_PASS);
-      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, sliceEnd, true, b.since, signal)) {
+      check.start();
+      const passEnd = Math.min(b.endUid, b.nextUid + backfillPass.maxUids);
+      for await (const { to, events } of this.ranges(b.folder, b.uidValidity, b.nextUid, passEnd, true, b.since, signal, () => !check.waiting)) {
         b.nextUid = to + 1;
         b.done = Math.min(b.total, b.done + events.length);
         const complete = b.nextUid >= b.endUid;
@@ -277,8 +324,12 @@ export class ImapSession implements ProviderSession {
           progress: { backfill: { status: complete ? 'done' : 'running', done: b.done, total: b.total, since: b.since } },
         };
       }
-      if (b.nextUid < b.endUid && !signal.aborted) this.hint?.('backfill continues');
+      if (b.nextUid < b.endUid && !signal.aborted) {
+        mark(this.grant.id, 'pass.hint');
+        this.hint?.('backfill continues');
+      }
     } finally {
+      check.stop();
       lock.release();
     }
   }
@@ -289,12 +340,25 @@ export class ImapSession implements ProviderSession {
    * behind them (up to LOOKAHEAD chunks ahead of the consumer), and each chunk's events are
    * built as soon as its bodies arrive. The server therefore always has the next command, and
    * this process builds events while the engine waits on the database for the previous batch;
-   * chunks are still yielded strictly in UID order.
+   * chunks are still yielded strictly in UID order. `more` is asked before each chunk is queued:
+   * once it says no, the chunks already queued are still yielded, and nothing after them.
    */
-  private async *ranges(folder: string, uidValidity: string, from: number, end: number, historic: boolean, since: number | null, signal: AbortSignal): AsyncIterable<{ to: number; events: NewEvent[] }> {
+  private async *ranges(
+    folder: string,
+    uidValidity: string,
+    from: number,
+    end: number,
+    historic: boolean,
+    since: number | null,
+    signal: AbortSignal,
+    more: () => boolean = () => true,
+  ): AsyncIterable<{ to: number; events: NewEvent[] }> {
     const chunks: [number, number][] = [];
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
-    const bulk = end - from >= bulkReader.minUids ? await this.openBulk(folder, uidValidity, signal) : null;
+    const useBulk = end - from >= bulkReader.minUids;
+    if (useBulk) mark(this.grant.id, 'bulk.open');
+    const bulk = useBulk ? await this.openBulk(folder, uidValidity, signal) : null;
+    if (useBulk) mark(this.grant.id, 'bulk.ready');
     const drop = () => bulk?.close();
     signal.addEventListener('abort', drop, { once: true });
     const fetched: Promise<NewEvent[]>[] = [];
@@ -304,7 +368,7 @@ export class ImapSession implements ProviderSession {
     let current = 0;
     const startNext = () => {
       const i = fetched.length;
-      if (i >= chunks.length || i > queued || i > current + LOOKAHEAD || signal.aborted) return;
+      if (i >= chunks.length || i > queued || i > current + pipeline.lookahead || signal.aborted || !more()) return;
       const [a, b] = chunks[i]!;
       const p = this.fetchChunk(bulk, folder, uidValidity, `${a}:${b}`, historic, since, () => {
         queued++;
@@ -318,7 +382,13 @@ export class ImapSession implements ProviderSession {
       for (let i = 0; i < chunks.length && !signal.aborted; i++) {
         current = i;
         startNext();
-        yield { to: chunks[i]![1], events: await fetched[i]! };
+        // Not queued when it was the consumer's turn: `more` said stop (the chunk before it was fully queued, or it would have thrown).
+        const next = fetched[i];
+        if (!next) break;
+        const events = await next;
+        mark(this.grant.id, 'chunk.yield', chunks[i]![0]);
+        yield { to: chunks[i]![1], events };
+        mark(this.grant.id, 'chunk.resume', chunks[i]![0]);
       }
     } finally {
       signal.removeEventListener('abort', drop);
@@ -385,8 +455,11 @@ export class ImapSession implements ProviderSession {
 
   private async readChunk(source: ChunkSource, folder: string, uidValidity: string, range: string, historic: boolean, since: number | null, queued: () => void): Promise<NewEvent[]> {
     let metas: FetchedMessage[];
+    const first = parseInt(range, 10);
+    mark(this.grant.id, 'chunk.meta-queued', first);
     try {
       metas = await source.meta(range);
+      mark(this.grant.id, 'chunk.meta', first);
     } catch (err) {
       queued();
       throw err;
@@ -420,7 +493,10 @@ export class ImapSession implements ProviderSession {
     for (const p of parts) p.catch(() => undefined);
     queued();
     await Promise.all(parts);
-    return this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+    mark(this.grant.id, 'chunk.bodies', first);
+    const events = this.buildEvents(folder, uidValidity, historic, { metas, choices, bodies });
+    mark(this.grant.id, 'chunk.built', first);
+    return events;
   }
 
   /** A fetched chunk → its events, in UID order (pure CPU). */
