@@ -120,7 +120,7 @@ function holdsLogText(e: StoredEvent): boolean {
  */
 function sqlRows(e: StoredEvent, text: string, syncedAt: Date): TableRows[] | null {
   const scan = scanMessage(text);
-  if (!scan || (e.grantId === null && !scan.grantId) || e.applicationId == null || e.id == null) return null;
+  if (!scan || (e.grantId == null && !scan.grantId) || e.applicationId == null || e.id == null) return null;
   const object = `${text.slice(0, scan.bodyStart)}null${text.slice(scan.bodyEnd)}`;
   const message = messageEventCells(e, syncedAt);
   message[jsonLiteralKey('body')] = text.slice(scan.bodyStart, scan.bodyEnd);

@@ -62,6 +62,10 @@ let pos = 0;
 let number = 0;
 let stringLength = 0;
 let participants = false;
+let hasId = false;
+let hasGrantId = false;
+let bodyStart = -1;
+let bodyEnd = -1;
 
 function space(): void {
   for (;;) {
@@ -71,9 +75,18 @@ function space(): void {
   }
 }
 
+/** The usual string: no escape, control character or surrogate before its closing quote (one native match). */
+const PLAIN_STRING = /[^"\\\u0000-\u001f\ud800-\udfff]*"/y;
+
 /** A string at `pos` (its quote) under the rules above; leaves `pos` past it. */
 function string(): boolean {
   const start = (pos += 1);
+  PLAIN_STRING.lastIndex = start;
+  if (PLAIN_STRING.test(text)) {
+    pos = PLAIN_STRING.lastIndex;
+    stringLength = pos - 1 - start;
+    return true;
+  }
   for (;;) {
     const c = text.charCodeAt(pos);
     if (c === 34) break;
@@ -109,8 +122,15 @@ function literal(word: string, type: T): T {
   return type;
 }
 
-/** The members of an object at `pos` (its brace); `member` checks each value (and scans it). */
-function object(member: (key: string) => boolean): boolean {
+/** Whose members an object holds: the message's, a participant's, or anything's (checked as JSON only). */
+const enum Kind {
+  Message,
+  Participant,
+  Any,
+}
+
+/** The members of an object at `pos` (its brace), each value checked as its kind's members are. */
+function object(kind: Kind, depth: number): boolean {
   pos += 1;
   space();
   if (text.charCodeAt(pos) === 125) {
@@ -129,7 +149,8 @@ function object(member: (key: string) => boolean): boolean {
     if (text.charCodeAt(pos) !== 58) return false; // :
     pos += 1;
     space();
-    if (!member(key)) return false;
+    const ok = kind === Kind.Message ? messageMember(key) : kind === Kind.Participant ? participantMember(key, depth) : value(depth + 1) !== T.Fail;
+    if (!ok) return false;
     space();
     const c = text.charCodeAt(pos);
     pos += 1;
@@ -144,15 +165,16 @@ function value(depth: number): T {
   if (depth > MAX_DEPTH) return T.Fail;
   const c = text.charCodeAt(pos);
   if (c === 34) return string() ? T.String : T.Fail;
-  if (c === 123) return object(() => value(depth + 1) !== T.Fail) ? T.Object : T.Fail;
-  if (c === 91) return array(() => value(depth + 1) !== T.Fail) ? T.Array : T.Fail;
+  if (c === 123) return object(Kind.Any, depth) ? T.Object : T.Fail;
+  if (c === 91) return array(Kind.Any, depth) ? T.Array : T.Fail;
   if (c === 116) return literal('true', T.True);
   if (c === 102) return literal('false', T.False);
   if (c === 110) return literal('null', T.Null);
   return integer() ? T.Number : T.Fail;
 }
 
-function array(element: () => boolean): boolean {
+/** An array at `pos` (its bracket): of participant entries, or of any values. */
+function array(kind: Kind, depth: number): boolean {
   pos += 1;
   space();
   if (text.charCodeAt(pos) === 93) {
@@ -160,7 +182,7 @@ function array(element: () => boolean): boolean {
     return true;
   }
   for (;;) {
-    if (!element()) return false;
+    if (!(kind === Kind.Participant ? participant(depth + 1) : value(depth + 1) !== T.Fail)) return false;
     space();
     const c = text.charCodeAt(pos);
     pos += 1;
@@ -171,31 +193,41 @@ function array(element: () => boolean): boolean {
 }
 
 /** A participant entry: null, or an object whose name and email are strings or null. */
-function participant(): boolean {
+function participant(depth: number): boolean {
   const c = text.charCodeAt(pos);
   if (c === 110) return literal('null', T.Null) !== T.Fail;
-  if (c !== 123) return false;
-  return object((key) => {
-    const t = value(3);
-    if (key !== 'name' && key !== 'email') return t !== T.Fail;
-    if (t === T.String && key === 'email' && stringLength > 0) participants = true;
-    return t === T.String || t === T.Null;
-  });
+  return c === 123 && object(Kind.Participant, depth);
+}
+
+function participantMember(key: string, depth: number): boolean {
+  const t = value(depth + 1);
+  if (key !== 'name' && key !== 'email') return t !== T.Fail;
+  if (t === T.String && key === 'email' && stringLength > 0) participants = true;
+  return t === T.String || t === T.Null;
+}
+
+/** A member of the message object: its value under its rule, noting the body, id and grant. */
+function messageMember(key: string): boolean {
+  const start = pos;
+  if (!member(RULES.get(key))) return false;
+  if (key === 'id') hasId = true;
+  else if (key === 'grant_id') hasGrantId = text.charCodeAt(start) === 34;
+  return true;
 }
 
 /** A top-level member's value under its rule. */
-function member(rule: Rule | undefined, body: { start: number; end: number }): boolean {
+function member(rule: Rule | undefined): boolean {
   if (rule === 'body') {
     if (text.charCodeAt(pos) !== 34) return false;
     const end = endOfLiteral(pos);
     if (end < 0 || text.lastIndexOf('\\u', end) >= pos) return false;
-    body.start = pos;
-    body.end = pos = end;
+    bodyStart = pos;
+    bodyEnd = pos = end;
     return true;
   }
   if (rule === 'participants') {
     if (text.charCodeAt(pos) === 110) return literal('null', T.Null) !== T.Fail;
-    return text.charCodeAt(pos) === 91 && array(participant);
+    return text.charCodeAt(pos) === 91 && array(Kind.Participant, 1);
   }
   const t = value(1);
   switch (rule) {
@@ -231,22 +263,17 @@ export function scanMessage(json: string): ScannedMessage | null {
   text = json;
   pos = 0;
   participants = false;
-  const body = { start: -1, end: -1 };
-  let id = false;
-  let grantId = false;
+  hasId = false;
+  hasGrantId = false;
+  bodyStart = -1;
+  bodyEnd = -1;
   try {
     space();
     if (text.charCodeAt(pos) !== 123) return null;
-    const ok = object((key) => {
-      const start = pos;
-      if (!member(RULES.get(key), body)) return false;
-      if (key === 'id') id = true;
-      else if (key === 'grant_id') grantId = text.charCodeAt(start) === 34;
-      return true;
-    });
+    const ok = object(Kind.Message, 0);
     space();
-    if (!ok || pos !== text.length || body.start < 0 || !id) return null;
-    return { bodyStart: body.start, bodyEnd: body.end, grantId, participants };
+    if (!ok || pos !== text.length || bodyStart < 0 || !hasId) return null;
+    return { bodyStart, bodyEnd, grantId: hasGrantId, participants };
   } finally {
     text = '';
   }
