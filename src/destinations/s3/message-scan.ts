@@ -76,6 +76,7 @@ function space(): void {
 }
 
 /** The usual string: no escape, control character or surrogate before its closing quote (one native match). */
+// eslint-disable-next-line no-control-regex -- the class excludes raw control characters on purpose
 const PLAIN_STRING = /[^"\\\u0000-\u001f\ud800-\udfff]*"/y;
 
 /** A string at `pos` (its quote) under the rules above; leaves `pos` past it. */
@@ -131,12 +132,7 @@ const enum Kind {
 
 /** The members of an object at `pos` (its brace), each value checked as its kind's members are. */
 function object(kind: Kind, depth: number): boolean {
-  pos += 1;
-  space();
-  if (text.charCodeAt(pos) === 125) {
-    pos += 1;
-    return true;
-  }
+  if (opensEmpty(125)) return true;
   const keys: string[] = [];
   for (;;) {
     if (text.charCodeAt(pos) !== 34) return false;
@@ -151,13 +147,29 @@ function object(kind: Kind, depth: number): boolean {
     space();
     const ok = kind === Kind.Message ? messageMember(key) : kind === Kind.Participant ? participantMember(key, depth) : value(depth + 1) !== T.Fail;
     if (!ok) return false;
-    space();
-    const c = text.charCodeAt(pos);
-    pos += 1;
-    if (c === 125) return true;
-    if (c !== 44) return false;
-    space();
+    const more = separator(125);
+    if (more !== true) return more === false;
   }
+}
+
+/** Past the opening brace or bracket at `pos`; whether the container closes (`close`) at once. */
+function opensEmpty(close: number): boolean {
+  pos += 1;
+  space();
+  if (text.charCodeAt(pos) !== close) return false;
+  pos += 1;
+  return true;
+}
+
+/** After a member or element: true past a comma (more follow), false past `close`, null for anything else. */
+function separator(close: number): boolean | null {
+  space();
+  const c = text.charCodeAt(pos);
+  pos += 1;
+  if (c === close) return false;
+  if (c !== 44) return null;
+  space();
+  return true;
 }
 
 /** Any JSON value at `pos` under the rules above; its type, or T.Fail. */
@@ -175,20 +187,11 @@ function value(depth: number): T {
 
 /** An array at `pos` (its bracket): of participant entries, or of any values. */
 function array(kind: Kind, depth: number): boolean {
-  pos += 1;
-  space();
-  if (text.charCodeAt(pos) === 93) {
-    pos += 1;
-    return true;
-  }
+  if (opensEmpty(93)) return true;
   for (;;) {
     if (!(kind === Kind.Participant ? participant(depth + 1) : value(depth + 1) !== T.Fail)) return false;
-    space();
-    const c = text.charCodeAt(pos);
-    pos += 1;
-    if (c === 93) return true;
-    if (c !== 44) return false;
-    space();
+    const more = separator(93);
+    if (more !== true) return more === false;
   }
 }
 
