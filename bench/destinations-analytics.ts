@@ -19,7 +19,9 @@
  * own work, not the writer's (the reader only decodes it), so the s3 rates leave the generation
  * time out and say how much it was; the warehouse runs still hand prebuilt objects, generation
  * included.
- * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset).
+ * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset),
+ * BENCH_S3_MAPPING=sql,js and BENCH_S3_ROUNDS (the s3 writer's mappings side by side, ADR 0228),
+ * BENCH_CPU_PROFILE=<file> (a V8 profile of the s3 write phase).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
