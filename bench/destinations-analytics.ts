@@ -19,13 +19,16 @@
  * own work, not the writer's (the reader only decodes it), so the s3 rates leave the generation
  * time out and say how much it was; the warehouse runs still hand prebuilt objects, generation
  * included.
- * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset).
+ * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset),
+ * BENCH_S3_MAPPING=sql,js and BENCH_S3_ROUNDS (the s3 writer's mappings side by side, ADR 0228),
+ * BENCH_CPU_PROFILE=<file> (a V8 profile of the s3 write phase).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -37,7 +40,8 @@ import { destinationContext, type DestinationDefinition, type DestinationLimits 
 import { ParquetEncoder } from '../src/destinations/parquet.js';
 import { getDestination } from '../src/destinations/registry.js';
 import { partitionId, partitionOf } from '../src/destinations/s3/layout.js';
-import { LITERAL_COLUMNS, logRows } from '../src/destinations/s3/log-rows.js';
+import { S3Writer, type S3Config } from '../src/destinations/s3/writer.js';
+import { logRows, parquetOptions } from '../src/destinations/s3/log-rows.js';
 import { rowsByTable, type Row, type TableName, type TableRows } from '../src/destinations/tables.js';
 import { planLanes, type Lane } from '../src/delivery/lanes.js';
 import { startCeph, type CephS3 } from '../test/helpers/ceph.js';
@@ -108,8 +112,9 @@ const benchContext = () => destinationContext({ logger: new CaptureLogger(), now
  * Windows of maxBatch × maxInFlight events are split into lanes as the engine splits them
  * (planLanes: a grant in one lane), the lanes written concurrently, one window after the other.
  */
-async function drive(def: DestinationDefinition, config: Record<string, unknown>, events: Events = batchOf): Promise<{ rate: number; redelivered: number; wall: number; generation: { wall: number; cpu: number } }> {
+async function drive(def: DestinationDefinition, config: Record<string, unknown>, events: Events = batchOf, phase?: Phase): Promise<{ rate: number; redelivered: number; wall: number; generation: { wall: number; cpu: number } }> {
   const writer = def.create(config, benchContext());
+  await phase?.start();
   const started = performance.now();
   const generation = { wall: 0, cpu: 0 };
   let redelivered = 0;
@@ -128,7 +133,14 @@ async function drive(def: DestinationDefinition, config: Record<string, unknown>
   for (let from = 0; from < EVENTS; from += window) await Promise.all(planLanes(generate(events, from, window, generation), def.limits).map(writeLane));
   await writer.close();
   const wall = (performance.now() - started) / 1000;
+  await phase?.stop();
   return { rate: EVENTS / wall, redelivered, wall, generation };
+}
+
+/** Hooks called right around the interval `drive` times, so what they measure covers exactly the rate's interval. */
+interface Phase {
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
 }
 
 /**
@@ -235,7 +247,7 @@ async function encodeCeiling(limits: DestinationLimits): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-encode-'));
   const encoder = new ParquetEncoder();
   const started = performance.now();
-  for (const files of batches) await Promise.all(files.map(([table, rows], i) => encoder.writeParquetFile(table, rows, join(dir, `${i}.parquet`), { literalColumns: LITERAL_COLUMNS[table] ?? [] })));
+  for (const files of batches) await Promise.all(files.map(([table, rows], i) => encoder.writeParquetFile(table, rows, join(dir, `${i}.parquet`), parquetOptions(table))));
   const rate = count / ((performance.now() - started) / 1000);
   await encoder.close();
   rmSync(dir, { recursive: true, force: true });
@@ -277,42 +289,92 @@ function report(lines: Line[], l: Line): void {
 /**
  * Where the write phase's CPU went: this process's JS thread and its other threads (DuckDB's
  * workers, libuv, GC helpers) per event, and how busy the whole machine was (radosgw and other
- * users included). A JS thread busy for most of the wall clock is the bound.
+ * users included). A JS thread busy for most of the wall clock is the bound. It is started and
+ * stopped by `drive` around the interval its rate covers (not around writer setup and close's
+ * aftermath), so the CPU per event and the rate describe the same seconds. With
+ * BENCH_CPU_PROFILE=<file> it also records a V8 CPU profile of the JS thread over that interval
+ * (bench/e2e/profile-summary.ts reads it; the bench's own generation of events is in it, under
+ * `generate`).
  */
-function cpuNote(before: { threads: ReturnType<typeof threadCpu>; machine: CpuSample; at: number }, generation: { wall: number; cpu: number }): string {
-  const threads = threadCpu();
-  const wall = (performance.now() - before.at) / 1000 - generation.wall;
-  const perEvent = (s: number) => `${((s * 1e6) / EVENTS).toFixed(1)} µs`;
-  const main = threads.main - before.threads.main - generation.cpu;
-  const others = threads.others - before.threads.others;
-  // On 2 cores the writer's JS thread and everything else (DuckDB, radosgw, GC helpers) share the
-  // machine: the ceiling at these costs is the smaller of one JS thread's and the cores' bound.
-  const ceiling = Math.min(EVENTS / main, (cpus().length * EVENTS) / (main + others));
-  return `write phase CPU (generation excluded): JS thread ${perEvent(main)}/event (busy ${((100 * main) / wall).toFixed(0)} % of the wall clock), this process's other threads ${perEvent(others)}/event, ceiling at these costs ${fmt(ceiling)} ev/s (radosgw's CPU not counted); machine ${busyCores(before.machine, cpuSample(() => null)).toFixed(2)} cores busy`;
+function writePhaseMeter(profile = process.env.BENCH_CPU_PROFILE): Phase & { note(generation: { wall: number; cpu: number }): string } {
+  let before: { threads: ReturnType<typeof threadCpu>; machine: CpuSample; at: number } | null = null;
+  let after: { threads: ReturnType<typeof threadCpu>; machine: CpuSample; at: number } | null = null;
+  const session = profile ? new Session() : null;
+  return {
+    async start() {
+      if (session) {
+        session.connect();
+        await session.post('Profiler.enable');
+        await session.post('Profiler.start');
+      }
+      before = { threads: threadCpu(), machine: cpuSample(() => null), at: performance.now() };
+    },
+    async stop() {
+      after = { threads: threadCpu(), machine: cpuSample(() => null), at: performance.now() };
+      if (session && profile) {
+        const { profile: recorded } = await session.post('Profiler.stop');
+        writeFileSync(profile, JSON.stringify(recorded));
+        session.disconnect();
+      }
+    },
+    note(generation) {
+      if (!before || !after) throw new Error('write phase meter: not started and stopped');
+      const wall = (after.at - before.at) / 1000 - generation.wall;
+      const perEvent = (s: number) => `${((s * 1e6) / EVENTS).toFixed(1)} µs`;
+      const main = after.threads.main - before.threads.main - generation.cpu;
+      const others = after.threads.others - before.threads.others;
+      // On 2 cores the writer's JS thread and everything else (DuckDB, radosgw, GC helpers) share the
+      // machine: the ceiling at these costs is the smaller of one JS thread's and the cores' bound.
+      const ceiling = Math.min(EVENTS / main, (cpus().length * EVENTS) / (main + others));
+      return `write phase CPU (generation excluded): JS thread ${perEvent(main)}/event (busy ${((100 * main) / wall).toFixed(0)} % of the wall clock), this process's other threads ${perEvent(others)}/event, ceiling at these costs ${fmt(ceiling)} ev/s (radosgw's CPU not counted); machine ${busyCores(before.machine, after.machine).toFixed(2)} cores busy`;
+    },
+  };
 }
 
+/**
+ * The s3 writer's mappings of log-read messages the bench runs (BENCH_S3_MAPPING, comma-separated):
+ * `sql`, the default (DuckDB maps what message-scan.ts accepts, ADR 0228), and `js` (toRows with the
+ * body as its literal, ADR 0227). With several, and BENCH_S3_ROUNDS > 1, the runs alternate round
+ * by round, each round with its own plain PutObject run, so they are compared under the same load.
+ */
+const S3_MAPPINGS = (process.env.BENCH_S3_MAPPING ?? 'sql').split(',');
+const S3_ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 1);
+if (S3_MAPPINGS.some((m) => m !== 'sql' && m !== 'js') || !(Number.isInteger(S3_ROUNDS) && S3_ROUNDS >= 1)) throw new Error('BENCH_S3_MAPPING is a list of sql and js; BENCH_S3_ROUNDS a positive integer');
+
 async function benchS3(ceph: CephS3, lines: Line[]) {
-  console.log('s3: writing through the destination, reading back, then the plain PutObject baseline…');
+  console.log(`s3: writing through the destination (mappings ${S3_MAPPINGS.join(', ')}, ${S3_ROUNDS} round(s)), reading back, then the plain PutObject baseline…`);
   const s3 = new S3Client(ceph.clientConfig);
-  await s3.send(new CreateBucketCommand({ Bucket: 'bench-lake' }));
-  await s3.send(new CreateBucketCommand({ Bucket: 'bench-plain' }));
   const def = getDestination('s3')!;
-  const config = { bucket: 'bench-lake', endpoint: ceph.endpoint, region: ceph.region, force_path_style: true, access_key_id: ceph.accessKeyId, secret_access_key: ceph.secretAccessKey, format: 'parquet' };
-  const before = { threads: threadCpu(), machine: cpuSample(() => null), at: performance.now() };
-  const { wall, redelivered, generation } = await drive(def, config, logBatchOf);
-  const cpu = cpuNote(before, generation);
-  const rate = EVENTS / (wall - generation.wall);
-  const back = await s3ReadBack(s3, 'bench-lake');
-  const plain = await plainPut(s3, 'bench-plain', def.limits, logBatchOf);
-  const ceiling = await putCeiling(s3, 'bench-plain');
+  const config = (bucket: string) => ({ bucket, endpoint: ceph.endpoint, region: ceph.region, force_path_style: true, access_key_id: ceph.accessKeyId, secret_access_key: ceph.secretAccessKey, format: 'parquet' });
+  const rates = new Map<string, number[]>();
+  for (let round = 1; round <= S3_ROUNDS; round += 1) {
+    const runs: { mapping: string; rate: number; back: Awaited<ReturnType<typeof s3ReadBack>>; redelivered: number; wall: number; generation: { wall: number; cpu: number }; cpu: string }[] = [];
+    for (const mapping of S3_MAPPINGS) {
+      const bucket = `bench-lake-${mapping}-${round}`;
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      const writerDef: DestinationDefinition = { ...def, create: (c, ctx) => new S3Writer(c as unknown as S3Config, ctx, mapping === 'sql') };
+      const meter = writePhaseMeter();
+      const { wall, redelivered, generation } = await drive(writerDef, config(bucket), logBatchOf, meter);
+      runs.push({ mapping, rate: EVENTS / (wall - generation.wall), back: await s3ReadBack(s3, bucket), redelivered, wall, generation, cpu: meter.note(generation) });
+    }
+    const plainBucket = `bench-plain-${round}`;
+    await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
+    const plain = await plainPut(s3, plainBucket, def.limits, logBatchOf);
+    for (const r of runs) {
+      (rates.get(r.mapping) ?? rates.set(r.mapping, []).get(r.mapping)!).push(r.rate);
+      report(lines, {
+        name: `s3 (Parquet, radosgw, ${r.mapping} mapping, round ${round})`,
+        rate: r.rate,
+        rows: r.back.rows,
+        duplicates: r.back.rows - r.back.distinct,
+        note: `${fmt(EVENTS / r.wall)} ev/s with the bench's own generation of the events included (${r.generation.wall.toFixed(1)} s); ${r.back.objects} message objects (${(r.back.bytes / 2 ** 20).toFixed(1)} MiB of Parquet), ${r.redelivered} batches redelivered; plain PutObject of the same events as NDJSON (${(plain.bytes / 2 ** 20).toFixed(0)} MiB, same batches, partitions and concurrency, this round) ${fmt(plain.rate)} ev/s → ratio ${(r.rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s; ${r.cpu}`,
+      });
+    }
+  }
+  if (S3_ROUNDS > 1) for (const [mapping, list] of rates) console.log(`  s3 ${mapping} mapping, events/s round by round: ${list.map(fmt).join(', ')}`);
+  const ceiling = await putCeiling(s3, 'bench-plain-1');
   const encoding = await encodeCeiling(def.limits);
-  report(lines, {
-    name: 's3 (Parquet, radosgw)',
-    rate,
-    rows: back.rows,
-    duplicates: back.rows - back.distinct,
-    note: `${fmt(EVENTS / wall)} ev/s with the bench's own generation of the events included (${generation.wall.toFixed(1)} s); ${back.objects} message objects (${(back.bytes / 2 ** 20).toFixed(1)} MiB of Parquet), ${redelivered} batches redelivered; plain PutObject of the same events as NDJSON (${(plain.bytes / 2 ** 20).toFixed(0)} MiB, same batches, partitions and concurrency) ${fmt(plain.rate)} ev/s → ratio ${(rate / plain.rate).toFixed(2)} (aim ≥ 0.8), aim ≥ 20,000 ev/s; radosgw ceiling (8 MiB PUTs, 4 at a time) ${ceiling.toFixed(0)} MiB/s; encoder alone (same rows mapped in advance, local files) ${fmt(encoding)} ev/s → ratio ${(rate / encoding).toFixed(2)}; ${cpu}`,
-  });
+  console.log(`  radosgw ceiling (8 MiB PUTs, 4 at a time) ${ceiling.toFixed(0)} MiB/s; encoder alone (same rows mapped in advance by logRows, local files) ${fmt(encoding)} ev/s`);
   s3.destroy();
 }
 

@@ -82,13 +82,36 @@ export const jsonLiteralKey = (column: string) => `\u0000json:${column}`;
 export interface ParquetFileOptions {
   /** Text columns whose cells rows may give as JSON string literals (see jsonLiteralKey). */
   literalColumns?: readonly string[];
+  /** Columns derived in SQL from extra cells of the rows (ADR 0228); without it the rows are the layout's cells. */
+  projection?: Projection;
 }
 
-/** One column of the row source: a layout column, or the JSON literal form of a text column. */
+/**
+ * Lets DuckDB derive some of a file's cells itself: the rows carry `extra` source columns, and
+ * the COPY reads `from(source)` — a relation over the row source that yields the layout's
+ * columns under their names (timestamps still as epoch microseconds, literal columns still
+ * beside their cells) — in `orderBy`'s order when given, otherwise in the rows' order.
+ */
+export interface Projection {
+  extra: readonly ExtraColumn[];
+  from(source: string): string;
+  orderBy?: string;
+}
+
+/** A source column beyond the layout's: the row's cell under `key`, or (`ordinal`) the row's index in the file. */
+export interface ExtraColumn {
+  name: string;
+  type: ColumnType;
+  key: string;
+  ordinal?: boolean;
+}
+
+/** One column of the row source: a layout column, the JSON literal form of a text column, or an extra one. */
 interface SourceColumn {
   name: string;
   type: ColumnType;
   key: string;
+  ordinal?: boolean;
 }
 
 /** Rows waiting to be read by a COPY, and how far it has read. */
@@ -100,16 +123,20 @@ interface Source {
 
 const literalName = (column: string) => `${column}__json_literal`;
 
-function sourceColumns(table: TableName, literals: readonly string[]): SourceColumn[] {
-  const cols = TABLES[table].columns.map((c) => ({ name: c.name, type: c.type, key: c.name }));
+function sourceColumns(table: TableName, literals: readonly string[], projection: Projection | undefined): SourceColumn[] {
+  const cols: SourceColumn[] = TABLES[table].columns.map((c) => ({ name: c.name, type: c.type, key: c.name }));
   for (const name of literals) {
     if (TABLES[table].columns.find((c) => c.name === name)?.type !== 'text') throw new Error(`parquet encoder: ${table}.${name} is not a text column`);
     cols.push({ name: literalName(name), type: 'text', key: jsonLiteralKey(name) });
   }
+  for (const c of projection?.extra ?? []) {
+    if (cols.some((s) => s.name === c.name)) throw new Error(`parquet encoder: ${table} already has a source column ${c.name}`);
+    cols.push(c);
+  }
   return cols;
 }
 
-function copySelect(table: TableName, key: string, literals: readonly string[]): string {
+function copySelect(table: TableName, key: string, literals: readonly string[], projection: Projection | undefined): string {
   const cols = TABLES[table].columns.map((c) => {
     const id = duckIdent(c.name);
     if (c.type === 'timestamptz') return `make_timestamptz(${id}) AS ${id}`;
@@ -117,7 +144,9 @@ function copySelect(table: TableName, key: string, literals: readonly string[]):
     const literal = duckIdent(literalName(c.name));
     return `CASE WHEN ${literal} IS NULL THEN ${id} ELSE json_extract_string(${literal}, '$') END AS ${id}`;
   });
-  return `SELECT ${cols.join(', ')} FROM ${SOURCE_FUNCTION}(${duckLiteral(key)})`;
+  const source = `${SOURCE_FUNCTION}(${duckLiteral(key)})`;
+  if (!projection) return `SELECT ${cols.join(', ')} FROM ${source}`;
+  return `SELECT ${cols.join(', ')} FROM ${projection.from(source)}${projection.orderBy ? ` ORDER BY ${projection.orderBy}` : ''}`;
 }
 
 /** Encodes at most this many files at once: DuckDB's COPY works off the JS thread, so two files' COPYs overlap. */
@@ -205,9 +234,10 @@ export class ParquetEncoder {
         if (n === 0) return;
         const cols = source.columns;
         for (let ci = 0; ci < cols.length; ci += 1) {
-          const { key, type } = cols[ci]!;
+          const { key, type, ordinal } = cols[ci]!;
           const vector = out.getColumnVector(ci);
-          for (let i = 0; i < n; i += 1) vector.setItem(i, sourceCell(type, source.rows[source.offset + i]![key]));
+          if (ordinal) for (let i = 0; i < n; i += 1) vector.setItem(i, source.offset + i);
+          else for (let i = 0; i < n; i += 1) vector.setItem(i, sourceCell(type, source.rows[source.offset + i]![key]));
           vector.flush();
         }
         source.offset += n;
@@ -218,10 +248,10 @@ export class ParquetEncoder {
   async writeParquetFile(table: TableName, rows: readonly Row[], path: string, options: ParquetFileOptions = {}): Promise<void> {
     const literals = options.literalColumns ?? [];
     const key = String((this.nextKey += 1));
-    this.sources.set(key, { columns: sourceColumns(table, literals), rows, offset: 0 });
+    this.sources.set(key, { columns: sourceColumns(table, literals, options.projection), rows, offset: 0 });
     const c = await this.acquire();
     try {
-      await c.run(`COPY (${copySelect(table, key, literals)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
+      await c.run(`COPY (${copySelect(table, key, literals, options.projection)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
     } finally {
       this.sources.delete(key);
       this.release(c);

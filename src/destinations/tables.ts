@@ -166,6 +166,62 @@ function time(v: unknown): Date | null {
   return null;
 }
 
+/** How one member of an event's object becomes a cell. */
+export type MemberKind = 'str' | 'bool' | 'json' | 'time';
+
+/** A column read from one top-level member of the event's object. */
+export interface MemberColumn {
+  column: string;
+  member: string;
+  kind: MemberKind;
+}
+
+/**
+ * The message columns taken from one member of the object each, and how. `toRows` fills them
+ * from this list; the s3 Parquet writer's SQL mapping (s3/message-sql.ts) projects the same list
+ * from the object's JSON text, so the two cannot drift apart column by column.
+ */
+export const MESSAGE_MEMBERS: readonly MemberColumn[] = [
+  { column: 'id', member: 'id', kind: 'str' },
+  { column: 'thread_id', member: 'thread_id', kind: 'str' },
+  { column: 'subject', member: 'subject', kind: 'str' },
+  { column: 'from', member: 'from', kind: 'json' },
+  { column: 'snippet', member: 'snippet', kind: 'str' },
+  { column: 'folders', member: 'folders', kind: 'json' },
+  { column: 'unread', member: 'unread', kind: 'bool' },
+  { column: 'starred', member: 'starred', kind: 'bool' },
+  { column: 'attachments', member: 'attachments', kind: 'json' },
+  { column: 'received_at', member: 'date', kind: 'time' },
+];
+
+const READ_MEMBER: Record<MemberKind, (v: unknown) => Cell> = { str, bool, json, time };
+
+/**
+ * The message row's cells that come from the event itself, not its object: the members of
+ * MESSAGE_MEMBERS are null, `grant_id` is the event's (null when it has none: the object's
+ * `grant_id` is the fallback), and `body` is null. Shared by toRows and the s3 SQL mapping.
+ */
+export function messageEventCells(e: StoredEvent, syncedAt: Date): Row {
+  return {
+    id: null,
+    grant_id: e.grantId,
+    application_id: e.applicationId,
+    event_id: e.id,
+    thread_id: null,
+    subject: null,
+    from: null,
+    snippet: null,
+    body: null,
+    truncated: e.type === 'message.created.truncated',
+    folders: null,
+    unread: null,
+    starred: null,
+    attachments: null,
+    received_at: null,
+    _synced_at: syncedAt,
+  };
+}
+
 function participants(messageId: string, object: Record<string, unknown>, syncedAt: Date): Row[] {
   const rows: Row[] = [];
   const seen = new Set<string>();
@@ -207,25 +263,11 @@ function mapEvent(e: StoredEvent, syncedAt: Date): TableRows[] {
   switch (e.type) {
     case 'message.created':
     case 'message.created.truncated': {
-      const id = str(o.id);
-      const message: Row = {
-        id,
-        grant_id: e.grantId ?? str(o.grant_id),
-        application_id: e.applicationId,
-        event_id: e.id,
-        thread_id: str(o.thread_id),
-        subject: str(o.subject),
-        from: json(o.from),
-        snippet: str(o.snippet),
-        body: e.type === 'message.created' ? str(o.body) : null,
-        truncated: e.type === 'message.created.truncated',
-        folders: json(o.folders),
-        unread: bool(o.unread),
-        starred: bool(o.starred),
-        attachments: json(o.attachments),
-        received_at: time(o.date),
-        _synced_at: syncedAt,
-      };
+      const message = messageEventCells(e, syncedAt);
+      for (const m of MESSAGE_MEMBERS) message[m.column] = READ_MEMBER[m.kind](o[m.member]);
+      message.grant_id ??= str(o.grant_id);
+      if (e.type === 'message.created') message.body = str(o.body);
+      const id = message.id as string | null;
       return [
         { table: 'message', rows: [message] },
         { table: 'participant', rows: id ? participants(id, o, syncedAt) : [] },

@@ -6,7 +6,7 @@ import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
 import { ParquetEncoder } from '../parquet.js';
 import { rowsByTable, type TableName, type TableRows } from '../tables.js';
 import { extension, partitionFolder, type Partition, type S3Format } from './layout.js';
-import { LITERAL_COLUMNS } from './log-rows.js';
+import { parquetOptions } from './log-rows.js';
 
 /** One object to upload: secondaries (participant) come before the primary table of the fragment. */
 export interface EncodedObject {
@@ -67,7 +67,7 @@ export class FragmentCodec {
       tables.map(async ([table, rows]) => {
         const path = join(dir, `${table}-${f.name}.parquet`);
         try {
-          await this.parquet.writeParquetFile(table, rows, path, { literalColumns: LITERAL_COLUMNS[table] ?? [] });
+          await this.parquet.writeParquetFile(table, rows, path, parquetOptions(table));
           return { key: `${partitionFolder(this.prefix, f.partition, table)}${f.name}${ext}`, body: await readFile(path), contentType: 'application/vnd.apache.parquet' };
         } finally {
           await rm(path, { force: true });

@@ -4,33 +4,17 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../domain/event.js';
-import { withObjectJson } from '../../domain/event-json.js';
 import { grantEvent, messageCreated } from '../conformance/events.js';
+import { fromLog, pgText } from '../conformance/log-events.js';
 import { jsonLiteralKey, ParquetEncoder } from '../parquet.js';
 import { rowsByTable, toRows } from '../tables.js';
-import { cutBody, LITERAL_COLUMNS, logRows } from './log-rows.js';
+import { cutBody, logRows, parquetOptions } from './log-rows.js';
 
 const at = new Date('2026-01-01T00:00:00.123Z');
 
-/** jsonb's text output: keys by length then bytes, `", "` and `": "` between members. */
-function pgText(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(pgText).join(', ')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const keys = Object.keys(v).sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
-    return `{${keys.map((k) => `${JSON.stringify(k)}: ${pgText((v as Record<string, unknown>)[k])}`).join(', ')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** The event as the log reader hands it: `object` parsed from `text` on first read. */
-function fromLog(e: StoredEvent, text: string): StoredEvent {
-  const { object: _object, ...fields } = e;
-  return withObjectJson<StoredEvent>(fields, text);
-}
-
 /** The rows with any body literal decoded the way DuckDB does (a JSON string), for comparison. */
 function decoded(e: StoredEvent) {
-  return logRows(e, at).map(({ table, rows }) => ({
+  return logRows(e, at, false).map(({ table, rows }) => ({
     table,
     rows: rows.map((r) => {
       const { [jsonLiteralKey('body')]: literal, ...rest } = r;
@@ -73,7 +57,7 @@ describe('logRows', () => {
       plain.object.body = `${String(plain.object.body)}${body}`;
       for (const text of [JSON.stringify(plain.object), pgText(plain.object)]) {
         const e = fromLog(plain, text);
-        const rows = logRows(e, at);
+        const rows = logRows(e, at, false);
         expect(rows[0]!.rows[0]!.body).toBeNull();
         expect(typeof rows[0]!.rows[0]![jsonLiteralKey('body')]).toBe('string');
         expect(decoded(e)).toEqual(toRows(plain, at));
@@ -93,7 +77,7 @@ describe('logRows', () => {
     expect(decoded(touched)).toEqual(toRows({ ...parsed, object: { ...parsed.object, subject: 'changed after reading' } }, at));
     for (const plain of [grant, lone, truncated, parsed]) {
       for (const e of [plain, ...(plain === parsed ? [] : [fromLog(plain, JSON.stringify(plain.object))])]) {
-        const rows = logRows(e, at);
+        const rows = logRows(e, at, false);
         expect(rows.flatMap((t) => t.rows).some((r) => jsonLiteralKey('body') in r)).toBe(false);
         expect(rows).toEqual(toRows(plain, at));
       }
@@ -111,9 +95,9 @@ describe('logRows', () => {
         e.object.body = `${String(e.object.body)}${body}`;
         return e;
       });
-      const literal = rowsByTable(plain.flatMap((e) => logRows(fromLog(e, pgText(e.object)), at))).get('message')!;
+      const literal = rowsByTable(plain.flatMap((e) => logRows(fromLog(e, pgText(e.object)), at, false))).get('message')!;
       const ordinary = rowsByTable(plain.flatMap((e) => toRows(e, at))).get('message')!;
-      await enc.writeParquetFile('message', literal, join(dir, 'literal.parquet'), { literalColumns: LITERAL_COLUMNS.message ?? [] });
+      await enc.writeParquetFile('message', literal, join(dir, 'literal.parquet'), parquetOptions('message'));
       await enc.writeParquetFile('message', ordinary, join(dir, 'ordinary.parquet'));
       const diff = await reader.runAndReadAll(
         `SELECT count(*) AS n FROM (SELECT * FROM read_parquet('${join(dir, 'literal.parquet')}') EXCEPT ALL SELECT * FROM read_parquet('${join(dir, 'ordinary.parquet')}'))`,

@@ -1,7 +1,9 @@
 import type { StoredEvent } from '../../domain/event.js';
 import { objectJson } from '../../domain/event-json.js';
-import { jsonLiteralKey } from '../parquet.js';
-import { toRows, type TableName, type TableRows } from '../tables.js';
+import { jsonLiteralKey, type ParquetFileOptions } from '../parquet.js';
+import { messageEventCells, toRows, type TableName, type TableRows } from '../tables.js';
+import { scanMessage } from './message-scan.js';
+import { OBJECT_KEY, PROJECTIONS } from './message-sql.js';
 
 /**
  * Rows of an event for the Parquet encoder, without parsing the body of a `message.created` on
@@ -18,7 +20,13 @@ import { toRows, type TableName, type TableRows } from '../tables.js';
  */
 
 /** Columns that rows from here may give as JSON literals (the encoder's `literalColumns`). */
-export const LITERAL_COLUMNS: Partial<Record<TableName, readonly string[]>> = { message: ['body'] };
+const LITERAL_COLUMNS: Partial<Record<TableName, readonly string[]>> = { message: ['body'] };
+
+/** The encoder's options for a table of rows from here: body literals, and DuckDB's half of the SQL mapping. */
+export function parquetOptions(table: TableName): ParquetFileOptions {
+  const projection = PROJECTIONS[table];
+  return { literalColumns: LITERAL_COLUMNS[table] ?? [], ...(projection ? { projection } : {}) };
+}
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -104,10 +112,36 @@ function holdsLogText(e: StoredEvent): boolean {
   return typeof Object.getOwnPropertyDescriptor(e, 'object')?.get === 'function';
 }
 
-/** `toRows(e, syncedAt)`, with a log-read message's body handed over as its JSON literal. */
-export function logRows(e: StoredEvent, syncedAt: Date): TableRows[] {
+/**
+ * A log-read message whose text passes `scanMessage` (message-scan.ts), as rows DuckDB completes
+ * (message-sql.ts): the event's own cells, and the object's text with its body replaced by null
+ * under OBJECT_KEY (the body as its literal, as below). Null when it must be mapped in JS: the
+ * scan refused the text, or toRows would reject the event.
+ */
+function sqlRows(e: StoredEvent, text: string, syncedAt: Date): TableRows[] | null {
+  const scan = scanMessage(text);
+  if (!scan || (e.grantId == null && !scan.grantId) || e.applicationId == null || e.id == null) return null;
+  const object = `${text.slice(0, scan.bodyStart)}null${text.slice(scan.bodyEnd)}`;
+  const message = messageEventCells(e, syncedAt);
+  message[jsonLiteralKey('body')] = text.slice(scan.bodyStart, scan.bodyEnd);
+  message[OBJECT_KEY] = object;
+  return [
+    { table: 'message', rows: [message] },
+    { table: 'participant', rows: scan.participants ? [{ _synced_at: syncedAt, [OBJECT_KEY]: object }] : [] },
+  ];
+}
+
+/**
+ * `toRows(e, syncedAt)` in the encoder's terms: a log-read message mapped by DuckDB when `sql`
+ * and its text allow it (sqlRows), otherwise with its body handed over as its JSON literal, and
+ * any other event by toRows itself. The files are the same whichever way (log-rows.test.ts).
+ */
+export function logRows(e: StoredEvent, syncedAt: Date, sql = true): TableRows[] {
   if (e.type !== 'message.created' || !holdsLogText(e)) return toRows(e, syncedAt);
-  const cut = cutBody(objectJson(e));
+  const text = objectJson(e);
+  const mapped = sql ? sqlRows(e, text, syncedAt) : null;
+  if (mapped) return mapped;
+  const cut = cutBody(text);
   if (!cut) return toRows(e, syncedAt);
   let object: unknown;
   try {

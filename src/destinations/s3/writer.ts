@@ -45,6 +45,8 @@ export class S3Writer implements DestinationWriter {
   constructor(
     private readonly config: S3Config,
     private readonly ctx: DestinationContext,
+    /** Whether log-read messages may be mapped by DuckDB (ADR 0228); off only to measure or compare the JS mapping. */
+    private readonly sqlMapping = true,
   ) {
     this.prefix = normalizePrefix(config.prefix);
     this.format = config.format ?? 'ndjson';
@@ -106,7 +108,7 @@ export class S3Writer implements DestinationWriter {
       let rows: TableRows[] = [];
       if (this.format === 'parquet') {
         try {
-          rows = logRows(e, now);
+          rows = logRows(e, now, this.sqlMapping);
         } catch (err) {
           if (!(err instanceof RowMappingError)) throw err;
           rejected.push({ id: e.id, reason: err.message });
