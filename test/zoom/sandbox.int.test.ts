@@ -135,11 +135,13 @@ describe('Zoom sandbox', () => {
     expect(me).toMatchObject({ email, first_name: 'Host', type: 2 });
     const started = new Date(sb.control.now() - 3 * 3600_000).toISOString();
     for (let i = 0; i < 5; i++) sb.control.finishMeeting({ user: email, topic: `M${i}`, transcript: `WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\nA: hi ${i}\n`, startTime: started });
+    // The window runs from the meetings' start date: three hours ago is yesterday between 00:00 and 03:00 UTC.
+    const from = started.slice(0, 10);
     const today = new Date(sb.control.now()).toISOString().slice(0, 10);
     const seen: string[] = [];
     let token = '';
     do {
-      const res = await fetch(`${sb.url}/v2/users/me/recordings?from=${today}&to=${today}&page_size=2${token ? `&next_page_token=${token}` : ''}`, { headers: auth });
+      const res = await fetch(`${sb.url}/v2/users/me/recordings?from=${from}&to=${today}&page_size=2${token ? `&next_page_token=${token}` : ''}`, { headers: auth });
       const page = (await res.json()) as { meetings: { topic: string; recording_files: { file_type: string; download_url: string; id: string }[] }[]; next_page_token: string; total_records: number };
       expect(page.total_records).toBe(5);
       seen.push(...page.meetings.map((m) => m.topic));
