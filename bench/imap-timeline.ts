@@ -103,6 +103,8 @@ interface Result {
   cpu: number;
   /** Messages per second from the first pass with chunks starting to the last commit (no claim wait, no baseline). */
   inPass: number;
+  /** From the scenario's start (grant created, or mail landed) to its first pass with chunks, ms. */
+  beforeFirstPass: number;
 }
 
 function inPassRate(events: TraceEvent[], t0: number, done: number): number {
@@ -135,7 +137,7 @@ async function measure(title: string, show: boolean, raw: () => Promise<number>,
   await retire(grantId);
   const rawRate = await raw();
   if (show) report(title, t0, done, trace.events, rawRate, cpuLine(a, b, MESSAGES));
-  return { rate: MESSAGES / ((done - t0) / 1000), raw: rawRate, cpu, inPass: inPassRate(trace.events, t0, done) };
+  return { rate: MESSAGES / ((done - t0) / 1000), raw: rawRate, cpu, inPass: inPassRate(trace.events, t0, done), beforeFirstPass: split(trace.events, t0, done).beforeFirstPass };
 }
 
 async function backfill(show: boolean): Promise<Result> {
@@ -200,7 +202,7 @@ try {
   console.log(`\nmedians of ${RUNS} (variants alternating; into the log, msg/s; ratio to the raw FETCH of the same run; this process's CPU µs/msg); load ${load()}`);
   for (const [v, { backfill: bf, burst: bu }] of results) {
     const line = (rs: Result[]) =>
-      `${median(rs.map((x) => x.rate)).toFixed(0)} (${median(rs.map((x) => x.rate / x.raw)).toFixed(2)} of raw; runs ${rs.map((x) => x.rate.toFixed(0)).join(', ')}; in-pass ${median(rs.map((x) => x.inPass)).toFixed(0)} = ${median(rs.map((x) => x.inPass / x.raw)).toFixed(2)} of raw; CPU ${median(rs.map((x) => x.cpu)).toFixed(0)})`;
+      `${median(rs.map((x) => x.rate)).toFixed(0)} (${median(rs.map((x) => x.rate / x.raw)).toFixed(2)} of raw; runs ${rs.map((x) => x.rate.toFixed(0)).join(', ')}; in-pass ${median(rs.map((x) => x.inPass)).toFixed(0)} = ${median(rs.map((x) => x.inPass / x.raw)).toFixed(2)} of raw; before the first pass ${median(rs.map((x) => x.beforeFirstPass)).toFixed(0)} ms, runs ${rs.map((x) => x.beforeFirstPass.toFixed(0)).join(', ')}; CPU ${median(rs.map((x) => x.cpu)).toFixed(0)})`;
     console.log(`  ${v.padEnd(13)} backfill ${line(bf)}; burst ${line(bu)}`);
   }
 } finally {
