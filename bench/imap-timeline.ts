@@ -19,6 +19,7 @@ import { createContext } from '../src/main.js';
 import { backfillPass, pipeline } from '../src/providers/imap/sync.js';
 import { pipelineTrace, type TraceEvent } from '../src/providers/imap/trace.js';
 import { startSync } from '../src/sync/index.js';
+import type { SchedulerOptions } from '../src/sync/scheduler.js';
 import { Dovecot } from '../test/helpers/dovecot.js';
 import { seedGrants } from '../test/helpers/grants.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
@@ -39,15 +40,19 @@ const flag = (name: string, fallback: string) => {
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
 
-/** What the sync did before ADR 0512, each change alone, and all of it. */
+/**
+ * What the sync did before ADR 0512, each change alone, and all of it; `tick-only` is today's
+ * sync with new grants claimed at the scheduler's tick, as before ADR 0513.
+ */
 const OLD = { backfillPass: { maxUids: 5_000, checkMs: Infinity }, pipeline: { lookahead: 2, readAhead: false } };
-const VARIANTS: Record<string, { backfillPass: typeof backfillPass; pipeline: typeof pipeline }> = {
+const VARIANTS: Record<string, { backfillPass: typeof backfillPass; pipeline: typeof pipeline; scheduler?: Partial<SchedulerOptions> }> = {
   before: OLD,
   'long-pass': { ...OLD, backfillPass: { maxUids: 50_000, checkMs: 1_000 } },
   lookahead4: { ...OLD, pipeline: { ...OLD.pipeline, lookahead: 4 } },
   'read-ahead': { ...OLD, pipeline: { ...OLD.pipeline, readAhead: true } },
   after: { backfillPass: { ...backfillPass }, pipeline: { ...pipeline } },
   'after-lookahead4': { backfillPass: { ...backfillPass }, pipeline: { ...pipeline, lookahead: 4 } },
+  'tick-only': { backfillPass: { ...backfillPass }, pipeline: { ...pipeline }, scheduler: { wakeOnClaimable: false } },
 };
 const chosen = flag('variants', 'after').split(',');
 for (const v of chosen) if (!VARIANTS[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(VARIANTS).join(', ')}`);
@@ -98,6 +103,8 @@ interface Result {
   cpu: number;
   /** Messages per second from the first pass with chunks starting to the last commit (no claim wait, no baseline). */
   inPass: number;
+  /** From the scenario's start (grant created, or mail landed) to its first pass with chunks, ms. */
+  beforeFirstPass: number;
 }
 
 function inPassRate(events: TraceEvent[], t0: number, done: number): number {
@@ -130,7 +137,7 @@ async function measure(title: string, show: boolean, raw: () => Promise<number>,
   await retire(grantId);
   const rawRate = await raw();
   if (show) report(title, t0, done, trace.events, rawRate, cpuLine(a, b, MESSAGES));
-  return { rate: MESSAGES / ((done - t0) / 1000), raw: rawRate, cpu, inPass: inPassRate(trace.events, t0, done) };
+  return { rate: MESSAGES / ((done - t0) / 1000), raw: rawRate, cpu, inPass: inPassRate(trace.events, t0, done), beforeFirstPass: split(trace.events, t0, done).beforeFirstPass };
 }
 
 async function backfill(show: boolean): Promise<Result> {
@@ -175,26 +182,28 @@ function report(title: string, t0: number, done: number, events: TraceEvent[], r
 try {
   console.log(machineLine());
   console.log(`load average at start: ${load()}`);
-  const scheduler = await startSync(ctx, 'bench-timeline', { startSpreadMs: 0 });
-  try {
-    const results = new Map(chosen.map((v) => [v, { backfill: [] as Result[], burst: [] as Result[] }]));
-    for (let r = 0; r < RUNS; r++) {
-      for (const v of chosen) {
-        Object.assign(backfillPass, VARIANTS[v]!.backfillPass);
-        Object.assign(pipeline, VARIANTS[v]!.pipeline);
-        if (r === 0) console.log(`\n=== ${v}: backfillPass ${JSON.stringify(backfillPass)}, pipeline ${JSON.stringify(pipeline)}`);
+  const results = new Map(chosen.map((v) => [v, { backfill: [] as Result[], burst: [] as Result[] }]));
+  for (let r = 0; r < RUNS; r++) {
+    for (const v of chosen) {
+      Object.assign(backfillPass, VARIANTS[v]!.backfillPass);
+      Object.assign(pipeline, VARIANTS[v]!.pipeline);
+      const overrides = { startSpreadMs: 0, ...VARIANTS[v]!.scheduler };
+      if (r === 0) console.log(`\n=== ${v}: backfillPass ${JSON.stringify(backfillPass)}, pipeline ${JSON.stringify(pipeline)}, scheduler ${JSON.stringify(overrides)}`);
+      // A scheduler per variant and round: its settings are the variant's, and each starts idle.
+      const scheduler = await startSync(ctx, 'bench-timeline', overrides);
+      try {
         results.get(v)!.backfill.push(await backfill(r === 0));
         results.get(v)!.burst.push(await burst(r === 0));
+      } finally {
+        await scheduler.stop();
       }
     }
-    console.log(`\nmedians of ${RUNS} (variants alternating; into the log, msg/s; ratio to the raw FETCH of the same run; this process's CPU µs/msg); load ${load()}`);
-    for (const [v, { backfill: bf, burst: bu }] of results) {
-      const line = (rs: Result[]) =>
-        `${median(rs.map((x) => x.rate)).toFixed(0)} (${median(rs.map((x) => x.rate / x.raw)).toFixed(2)} of raw; runs ${rs.map((x) => x.rate.toFixed(0)).join(', ')}; in-pass ${median(rs.map((x) => x.inPass)).toFixed(0)} = ${median(rs.map((x) => x.inPass / x.raw)).toFixed(2)} of raw; CPU ${median(rs.map((x) => x.cpu)).toFixed(0)})`;
-      console.log(`  ${v.padEnd(13)} backfill ${line(bf)}; burst ${line(bu)}`);
-    }
-  } finally {
-    await scheduler.stop();
+  }
+  console.log(`\nmedians of ${RUNS} (variants alternating; into the log, msg/s; ratio to the raw FETCH of the same run; this process's CPU µs/msg); load ${load()}`);
+  for (const [v, { backfill: bf, burst: bu }] of results) {
+    const line = (rs: Result[]) =>
+      `${median(rs.map((x) => x.rate)).toFixed(0)} (${median(rs.map((x) => x.rate / x.raw)).toFixed(2)} of raw; runs ${rs.map((x) => x.rate.toFixed(0)).join(', ')}; in-pass ${median(rs.map((x) => x.inPass)).toFixed(0)} = ${median(rs.map((x) => x.inPass / x.raw)).toFixed(2)} of raw; before the first pass ${median(rs.map((x) => x.beforeFirstPass)).toFixed(0)} ms, runs ${rs.map((x) => x.beforeFirstPass.toFixed(0)).join(', ')}; CPU ${median(rs.map((x) => x.cpu)).toFixed(0)})`;
+    console.log(`  ${v.padEnd(13)} backfill ${line(bf)}; burst ${line(bu)}`);
   }
 } finally {
   await ctx.store.close();

@@ -75,6 +75,8 @@ export interface Rig {
   /** Where delivery runs now; `placeDelivery` restarts it elsewhere (side-by-side comparisons). */
   thread: ThreadSetting;
   placeDelivery(thread: ThreadSetting): Promise<void>;
+  /** Restarts the sync scheduler with these overrides of the bench's settings, unless they are the current ones. */
+  configureSync(overrides: Partial<SchedulerOptions>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ export async function startRig(): Promise<Rig> {
   const ctx = await benchContext(pg.url());
   const rx = await startReceiver();
   const { engine, sync } = await startWorker(ctx, 'bench-e2e');
+  let syncSettings = JSON.stringify({});
   const rig: Rig = {
     ctx,
     pgPid: pg.pid(),
@@ -133,8 +136,14 @@ export async function startRig(): Promise<Rig> {
       rig.engine = await startBenchDelivery(ctx, 'bench-e2e', thread);
       rig.thread = thread;
     },
+    async configureSync(overrides) {
+      if (JSON.stringify(overrides) === syncSettings) return;
+      await rig.sync.stop();
+      rig.sync = await startSync(ctx, 'bench-e2e', { startSpreadMs: 0, ...overrides });
+      syncSettings = JSON.stringify(overrides);
+    },
     async close() {
-      await sync.stop();
+      await rig.sync.stop();
       await rig.engine.stop();
       rx.stop();
       await ctx.store.close();

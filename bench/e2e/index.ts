@@ -18,7 +18,7 @@
  *
  * Usage: npm run bench:e2e [-- --messages 10000 --mailboxes 20 --per-mailbox 500 --appends 200 --ms-mails 200 --runs 3]
  * Subsets: --bursts-only, --backfill-only, --latency-only (IMAP and Microsoft latency), --microsoft-only.
- * Side by side: --vs thread | --vs key=value[,…] runs every burst and backfill under two settings, interleaved (bench/e2e/variants.ts).
+ * Side by side: --vs thread | --vs claim-wake | --vs key=value[,…] runs every burst and backfill under two settings, interleaved (bench/e2e/variants.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -181,6 +181,7 @@ const VARIANTS = variantsFromArgs(process.argv);
 /** Runs `run` under a variant: delivery placed where it says, its webhook settings merged into the scenario's. */
 async function underVariant<T>(rig: Rig, v: Variant, webhook: Record<string, unknown>, run: (webhook: Record<string, unknown>) => Promise<T>): Promise<T> {
   if (v.thread) await rig.placeDelivery(v.thread);
+  await rig.configureSync(v.sync ?? {});
   return run({ ...webhook, ...v.webhook });
 }
 

@@ -3,9 +3,11 @@
  * production settings (A) and under the alternative (B), interleaved within each repetition (the
  * order alternates between repetitions), so both see the same minutes of a shared machine.
  *  - `--vs thread`: delivery on the main thread (A) against its own thread (B), TRIBUTARY_DELIVERY_THREAD off / on;
+ *  - `--vs claim-wake`: new grants claimed at the scheduler's tick only (A) against at once on their creation (B, the default; ADR 0513);
  *  - `--vs key=value[,key=value…]`: the webhook settings given (B) against the defaults (A), e.g. `--vs pipelining=32`.
  * Without `--vs` there is one variant: the settings of the environment.
  */
+import type { SchedulerOptions } from '../../src/sync/scheduler.js';
 import type { Rig } from './harness.js';
 
 export interface Variant {
@@ -14,6 +16,8 @@ export interface Variant {
   thread?: Rig['thread'];
   /** Webhook settings merged into the scenario's own. */
   webhook: Record<string, unknown>;
+  /** Sync scheduler overrides (unset: the bench's defaults). */
+  sync?: Partial<SchedulerOptions>;
 }
 
 function webhookSettings(spec: string): Record<string, unknown> {
@@ -30,7 +34,13 @@ export function variantsFromArgs(argv: readonly string[]): Variant[] {
   const i = argv.indexOf('--vs');
   if (i < 0) return [{ label: 'as configured', webhook: {} }];
   const spec = argv[i + 1];
-  if (!spec) throw new Error('--vs needs a value: thread, or webhook settings as key=value[,key=value]');
+  if (!spec) throw new Error('--vs needs a value: thread, claim-wake, or webhook settings as key=value[,key=value]');
+  if (spec === 'claim-wake') {
+    return [
+      { label: 'A tick only', webhook: {}, sync: { wakeOnClaimable: false } },
+      { label: 'B claim wake', webhook: {}, sync: {} },
+    ];
+  }
   if (spec === 'thread') {
     return [
       { label: 'A main thread', thread: 'off', webhook: {} },

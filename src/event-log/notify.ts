@@ -14,6 +14,8 @@ import type { Database, Store } from '../store/index.js';
  *  - PGlite (one process by construction): the embedded server's own notifications.
  * Readers keep a slow poll as the fallback: a lost connection or a notification that arrives
  * while the horizon is still held back by an older transaction only costs latency, never events.
+ * The same listener serves other channels (`watchChannels`): the sync engine's push hints and
+ * its "a grant may be claimable" signal (src/sync/claim-wake.ts), with the same fallback rule.
  */
 export const LOG_CHANNEL = 'tributary_log';
 
@@ -30,6 +32,15 @@ export interface LogWatch {
   close(): Promise<void>;
 }
 
+/** `channel` is one of those watched, or '*' after a (re)connect: something may have been missed on any of them. */
+export type ChannelListener = (channel: string, payload: string) => void;
+
+export interface ChannelWatch {
+  /** Subscribes; returns the unsubscribe function. */
+  subscribe(fn: ChannelListener): () => void;
+  close(): Promise<void>;
+}
+
 interface WatchOptions {
   onError?: (err: Error) => void;
   /** Reconnect back-off bounds (PostgreSQL). */
@@ -37,30 +48,45 @@ interface WatchOptions {
   maxBackoffMs?: number;
 }
 
-/** Starts listening on the store's database. */
+/** Starts listening for the log's growth on the store's database. */
 export async function watchLog(store: Store, opts: WatchOptions = {}): Promise<LogWatch> {
-  const listeners = new Set<LogListener>();
-  const emit = (appId: string) => {
-    for (const fn of listeners) fn(appId);
+  const watch = await watchChannels(store, [LOG_CHANNEL], opts);
+  return {
+    subscribe: (fn) => watch.subscribe((_channel, payload) => fn(payload)),
+    close: () => watch.close(),
   };
-  const subscribe = (fn: LogListener) => {
+}
+
+/**
+ * Listens on several channels through one connection: the same machinery serves the log's
+ * growth (delivery) and the sync engine's wake-ups (sync hints, claimable grants), so a worker
+ * process holds one listening connection per user of it, never one per channel.
+ */
+export async function watchChannels(store: Store, channels: readonly string[], opts: WatchOptions = {}): Promise<ChannelWatch> {
+  for (const ch of channels) if (!/^[a-z_][a-z0-9_]*$/.test(ch)) throw new Error(`not a channel name: ${ch}`);
+  const watched = new Set(channels);
+  const listeners = new Set<ChannelListener>();
+  const emit = (channel: string, payload: string) => {
+    for (const fn of listeners) fn(channel, payload);
+  };
+  const subscribe = (fn: ChannelListener) => {
     listeners.add(fn);
     return () => void listeners.delete(fn);
   };
   const pglite = (store as Store & { pglite?: PGlite }).pglite;
   if (store.kind === 'pglite' && pglite) {
     // LISTEN goes through the store's own serialisation (execScript), never into someone's open transaction.
-    await store.execScript(`LISTEN ${LOG_CHANNEL}`);
+    await store.execScript(channels.map((ch) => `LISTEN ${ch};`).join('\n'));
     const off = pglite.onNotification((channel, payload) => {
-      if (channel === LOG_CHANNEL) emit(payload);
+      if (watched.has(channel)) emit(channel, payload);
     });
     return { subscribe, close: async () => off() };
   }
   if (!store.connectionString) return { subscribe, close: async () => undefined };
-  return listenPostgres(store.connectionString, emit, subscribe, opts);
+  return listenPostgres(store.connectionString, watched, emit, subscribe, opts);
 }
 
-async function listenPostgres(connectionString: string, emit: LogListener, subscribe: LogWatch['subscribe'], opts: WatchOptions): Promise<LogWatch> {
+async function listenPostgres(connectionString: string, channels: Set<string>, emit: ChannelListener, subscribe: ChannelWatch['subscribe'], opts: WatchOptions): Promise<ChannelWatch> {
   let client: pg.Client | null = null;
   let closed = false;
   let backoff = opts.minBackoffMs ?? 200;
@@ -68,7 +94,7 @@ async function listenPostgres(connectionString: string, emit: LogListener, subsc
   const connect = async (): Promise<void> => {
     const c = new pg.Client({ connectionString, keepAlive: true });
     c.on('notification', (n) => {
-      if (n.channel === LOG_CHANNEL) emit(n.payload ?? '');
+      if (channels.has(n.channel)) emit(n.channel, n.payload ?? '');
     });
     c.on('error', (err) => {
       opts.onError?.(err);
@@ -77,11 +103,11 @@ async function listenPostgres(connectionString: string, emit: LogListener, subsc
     c.on('end', () => lost(c));
     try {
       await c.connect();
-      await c.query(`LISTEN ${LOG_CHANNEL}`);
+      for (const ch of channels) await c.query(`LISTEN ${ch}`);
       client = c;
       backoff = opts.minBackoffMs ?? 200;
       // Whatever committed while we were not listening: wake everyone once.
-      emit('*');
+      emit('*', '*');
     } catch (err) {
       opts.onError?.(err as Error);
       lost(c);

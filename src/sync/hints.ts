@@ -1,7 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import pg from 'pg';
 import type { AppContext } from '../context.js';
-import type { Logger } from '../observability/logger.js';
 import type { Database } from '../store/database.js';
 import { GRANT_LEASE_PREFIX } from './leases.js';
 
@@ -69,42 +67,4 @@ export async function purgeStaleHints(db: Kysely<Database>, maxAgeMs: number): P
 
 export async function dropHint(db: Kysely<Database>, grantId: string): Promise<void> {
   await db.deleteFrom('sync_hints').where('grant_id', '=', grantId).execute();
-}
-
-/**
- * LISTENs on a dedicated PostgreSQL connection and calls `onHint(grantId)` per notification.
- * Reconnects after a drop; returns the stop function.
- */
-export async function listenForHints(connectionString: string, onHint: (grantId: string) => void, logger: Logger): Promise<() => Promise<void>> {
-  let client: pg.Client | null = null;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async (): Promise<void> => {
-    const c = new pg.Client({ connectionString });
-    c.on('notification', (msg) => {
-      if (msg.channel === HINT_CHANNEL && msg.payload) onHint(msg.payload);
-    });
-    c.on('error', (err) => {
-      logger.warn({ err: err.message }, 'sync hint listener lost its connection; reconnecting');
-      void c.end().catch(() => undefined);
-      if (client === c) client = null;
-      if (!stopped) retry = setTimeout(reconnect, 1000);
-    });
-    await c.connect();
-    await c.query(`LISTEN ${HINT_CHANNEL}`);
-    if (stopped) await c.end();
-    else client = c;
-  };
-  const reconnect = () => {
-    connect().catch(() => {
-      if (!stopped) retry = setTimeout(reconnect, 1000);
-    });
-  };
-  await connect();
-  return async () => {
-    stopped = true;
-    clearTimeout(retry);
-    await client?.end().catch(() => undefined);
-    client = null;
-  };
 }

@@ -61,3 +61,15 @@ export async function freeGrants(db: Kysely<Database>, providers: readonly strin
     .execute();
   return rows.map((r) => r.id);
 }
+
+/** How many grants are syncable (the numerator of the fair share), without listing them. */
+export async function countSyncable(db: Kysely<Database>, providers: readonly string[]): Promise<number> {
+  if (providers.length === 0) return 0;
+  const row = await db
+    .selectFrom('grants')
+    .select(sql<string>`count(*)`.as('n'))
+    .where('status', '=', 'valid')
+    .where('provider', 'in', providers)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}

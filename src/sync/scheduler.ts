@@ -1,9 +1,11 @@
 import type { AppContext } from '../context.js';
+import { watchChannels, type ChannelWatch } from '../event-log/notify.js';
 import type { ProviderSource } from '../providers/provider.js';
 import { DEFAULT_BACKOFF, spread, type BackoffPolicy } from './backoff.js';
 import { describe, GrantSyncer, type SyncerExit } from './grant-syncer.js';
-import { dropHint, listenForHints, purgeStaleHints, registerLocalSyncer, takeHints } from './hints.js';
-import { freeGrants, grantLeaseName, liveWorkers, renewGrantLeases, syncableGrants, WORKER_LEASE_PREFIX } from './leases.js';
+import { CLAIMABLE_CHANNEL, RoundQueue } from './claim-wake.js';
+import { dropHint, HINT_CHANNEL, purgeStaleHints, registerLocalSyncer, takeHints } from './hints.js';
+import { countSyncable, freeGrants, grantLeaseName, liveWorkers, renewGrantLeases, syncableGrants, WORKER_LEASE_PREFIX } from './leases.js';
 
 export interface SchedulerOptions {
   /** Grant and worker lease lifetime: a dead worker's grants move within about this long. */
@@ -22,7 +24,16 @@ export interface SchedulerOptions {
   maxClaimsPerTick: number;
   /** Deadline of each provider call (SyncerOptions.callTimeoutMs). */
   callTimeoutMs: number;
+  /**
+   * Claim as soon as a grant becomes claimable (created, valid again, its lease or a worker's
+   * given back) instead of at the next tick (claim-wake.ts, ADR 0513). Off: the tick alone, as
+   * before; benches flip it to measure the difference.
+   */
+  wakeOnClaimable: boolean;
 }
+
+/** Claim queries per round at most when other workers keep taking our candidates (each retry sees fewer free grants). */
+const CLAIM_ATTEMPTS = 3;
 
 export function defaultSchedulerOptions(ctx: Pick<AppContext, 'config'>): SchedulerOptions {
   return {
@@ -36,6 +47,7 @@ export function defaultSchedulerOptions(ctx: Pick<AppContext, 'config'>): Schedu
     startSpreadMs: 5_000,
     maxClaimsPerTick: 500,
     callTimeoutMs: 120_000,
+    wakeOnClaimable: true,
   };
 }
 
@@ -57,8 +69,9 @@ export class SyncScheduler {
   private readonly stopping = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private hintTimer: NodeJS.Timeout | undefined;
-  private stopListening: (() => Promise<void>) | null = null;
-  private ticking: Promise<void> | null = null;
+  private watch: ChannelWatch | null = null;
+  /** Ticks and claim rounds, one at a time. */
+  private readonly rounds = new RoundQueue();
   private stopped = false;
   private readonly providers: string[];
 
@@ -79,14 +92,11 @@ export class SyncScheduler {
   }
 
   async start(): Promise<void> {
-    if (this.ctx.store.kind === 'postgres' && this.ctx.store.connectionString) {
-      this.stopListening = await listenForHints(this.ctx.store.connectionString, (id) => this.onNotified(id), this.ctx.logger);
-    }
-    await this.tick();
+    await this.listen();
+    await this.rounds.run(() => this.tick());
     const loop = () => {
       if (this.stopped) return;
-      this.ticking = this.tick().finally(() => {
-        this.ticking = null;
+      void this.rounds.run(() => this.tick()).finally(() => {
         if (!this.stopped) this.timer = setTimeout(loop, this.options.tickMs);
       });
     };
@@ -105,24 +115,58 @@ export class SyncScheduler {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.hintTimer);
-    await this.ticking;
-    await this.stopListening?.();
+    await this.watch?.close();
+    await this.rounds.idle();
     for (const id of this.held()) this.release(id);
     // Each stop is bounded by the syncer's call deadlines; what still hangs after that is abandoned.
     await Promise.all(this.stopping.values());
     await this.ctx.repos.leases.release(`${WORKER_LEASE_PREFIX}${this.holder}`, this.holder).catch(() => undefined);
   }
 
+  /**
+   * Push hints and claimable signals through one listening connection. Without it (listening
+   * failed, or a database that cannot) the hint poll and the tick still do everything, later.
+   */
+  private async listen(): Promise<void> {
+    const channels = this.options.wakeOnClaimable ? [HINT_CHANNEL, CLAIMABLE_CHANNEL] : [HINT_CHANNEL];
+    const onError = (err: Error) => this.ctx.logger.warn({ err: err.message }, 'sync notifications interrupted; hint poll and tick cover until they are back');
+    this.watch = await watchChannels(this.ctx.store, channels, { onError }).catch((err: unknown) => {
+      this.ctx.logger.warn({ err: describe(err) }, 'cannot listen for sync notifications; hint poll and tick only');
+      return null;
+    });
+    this.watch?.subscribe((channel, payload) => {
+      if (this.stopped) return;
+      if (channel === HINT_CHANNEL) this.onNotified(payload);
+      // '*': the listener (re)connected and may have missed signals.
+      else if (this.options.wakeOnClaimable) this.rounds.wake(() => this.claimRound());
+    });
+  }
+
   /** One scheduling round; errors are logged and the next tick tries again. */
   async tick(): Promise<void> {
     try {
-      await this.rebalance();
+      await this.claim(await this.maintain());
     } catch (err) {
       this.ctx.logger.error({ err: describe(err) }, 'sync scheduler tick failed');
     }
   }
 
-  private async rebalance(): Promise<void> {
+  /**
+   * A round between ticks, on a claimable signal: only the claim, which needs the number of
+   * syncable grants and not the tick's lease upkeep (renewing every lease on every signal would
+   * cost a worker with 1,000 grants an UPDATE of 1,000 rows per new grant anywhere).
+   */
+  private async claimRound(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.claim(await countSyncable(this.ctx.store.db, this.providers));
+    } catch (err) {
+      this.ctx.logger.warn({ err: describe(err) }, 'sync claim round failed; the tick will claim');
+    }
+  }
+
+  /** The tick's upkeep: heartbeat, renew, stop what was lost or is no longer syncable. Returns the number of syncable grants. */
+  private async maintain(): Promise<number> {
     const { db } = this.ctx.store;
     const { leaseTtlMs } = this.options;
     await this.ctx.repos.leases.acquire(`${WORKER_LEASE_PREFIX}${this.holder}`, this.holder, leaseTtlMs);
@@ -139,7 +183,14 @@ export class SyncScheduler {
     for (const grantId of mine.keys()) {
       if (!this.syncers.has(grantId) && !this.stopping.has(grantId)) await this.ctx.repos.leases.release(grantLeaseName(grantId), this.holder);
     }
-    const share = Math.ceil(syncable.size / (await liveWorkers(db)));
+    return syncable.size;
+  }
+
+  /** Gives back grants above the fair share, or claims free ones up to it, their first passes spread. */
+  private async claim(syncable: number): Promise<void> {
+    const { db } = this.ctx.store;
+    const { leaseTtlMs } = this.options;
+    const share = Math.ceil(syncable / (await liveWorkers(db)));
     const excess = this.syncers.size - share;
     if (excess > 0) {
       const give = this.held().slice(-excess);
@@ -147,18 +198,29 @@ export class SyncScheduler {
       for (const id of give) this.release(id);
       return;
     }
-    const want = Math.min(share - this.syncers.size, this.options.maxClaimsPerTick);
-    if (want <= 0 || this.stopped) return;
-    const candidates = (await freeGrants(db, this.providers, this.holder, want)).filter((id) => !this.stopping.has(id));
-    // A few ms per grant claimed together, capped: 1,000 grants connect over startSpreadMs, one grant at once.
-    const windowMs = Math.min(this.options.startSpreadMs, candidates.length * 10);
     const claimed: string[] = [];
-    for (const grantId of candidates) {
-      if (this.stopped) break;
-      const lease = await this.ctx.repos.leases.acquire(grantLeaseName(grantId), this.holder, leaseTtlMs);
-      if (!lease || lease.holder !== this.holder) continue;
-      claimed.push(grantId);
-      this.startSyncer(grantId, lease.token, spread(windowMs, this.random));
+    // Another worker may take a candidate between our query and our acquire. No signal follows
+    // that (an acquire is not a release), so look again at once while we lost some and still
+    // have room: otherwise the grant we would have taken instead waits for the next tick.
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS && !this.stopped; attempt++) {
+      const want = Math.min(share - this.syncers.size, this.options.maxClaimsPerTick - claimed.length);
+      if (want <= 0) break;
+      // A lease of ours that expired while its syncer still runs shows as free; that syncer stays the only one.
+      const candidates = (await freeGrants(db, this.providers, this.holder, want)).filter((id) => !this.stopping.has(id) && !this.syncers.has(id));
+      // A few ms per grant claimed together, capped: 1,000 grants connect over startSpreadMs, one grant at once.
+      const windowMs = Math.min(this.options.startSpreadMs, candidates.length * 10);
+      let lost = 0;
+      for (const grantId of candidates) {
+        if (this.stopped) break;
+        const lease = await this.ctx.repos.leases.acquire(grantLeaseName(grantId), this.holder, leaseTtlMs);
+        if (!lease || lease.holder !== this.holder) {
+          lost++;
+          continue;
+        }
+        claimed.push(grantId);
+        this.startSyncer(grantId, lease.token, spread(windowMs, this.random));
+      }
+      if (lost === 0) break;
     }
     if (claimed.length) this.ctx.logger.info({ count: claimed.length, held: this.syncers.size, share }, 'claimed grants to sync');
   }
