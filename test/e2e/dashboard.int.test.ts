@@ -247,7 +247,12 @@ describe('dashboard in Chromium', () => {
     await page.getByText('The previous secret also signs until').waitFor();
 
     // Replay from an hour ago: the receiver sees the message again (same event id).
-    const local = new Date(Date.now() - 3600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    // The field takes wall-clock time in the browser's zone (the one this process runs in), written
+    // from the local fields of that instant: shifting by today's UTC offset would be an hour off
+    // within an hour after a DST change, and a replay from "now" would miss the message.
+    const hourAgo = new Date(Date.now() - 3600_000);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const local = `${hourAgo.getFullYear()}-${two(hourAgo.getMonth() + 1)}-${two(hourAgo.getDate())}T${two(hourAgo.getHours())}:${two(hourAgo.getMinutes())}`;
     await page.getByLabel('Replay from (your local time)').fill(local);
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
     await page.getByText(/Rewound: delivery restarts/).waitFor();
