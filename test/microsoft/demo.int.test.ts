@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { runDemo } from '../helpers/demo.js';
 
 describe('tributary demo', () => {
   it('walks hosted auth against the sandbox and prints the message.created events, well under a minute', async () => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['bin/tributary.js', 'demo', '--messages', '2'], { env: { ...process.env, LOG_LEVEL: 'error' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, out } = await runDemo(['--messages', '2']);
     expect(code, out).toBe(0);
     expect(out).toMatch(/hosted auth: .*→ grant \S+ \(ada@contoso.com\)/);
     expect(out.match(/message\.created {2}\/microsoft\/emails\/realtime/g)).toHaveLength(2);
