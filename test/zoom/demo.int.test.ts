@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../helpers/demo.js';
+import { DEMO_TIMEOUT_MS, runDemo } from '../helpers/demo.js';
 
 describe('tributary demo --provider zoom', () => {
   it('validates the webhook endpoint, walks hosted auth, ends a meeting and prints its transcript event', async () => {
@@ -9,5 +9,5 @@ describe('tributary demo --provider zoom', () => {
     expect(out).toMatch(/hosted auth: .*→ grant \S+ \(ada@example.com\)/);
     expect(out).toMatch(/one conference\.zoom\.transcript event in the log .*speakers Ada Lovelace, Charles Babbage/);
     expect(out).toContain('"type": "conference.zoom.transcript"');
-  }, 90_000);
+  }, DEMO_TIMEOUT_MS);
 });
