@@ -9,7 +9,7 @@ import { onTestFinished } from 'vitest';
  */
 export const DEMO_TIMEOUT_MS = 180_000;
 
-/** CPU seconds of a live process, from /proc (utime + stime, in clock ticks of 10 ms on Linux). */
+/** CPU time of a live process in ms, from /proc (utime + stime, in clock ticks of 10 ms on Linux). */
 function cpuMsOf(pid: number): number | null {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
