@@ -10,6 +10,16 @@ import { testContext, type TestContext } from '../helpers/context.js';
 import { FAST, message, services, until } from './helpers.js';
 import { Receiver } from './receiver.js';
 
+/**
+ * What one thread start may take. The thread loads the engine and every destination plug-in from
+ * the TypeScript sources through tsx: about 6 s of CPU on the 2-core CI machine (the thread entry's
+ * imports, measured with process.cpuUsage), which is 15 s of wall time at load 10 and 40 s at load
+ * 14. A test's limit is the suite's default plus this for each thread it starts: the work is
+ * proportional to the threads started, and the 30 s default alone was exceeded under load.
+ */
+const THREAD_START_MS = 45_000;
+const DEFAULT_MS = 30_000;
+
 describe('delivery in a thread of the worker (PostgreSQL)', () => {
   let t: TestContext | null = null;
   let rx: Receiver | null = null;
@@ -62,7 +72,7 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
     await appendEvents(s.t.store.db, s.appId, [message('after-stop', 'g1')]);
     await new Promise((r) => setTimeout(r, 500));
     expect(receivedIds(s.rx)).not.toContain('after-stop');
-  });
+  }, DEFAULT_MS + THREAD_START_MS);
 
   it('survives a crash of the thread: logged, restarted under a new lease tenure, every event delivered in order per grant', async () => {
     const s = await setup();
@@ -93,7 +103,8 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
     // The thread dies mid-stream, writes in flight (what an uncaught exception in it would do).
     await engine.current()!.terminate();
     await appending;
-    await until('every event delivered after the restart', () => new Set(receivedIds(s.rx)).size >= all.length, 30_000);
+    // The restart is a second thread start.
+    await until('every event delivered after the restart', () => new Set(receivedIds(s.rx)).size >= all.length, THREAD_START_MS + 10_000);
     expect(engine.tenures()).toBe(2);
     expect(s.t.logs.text).toContain('delivery thread stopped unexpectedly');
     const after = await holderOf(s.t, s.streamId);
@@ -106,7 +117,7 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
       const firsts = [...new Set(got.filter((id) => all.find((e) => e.id === id)!.grant === g))];
       expect(firsts).toEqual(all.filter((e) => e.grant === g).map((e) => e.id));
     }
-  });
+  }, DEFAULT_MS + 2 * THREAD_START_MS);
 
   it('terminates a thread that does not stop within the deadline and frees its leases, so the process never hangs on it', async () => {
     const s = await setup();
@@ -119,7 +130,7 @@ describe('delivery in a thread of the worker (PostgreSQL)', () => {
     expect(await exitCode).not.toBe(0);
     expect(s.t.logs.text).toContain('did not stop in time');
     expect(await holderOf(s.t, s.streamId)).toBeUndefined();
-  });
+  }, DEFAULT_MS + THREAD_START_MS);
 
   it('keeps delivery on the main thread with the embedded database, with TRIBUTARY_DELIVERY_THREAD=off (the default), and for a catalog that cannot cross threads', async () => {
     const s = await setup('pglite');

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { expireGrant } from '../../src/grants/lifecycle.js';
 import { Receiver } from '../delivery/receiver.js';
 import { GRAPH_PERMISSIONS } from '../../src/providers/microsoft/guide.js';
@@ -247,7 +247,12 @@ describe('dashboard in Chromium', () => {
     await page.getByText('The previous secret also signs until').waitFor();
 
     // Replay from an hour ago: the receiver sees the message again (same event id).
-    const local = new Date(Date.now() - 3600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    // The field takes wall-clock time in the browser's zone (the one this process runs in), written
+    // from the local fields of that instant: shifting by today's UTC offset would be an hour off
+    // within an hour after a DST change, and a replay from "now" would miss the message.
+    const hourAgo = new Date(Date.now() - 3600_000);
+    const two = (n: number) => String(n).padStart(2, '0');
+    const local = `${hourAgo.getFullYear()}-${two(hourAgo.getMonth() + 1)}-${two(hourAgo.getDate())}T${two(hourAgo.getHours())}:${two(hourAgo.getMinutes())}`;
     await page.getByLabel('Replay from (your local time)').fill(local);
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
     await page.getByText(/Rewound: delivery restarts/).waitFor();
@@ -353,7 +358,15 @@ describe('dashboard in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it('renders the main pages at laptop and phone widths, light and dark', async () => {
+  // One test per width and scheme, each with its own limit: 12 full page loads at about 1.6 s
+  // each at load 8 (0.9 s to the heading, 0.45 s for the network to stay idle, 0.2 s for the
+  // screenshot). All 48 in one test took 75 s at load 8 and passed 120 s under heavier load.
+  it.each([
+    ['laptop', LAPTOP, 'light'],
+    ['laptop-dark', LAPTOP, 'dark'],
+    ['phone', PHONE, 'light'],
+    ['phone-dark', PHONE, 'dark'],
+  ] as const)('renders the main pages: %s', async (suffix, viewport, scheme) => {
     const appId = (await server.running.ctx.repos.applications.getDefault())!.id;
     const grantId = (await server.running.ctx.repos.grants.list(appId, { limit: 1, offset: 0 }))[0]!.id;
     const streamId = (await server.running.ctx.store.db.selectFrom('streams').select('id').where('application_id', '=', appId).executeTakeFirstOrThrow()).id;
@@ -371,29 +384,21 @@ describe('dashboard in Chromium', () => {
       ['integration-microsoft', '/integrations/microsoft', 'Microsoft 365'],
       ['stream-catalog', '/streams/new', 'New stream'],
     ] as const;
-    const state = await context.storageState();
-    for (const [viewport, scheme, suffix] of [
-      [LAPTOP, 'light', 'laptop'],
-      [LAPTOP, 'dark', 'laptop-dark'],
-      [PHONE, 'light', 'phone'],
-      [PHONE, 'dark', 'phone-dark'],
-    ] as const) {
-      const ctx = await browser.newContext({ viewport, colorScheme: scheme, storageState: state });
-      const p = await ctx.newPage();
-      for (const [name, path, title] of pages) {
-        await p.goto(`${server.url}${path}`);
-        await p.getByRole('heading', { level: 1, name: title }).waitFor();
-        await p.waitForLoadState('networkidle');
-        // No horizontal scrolling at phone width: everything fits or scrolls inside its own box.
-        if (viewport === PHONE) expect(await p.evaluate(() => document.documentElement.scrollWidth), `${path} overflows at phone width`).toBeLessThanOrEqual(PHONE.width);
-        await screenshot(p, `${name}-${suffix}`);
-      }
-      if (viewport === PHONE) {
-        await p.getByRole('button', { name: 'Open navigation' }).click();
-        await p.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Grants', exact: true }).click();
-        await p.getByRole('heading', { level: 1, name: 'Grants' }).waitFor();
-      }
-      await ctx.close();
+    const ctx = await browser.newContext({ viewport, colorScheme: scheme, storageState: await context.storageState() });
+    onTestFinished(() => ctx.close());
+    const p = await ctx.newPage();
+    for (const [name, path, title] of pages) {
+      await p.goto(`${server.url}${path}`);
+      await p.getByRole('heading', { level: 1, name: title }).waitFor();
+      await p.waitForLoadState('networkidle');
+      // No horizontal scrolling at phone width: everything fits or scrolls inside its own box.
+      if (viewport === PHONE) expect(await p.evaluate(() => document.documentElement.scrollWidth), `${path} overflows at phone width`).toBeLessThanOrEqual(PHONE.width);
+      await screenshot(p, `${name}-${suffix}`);
     }
-  }, 120_000);
+    if (viewport === PHONE) {
+      await p.getByRole('button', { name: 'Open navigation' }).click();
+      await p.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Grants', exact: true }).click();
+      await p.getByRole('heading', { level: 1, name: 'Grants' }).waitFor();
+    }
+  }, 90_000);
 });

@@ -159,21 +159,41 @@ function releasePorts(dir: string): void {
 }
 
 /** Kills every daemon whose pid file is in the cluster's run directory, then removes the directory and frees its ports. */
+function signalAll(pids: number[], sig: NodeJS.Signals): void {
+  for (const pid of pids)
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+}
+
+const anyAlive = (pids: number[]) => pids.some((pid) => existsSync(`/proc/${pid}`));
+
+/** SIGTERM to the cluster's daemons, SIGKILL to those still up after 2 s; then its files and ports. */
 function stopCluster(dir: string): void {
   const pids = daemonPids(dir);
-  const signal = (sig: NodeJS.Signals) => {
-    for (const pid of pids)
-      try {
-        process.kill(pid, sig);
-      } catch {
-        /* already gone */
-      }
-  };
-  signal('SIGTERM');
+  signalAll(pids, 'SIGTERM');
   const until = Date.now() + 2_000;
-  const alive = () => pids.some((pid) => existsSync(`/proc/${pid}`));
-  while (alive() && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-  signal('SIGKILL');
+  while (anyAlive(pids) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  finishStop(dir, pids);
+}
+
+/**
+ * `stopCluster` without blocking the event loop, for vitest's global teardown: the main process
+ * runs it while the last test workers are still being terminated, and a loop blocked for seconds
+ * there makes vitest report "Timeout terminating forks worker" for workers that had finished.
+ */
+async function stopClusterAsync(dir: string): Promise<void> {
+  const pids = daemonPids(dir);
+  signalAll(pids, 'SIGTERM');
+  const until = Date.now() + 2_000;
+  while (anyAlive(pids) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  finishStop(dir, pids);
+}
+
+function finishStop(dir: string, pids: number[]): void {
+  signalAll(pids, 'SIGKILL');
   rmSync(dir, { recursive: true, force: true });
   releasePorts(dir);
 }
@@ -339,18 +359,28 @@ async function obtainShared(): Promise<CephS3> {
 }
 
 /** For the vitest global setup: makes `sharedCeph()` share one cluster; returns its teardown. */
-export function prepareSharedCeph(): () => void {
+export function prepareSharedCeph(): () => Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'tributary-ceph-shared-'));
   process.env[SHARED_ENV] = root;
   let stopped = false;
-  const stop = () => {
+  const recordedDir = () => {
+    const recordFile = join(root, 'cluster.json');
+    return existsSync(recordFile) ? (JSON.parse(readFileSync(recordFile, 'utf8')) as SharedRecord).dir : null;
+  };
+  // The daemons outlive the test processes: stop them even when the run ends without its teardown
+  // (an exit handler cannot wait, hence the blocking stop there).
+  process.once('exit', () => {
     if (stopped) return;
     stopped = true;
-    const recordFile = join(root, 'cluster.json');
-    if (existsSync(recordFile)) stopCluster((JSON.parse(readFileSync(recordFile, 'utf8')) as SharedRecord).dir);
+    const dir = recordedDir();
+    if (dir) stopCluster(dir);
+    rmSync(root, { recursive: true, force: true });
+  });
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    const dir = recordedDir();
+    if (dir) await stopClusterAsync(dir);
     rmSync(root, { recursive: true, force: true });
   };
-  // The daemons outlive the test processes: stop them even when the run ends without its teardown.
-  process.once('exit', stop);
-  return stop;
 }

@@ -40,9 +40,9 @@ export default async function setup(project: TestProject) {
   project.provide('pgUrl', pg.url());
   project.provide('pgUrls', servers.map((s) => s.url()));
   project.provide('pgliteSnapshot', snapshot);
-  return () => {
-    stopCeph();
-    for (const s of servers) s.stop();
+  // Asynchronous: vitest runs this in its main process while it still terminates the last workers.
+  return async () => {
+    await Promise.all([stopCeph(), ...servers.map((s) => s.close())]);
     rmSync(dir, { recursive: true, force: true });
   };
 }

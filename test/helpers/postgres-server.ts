@@ -1,8 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chownSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * Starts a throwaway PostgreSQL server from Debian's packages on loopback (`postgresql` from .ci/run).
@@ -17,6 +19,12 @@ export interface PostgresServer {
   down(): void;
   up(): void;
   stop(): void;
+  /**
+   * `stop()` without blocking the event loop, for vitest's global teardown: the main process runs it
+   * while the last test workers are still being terminated, and a loop blocked for seconds there
+   * makes vitest report "Timeout terminating forks worker" for workers that had finished.
+   */
+  close(): Promise<void>;
   /** The postmaster's pid (its backends are its children): for benchmarks that account CPU. */
   pid(): number;
 }
@@ -44,11 +52,13 @@ export async function startPostgres(): Promise<PostgresServer> {
   const parent = mkdtempSync(join(tmpdir(), 'tributary-pg-'));
   const dir = join(parent, 'data');
   const asRoot = process.getuid?.() === 0;
+  // The server binaries refuse to run as root: as root, through runuser as the postgres user.
+  const command = (cmd: string, args: string[]): [string, string[]] => (asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, cmd), ...args]] : [join(bin, cmd), args]);
   const run = (cmd: string, args: string[]) => {
-    const full = join(bin, cmd);
-    const r = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', full, ...args], { encoding: 'utf8' }) : spawnSync(full, args, { encoding: 'utf8' });
+    const r = spawnSync(...command(cmd, args), { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr || r.stdout || r.error?.message}`);
   };
+  const stopArgs = ['-D', dir, '-m', 'immediate', '-w', 'stop'];
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
     const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
@@ -73,9 +83,18 @@ export async function startPostgres(): Promise<PostgresServer> {
     pid: () => Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]),
     stop() {
       try {
-        run('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']);
+        run('pg_ctl', stopArgs);
       } finally {
         rmSync(parent, { recursive: true, force: true });
+      }
+    },
+    async close() {
+      try {
+        await promisify(execFile)(...command('pg_ctl', stopArgs)).catch((err: { stderr?: string; message: string }) => {
+          throw new Error(`pg_ctl failed: ${err.stderr || err.message}`);
+        });
+      } finally {
+        await rm(parent, { recursive: true, force: true });
       }
     },
   };
