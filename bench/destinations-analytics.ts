@@ -21,7 +21,7 @@
  * included.
  * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset),
  * BENCH_S3_MAPPING=sql,js and BENCH_S3_ROUNDS (the s3 writer's mappings side by side, ADR 0228),
- * BENCH_CPU_PROFILE=<file> (a V8 profile of the s3 write phase).
+ * BENCH_CPU_PROFILE=<file> (a V8 profile of each s3 write phase, as <file>-<mapping>-<round>.cpuprofile).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -367,7 +367,8 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
       const bucket = `bench-lake-${mapping}-${round}`;
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
       const writerDef: DestinationDefinition = { ...def, create: (c, ctx) => new S3Writer(c as unknown as S3Config, ctx, mapping !== 'js') };
-      const meter = writePhaseMeter();
+      // One profile per run (the file name gains the mapping and round), not the last run's alone.
+      const meter = writePhaseMeter(process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, `-${mapping}-${round}.cpuprofile`));
       const { wall, redelivered, generation } = await drive(writerDef, config(bucket), mapping === 'bytes' ? logBytesBatchOf : logBatchOf, meter);
       runs.push({ mapping, rate: EVENTS / (wall - generation.wall), back: await s3ReadBack(s3, bucket), redelivered, wall, generation, cpu: meter.note(generation) });
     }
