@@ -30,7 +30,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../src/domain/event.js';
 import { cloudEventJson, withObjectJson } from '../src/domain/event-json.js';
@@ -178,6 +178,20 @@ async function s3Keys(s3: S3Client, Bucket: string, Prefix: string): Promise<str
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/**
+ * Removes every object of a bucket. The cluster's OSD keeps objects in 2 GiB of memory, and a
+ * round's plain PutObject run alone stores ~1 GiB: without emptying each round's buckets the
+ * OSD fills during the second round, every later PUT waits forever, and the bench never ends
+ * (its cluster then outlived the bench when it was killed).
+ */
+async function emptyBucket(s3: S3Client, Bucket: string): Promise<void> {
+  const keys = await s3Keys(s3, Bucket, '');
+  for (let i = 0; i < keys.length; i += 1000) {
+    const r = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    if (r.Errors?.length) throw new Error(`emptying ${Bucket}: ${r.Errors.length} objects not deleted (${r.Errors[0]!.Code})`);
+  }
 }
 
 /** Rows and distinct ids in the message Parquet objects, read back through the SDK (local copies for DuckDB). */
@@ -371,10 +385,12 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
       const meter = writePhaseMeter(process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, `-${mapping}-${round}.cpuprofile`));
       const { wall, redelivered, generation } = await drive(writerDef, config(bucket), mapping === 'bytes' ? logBytesBatchOf : logBatchOf, meter);
       runs.push({ mapping, rate: EVENTS / (wall - generation.wall), back: await s3ReadBack(s3, bucket), redelivered, wall, generation, cpu: meter.note(generation) });
+      await emptyBucket(s3, bucket); // read back: its room is needed (emptyBucket says why)
     }
     const plainBucket = `bench-plain-${round}`;
     await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
     const plain = await plainPut(s3, plainBucket, def.limits, logBatchOf);
+    await emptyBucket(s3, plainBucket);
     for (const r of runs) {
       (rates.get(r.mapping) ?? rates.set(r.mapping, []).get(r.mapping)!).push(r.rate);
       report(lines, {
