@@ -164,8 +164,9 @@ function copySelect(table: TableName, key: string, literals: readonly string[], 
     if (c.type === 'timestamptz') return `make_timestamptz(${id}) AS ${id}`;
     if (!literals.includes(c.name)) return id;
     // At most one of the two literal forms is set; decode() turns the bytes into VARCHAR (checking they are UTF-8).
+    // A string literal never extracts to NULL, so without one the cell is taken; the literal is named once, so decoded once.
     const literal = `coalesce(${duckIdent(literalName(c.name))}, decode(${duckIdent(literalBytesName(c.name))}))`;
-    return `CASE WHEN ${literal} IS NULL THEN ${id} ELSE json_extract_string(${literal}, '$') END AS ${id}`;
+    return `coalesce(json_extract_string(${literal}, '$'), ${id}) AS ${id}`;
   });
   const source = `${SOURCE_FUNCTION}(${duckLiteral(key)})`;
   if (!projection) return `SELECT ${cols.join(', ')} FROM ${source}`;
