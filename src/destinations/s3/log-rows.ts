@@ -152,8 +152,9 @@ function mappedRows(e: StoredEvent, scan: ScannedMessage, object: string, litera
 
 /**
  * `toRows(e, syncedAt)` in the encoder's terms: a log-read message mapped by DuckDB when `sql`
- * and its text allow it (sqlRows, or sqlBytesRows when the event holds the text as bytes), otherwise with its body handed over as its JSON literal, and
- * any other event by toRows itself. The files are the same whichever way (log-rows.test.ts).
+ * and its text allow it (sqlRows, or sqlBytesRows when the event holds the text as bytes),
+ * otherwise with its body handed over as its JSON literal, and any other event by toRows
+ * itself. The files are the same whichever way (log-rows.test.ts, message-sql.test.ts).
  */
 export function logRows(e: StoredEvent, syncedAt: Date, sql = true): TableRows[] {
   if (e.type !== 'message.created' || !holdsLogText(e)) return toRows(e, syncedAt);
