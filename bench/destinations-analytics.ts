@@ -21,7 +21,7 @@
  * included.
  * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset),
  * BENCH_S3_MAPPING=sql,js and BENCH_S3_ROUNDS (the s3 writer's mappings side by side, ADR 0228),
- * BENCH_CPU_PROFILE=<file> (a V8 profile of the s3 write phase).
+ * BENCH_CPU_PROFILE=<file> (a V8 profile of each s3 write phase, as <file>-<mapping>-<round>.cpuprofile).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../src/domain/event.js';
 import { cloudEventJson, withObjectJson } from '../src/domain/event-json.js';
@@ -90,6 +90,19 @@ function jsonbOrder(v: unknown): unknown {
  */
 function logBatchOf(from: number, size: number): StoredEvent[] {
   return batchOf(from, size).map(({ object, ...fields }) => withObjectJson<StoredEvent>(fields, Buffer.from(JSON.stringify(jsonbOrder(object))).toString('utf8')));
+}
+
+/**
+ * The same events as a reader that keeps the driver's UTF-8 bytes hands them over (ADR 0229):
+ * each object a view into one buffer per window, as slices of the network chunks a COPY
+ * stream yields (no JS string of the text, no buffer of its own per event).
+ */
+function logBytesBatchOf(from: number, size: number): StoredEvent[] {
+  const events = batchOf(from, size);
+  const texts = events.map((e) => Buffer.from(JSON.stringify(jsonbOrder(e.object))));
+  const chunk = Buffer.concat(texts);
+  let at = 0;
+  return events.map(({ object: _object, ...fields }, i) => withObjectJson<StoredEvent>(fields, chunk.subarray(at, (at += texts[i]!.length))));
 }
 
 type Events = (from: number, size: number) => StoredEvent[];
@@ -165,6 +178,20 @@ async function s3Keys(s3: S3Client, Bucket: string, Prefix: string): Promise<str
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+/**
+ * Removes every object of a bucket. The cluster's OSD keeps objects in 2 GiB of memory, and a
+ * round's plain PutObject run alone stores ~1 GiB: without emptying each round's buckets the
+ * OSD fills during the second round, every later PUT waits forever, and the bench never ends
+ * (its cluster then outlived the bench when it was killed).
+ */
+async function emptyBucket(s3: S3Client, Bucket: string): Promise<void> {
+  const keys = await s3Keys(s3, Bucket, '');
+  for (let i = 0; i < keys.length; i += 1000) {
+    const r = await s3.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }));
+    if (r.Errors?.length) throw new Error(`emptying ${Bucket}: ${r.Errors.length} objects not deleted (${r.Errors[0]!.Code})`);
+  }
 }
 
 /** Rows and distinct ids in the message Parquet objects, read back through the SDK (local copies for DuckDB). */
@@ -333,13 +360,14 @@ function writePhaseMeter(profile = process.env.BENCH_CPU_PROFILE): Phase & { not
 
 /**
  * The s3 writer's mappings of log-read messages the bench runs (BENCH_S3_MAPPING, comma-separated):
- * `sql`, the default (DuckDB maps what message-scan.ts accepts, ADR 0228), and `js` (toRows with the
- * body as its literal, ADR 0227). With several, and BENCH_S3_ROUNDS > 1, the runs alternate round
+ * `bytes`, the default (the SQL mapping over events holding their objects as UTF-8 bytes, as the
+ * s3 destination reads them, ADR 0229), `sql` (DuckDB maps what message-scan.ts accepts from the
+ * decoded text, ADR 0228), and `js` (toRows with the body as its literal, ADR 0227). With several, and BENCH_S3_ROUNDS > 1, the runs alternate round
  * by round, each round with its own plain PutObject run, so they are compared under the same load.
  */
-const S3_MAPPINGS = (process.env.BENCH_S3_MAPPING ?? 'sql').split(',');
+const S3_MAPPINGS = (process.env.BENCH_S3_MAPPING ?? 'bytes').split(',');
 const S3_ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 1);
-if (S3_MAPPINGS.some((m) => m !== 'sql' && m !== 'js') || !(Number.isInteger(S3_ROUNDS) && S3_ROUNDS >= 1)) throw new Error('BENCH_S3_MAPPING is a list of sql and js; BENCH_S3_ROUNDS a positive integer');
+if (S3_MAPPINGS.some((m) => m !== 'bytes' && m !== 'sql' && m !== 'js') || !(Number.isInteger(S3_ROUNDS) && S3_ROUNDS >= 1)) throw new Error('BENCH_S3_MAPPING is a list of bytes, sql and js; BENCH_S3_ROUNDS a positive integer');
 
 async function benchS3(ceph: CephS3, lines: Line[]) {
   console.log(`s3: writing through the destination (mappings ${S3_MAPPINGS.join(', ')}, ${S3_ROUNDS} round(s)), reading back, then the plain PutObject baseline…`);
@@ -352,14 +380,17 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
     for (const mapping of S3_MAPPINGS) {
       const bucket = `bench-lake-${mapping}-${round}`;
       await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-      const writerDef: DestinationDefinition = { ...def, create: (c, ctx) => new S3Writer(c as unknown as S3Config, ctx, mapping === 'sql') };
-      const meter = writePhaseMeter();
-      const { wall, redelivered, generation } = await drive(writerDef, config(bucket), logBatchOf, meter);
+      const writerDef: DestinationDefinition = { ...def, create: (c, ctx) => new S3Writer(c as unknown as S3Config, ctx, mapping !== 'js') };
+      // One profile per run (the file name gains the mapping and round), not the last run's alone.
+      const meter = writePhaseMeter(process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, `-${mapping}-${round}.cpuprofile`));
+      const { wall, redelivered, generation } = await drive(writerDef, config(bucket), mapping === 'bytes' ? logBytesBatchOf : logBatchOf, meter);
       runs.push({ mapping, rate: EVENTS / (wall - generation.wall), back: await s3ReadBack(s3, bucket), redelivered, wall, generation, cpu: meter.note(generation) });
+      await emptyBucket(s3, bucket); // read back: its room is needed (emptyBucket says why)
     }
     const plainBucket = `bench-plain-${round}`;
     await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
     const plain = await plainPut(s3, plainBucket, def.limits, logBatchOf);
+    await emptyBucket(s3, plainBucket);
     for (const r of runs) {
       (rates.get(r.mapping) ?? rates.set(r.mapping, []).get(r.mapping)!).push(r.rate);
       report(lines, {
@@ -420,6 +451,28 @@ async function benchSnowflake(lines: Line[]) {
   }
 }
 
+/**
+ * Stops the bench's Ceph cluster however the process ends. Its daemons detach from the process
+ * (and its process group), so they outlive a bench that is interrupted (Ctrl-C), killed
+ * (SIGTERM, e.g. by a job runner's timeout) or ended by an uncaught error, none of which runs
+ * main's `finally`; `startCeph` leaves stopping to its caller. A SIGKILL still leaves them.
+ */
+function stopWithProcess(ceph: CephS3): () => void {
+  let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    ceph.stop();
+  };
+  process.once('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.once(signal, () => {
+      stop();
+      process.kill(process.pid, signal); // no listener left: the signal's default action ends the process
+    });
+  return stop;
+}
+
 async function main() {
   console.log(machineLine());
   console.log(`${fmt(EVENTS)} message.created events of ~${(Buffer.byteLength(JSON.stringify(messageCreated(0, { prefix: 'x', bodyBytes: BODY_BYTES }))) / 1024).toFixed(1)} KB over 1,000 grants; every ${REDELIVER_EVERY}th batch delivered twice`);
@@ -427,10 +480,11 @@ async function main() {
   const lines: Line[] = [];
   if (only.has('s3')) {
     const ceph = await startCeph();
+    const stop = stopWithProcess(ceph);
     try {
       await benchS3(ceph, lines);
     } finally {
-      ceph.stop();
+      stop();
     }
   }
   if (only.has('bigquery')) await benchBigQuery(lines);

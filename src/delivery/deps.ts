@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Sealer } from '../crypto/sealing.js';
 import type { LogWatch } from '../event-log/notify.js';
 import type { Logger } from '../observability/logger.js';
+import type pg from 'pg';
 import type { Database } from '../store/database.js';
 import type { Repositories } from '../store/repositories/index.js';
 import type { DestinationCatalog } from './catalog.js';
@@ -54,6 +55,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
 
 export interface EngineDeps {
   db: Kysely<Database>;
+  /** The same database's node-postgres pool (PostgreSQL only): reads that keep objects as bytes (event-log/read-bytes.ts). */
+  pool?: pg.Pool;
   sealer: Sealer;
   catalog: DestinationCatalog;
   leases: Repositories['leases'];

@@ -45,6 +45,7 @@ export async function startEngine(p: EngineParts): Promise<StartedEngine> {
   });
   const engine = createDeliveryEngine({
     db: p.store.db,
+    ...(p.store.pool ? { pool: p.store.pool } : {}),
     sealer: p.sealer,
     catalog: p.catalog,
     leases: p.leases,

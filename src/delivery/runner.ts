@@ -1,6 +1,7 @@
 import { destinationContext, FatalError, RetryableError, type DestinationDefinition, type DestinationWriter } from '../destinations/destination.js';
 import type { StoredEvent } from '../domain/event.js';
-import { comparePositions, lagAfter, readAfter, type EventFilter, type LoggedEvent, type LogPosition, type ReadResult } from '../event-log/read.js';
+import { readAfterAsBytes } from '../event-log/read-bytes.js';
+import { comparePositions, lagAfter, readAfter, type EventFilter, type LoggedEvent, type LogPosition, type ReadQuery, type ReadResult } from '../event-log/read.js';
 import type { Lease } from '../store/repositories/leases.js';
 import { asError, deliverLanes } from './deliver.js';
 import { errorMessage, sleep, type EngineDeps } from './deps.js';
@@ -96,6 +97,12 @@ export class StreamRunner {
       new Waker(),
     );
     this.done = this.run();
+  }
+
+  /** readAfter, with objects in the form the stream's destination takes them (DestinationDefinition.logObjects). */
+  private readLog(open: OpenWriter, q: ReadQuery): Promise<ReadResult> {
+    const pool = this.deps.pool;
+    return open.def.logObjects === 'bytes' && pool ? readAfterAsBytes(this.deps.db, pool, q) : readAfter(this.deps.db, q);
   }
 
   private get fence() {
@@ -207,7 +214,7 @@ export class StreamRunner {
         // and size (a replay, a settings change or a commit that did not happen discard it).
         const reuse: ReadResult | null = ahead !== null && comparePositions(ahead.after, pos) === 0 && ahead.key === readKey(filter, windowSize) ? await ahead.result : null;
         ahead = null;
-        const read: ReadResult = reuse ?? (await readAfter(this.deps.db, { after: pos, filter, limit: windowSize }));
+        const read: ReadResult = reuse ?? (await this.readLog(open, { after: pos, filter, limit: windowSize }));
         const full = read.events.length >= windowSize;
         growth = full ? Math.min(growth * 2, options.windowGrowthMax) : 1;
         // These events were not there at the previous read, so they have waited at most since then.
@@ -246,7 +253,7 @@ export class StreamRunner {
         if (full) {
           // Draining a backlog: read the next page while this one is written.
           const limit = baseWindow * growth;
-          ahead = { after: read.next, key: readKey(filter, limit), result: readAfter(this.deps.db, { after: read.next, filter, limit }).catch(() => null) };
+          ahead = { after: read.next, key: readKey(filter, limit), result: this.readLog(open, { after: read.next, filter, limit }).catch(() => null) };
         }
         await this.lock.run(() => this.deliverWindow(s, open!, read.events, pos, read.next, attempt));
       }

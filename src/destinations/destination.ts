@@ -92,6 +92,14 @@ export interface DestinationDefinition<C = Record<string, unknown>> {
   limits: DestinationLimits;
   /** Shown in the dashboard's stream form and `GET /v3/destinations`. */
   setupGuide?: DestinationSetupGuide<C>;
+  /**
+   * How events read from the log hold their `object` until it is read (domain/event-json.ts):
+   * the driver's decoded text (the default), or its UTF-8 bytes, for a writer that hands the
+   * bytes on (`objectBytes`) without a JS string of the text ever being made (ADR 0229). Either
+   * way `object` parses on first read; only where the engine can read bytes (PostgreSQL) do
+   * events hold them.
+   */
+  logObjects?: 'text' | 'bytes';
   create(config: C, ctx: DestinationContext): DestinationWriter;
 }
 

@@ -1,4 +1,4 @@
-import { BIGINT, BOOLEAN, DuckDBInstance, DuckDBTableFunction, INTEGER, timestampTZValue, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { BIGINT, BLOB, BOOLEAN, DuckDBBlobValue, DuckDBInstance, DuckDBTableFunction, INTEGER, timestampTZValue, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
 import { TABLES, type Cell, type ColumnType, type Row, type TableName } from './tables.js';
 
 /**
@@ -46,12 +46,23 @@ export function duckTableDdl(table: TableName, name: string, extra: string[] = [
  * where a TIMESTAMPTZ value object per cell cost ~30 % of a message row) turned back into
  * TIMESTAMPTZ by the COPY's SELECT, so the Parquet schema is the layout's own.
  */
-const SOURCE_TYPES: Record<ColumnType, DuckDBType> = { text: VARCHAR, json: VARCHAR, integer: INTEGER, bigint: BIGINT, boolean: BOOLEAN, timestamptz: BIGINT };
+const SOURCE_TYPES: Record<SourceType, DuckDBType> = { text: VARCHAR, json: VARCHAR, integer: INTEGER, bigint: BIGINT, boolean: BOOLEAN, timestamptz: BIGINT, literal: VARCHAR, bytes: BLOB };
+
+/**
+ * A source column's type: a layout type, or one of the two forms of a JSON literal (see
+ * jsonLiteralKey): as a string, or as its UTF-8 bytes, which reach DuckDB as a BLOB copied
+ * straight from the bytes, with no JS string and no UTF-16 → UTF-8 conversion on the JS thread.
+ */
+type SourceType = ColumnType | 'literal' | 'bytes';
 
 /** One cell as the source column's vector takes it (null for SQL NULL). */
-function sourceCell(type: ColumnType, v: Cell | undefined): string | number | bigint | boolean | null {
+function sourceCell(type: SourceType, v: Cell | Uint8Array | undefined): string | number | bigint | boolean | DuckDBBlobValue | null {
   if (v === null || v === undefined) return null;
   switch (type) {
+    case 'literal':
+      return typeof v === 'string' ? v : null;
+    case 'bytes':
+      return v instanceof Uint8Array ? new DuckDBBlobValue(v) : null;
     case 'text':
     case 'json':
       return String(v);
@@ -75,9 +86,19 @@ const VECTOR_ROWS = 2048;
  * Where a row may hold a text cell as its JSON string literal (quotes and escapes included)
  * instead of the string: `row[jsonLiteralKey(column)]`, with the cell itself null. DuckDB unescapes
  * it in the COPY, so a caller that has the JSON text of a large value (an event body as the log
- * stored it) hands it over without parsing it on the JS thread (ADR 0227).
+ * stored it) hands it over without parsing it on the JS thread (ADR 0227). The literal is a
+ * string or its UTF-8 bytes (a Uint8Array, valid UTF-8: DuckDB's decode() refuses anything else).
  */
 export const jsonLiteralKey = (column: string) => `\u0000json:${column}`;
+
+/**
+ * Sets `row`'s literal of `column` (see jsonLiteralKey). Bytes are not a layout cell (Row's
+ * cells are what every destination writes), so they are stored past Row's type here, the one
+ * place that does it; only this encoder reads the key back (`sourceCell`).
+ */
+export function setJsonLiteral(row: Row, column: string, literal: string | Uint8Array): void {
+  (row as Record<string, Cell | Uint8Array>)[jsonLiteralKey(column)] = literal;
+}
 
 export interface ParquetFileOptions {
   /** Text columns whose cells rows may give as JSON string literals (see jsonLiteralKey). */
@@ -106,10 +127,10 @@ export interface ExtraColumn {
   ordinal?: boolean;
 }
 
-/** One column of the row source: a layout column, the JSON literal form of a text column, or an extra one. */
+/** One column of the row source: a layout column, a JSON literal form of a text column, or an extra one. */
 interface SourceColumn {
   name: string;
-  type: ColumnType;
+  type: SourceType;
   key: string;
   ordinal?: boolean;
 }
@@ -122,12 +143,13 @@ interface Source {
 }
 
 const literalName = (column: string) => `${column}__json_literal`;
+const literalBytesName = (column: string) => `${column}__json_bytes`;
 
 function sourceColumns(table: TableName, literals: readonly string[], projection: Projection | undefined): SourceColumn[] {
   const cols: SourceColumn[] = TABLES[table].columns.map((c) => ({ name: c.name, type: c.type, key: c.name }));
   for (const name of literals) {
     if (TABLES[table].columns.find((c) => c.name === name)?.type !== 'text') throw new Error(`parquet encoder: ${table}.${name} is not a text column`);
-    cols.push({ name: literalName(name), type: 'text', key: jsonLiteralKey(name) });
+    cols.push({ name: literalName(name), type: 'literal', key: jsonLiteralKey(name) }, { name: literalBytesName(name), type: 'bytes', key: jsonLiteralKey(name) });
   }
   for (const c of projection?.extra ?? []) {
     if (cols.some((s) => s.name === c.name)) throw new Error(`parquet encoder: ${table} already has a source column ${c.name}`);
@@ -141,8 +163,10 @@ function copySelect(table: TableName, key: string, literals: readonly string[], 
     const id = duckIdent(c.name);
     if (c.type === 'timestamptz') return `make_timestamptz(${id}) AS ${id}`;
     if (!literals.includes(c.name)) return id;
-    const literal = duckIdent(literalName(c.name));
-    return `CASE WHEN ${literal} IS NULL THEN ${id} ELSE json_extract_string(${literal}, '$') END AS ${id}`;
+    // At most one of the two literal forms is set; decode() turns the bytes into VARCHAR (checking they are UTF-8).
+    // A string literal never extracts to NULL, so without one the cell is taken; the literal is named once, so decoded once.
+    const literal = `coalesce(${duckIdent(literalName(c.name))}, decode(${duckIdent(literalBytesName(c.name))}))`;
+    return `coalesce(json_extract_string(${literal}, '$'), ${id}) AS ${id}`;
   });
   const source = `${SOURCE_FUNCTION}(${duckLiteral(key)})`;
   if (!projection) return `SELECT ${cols.join(', ')} FROM ${source}`;

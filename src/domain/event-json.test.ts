@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toCloudEvent, type StoredEvent } from './event.js';
-import { cloudEventJson, objectJson, withObjectJson } from './event-json.js';
+import { cloudEventJson, objectBytes, objectJson, withObjectJson } from './event-json.js';
 
 const object = { id: 'm1', subject: 'Grüße "quoted" \\ \n', to: [{ name: 'A', email: 'a@example.com' }], unread: true, size: 12.5 };
 const plain: StoredEvent = { seq: '7', id: 'evt-1', applicationId: 'app-1', grantId: 'grant-1', provider: 'imap', type: 'message.created', source: '/imap/emails/realtime', time: 1_700_000_000, object };
@@ -47,5 +47,23 @@ describe('events with the log\'s JSON text', () => {
     expect(JSON.parse(JSON.stringify(lazy()))).toEqual(plain);
     expect(e).toEqual(plain);
     expect(Object.keys(e).sort()).toEqual(Object.keys(plain).sort());
+  });
+
+  it('holds the text as UTF-8 bytes when read so: the same event, the bytes handed out until `object` is read or replaced', () => {
+    // A view into a larger buffer, as a reader slicing a network chunk hands it over.
+    const chunk = Buffer.concat([Buffer.from('xx'), Buffer.from(dbText), Buffer.from('yy')]);
+    const bytes = chunk.subarray(2, chunk.length - 2);
+    const e = withObjectJson<StoredEvent>({ ...fields }, bytes);
+    expect(objectBytes(e)).toBe(bytes);
+    expect(objectJson(e)).toBe(dbText);
+    expect(cloudEventJson(e, 2)).toBe(cloudEventJson(lazy(), 2));
+    expect(objectBytes(lazy())).toBeNull();
+    expect(e.object).toEqual(object);
+    expect(objectBytes(e)).toBeNull();
+    const replaced = withObjectJson<StoredEvent>({ ...fields }, bytes);
+    replaced.object = { id: 'replaced' };
+    expect(objectBytes(replaced)).toBeNull();
+    expect(objectJson(replaced)).toBe('{"id":"replaced"}');
+    expect(objectBytes(plain)).toBeNull();
   });
 });

@@ -78,16 +78,24 @@ function afterSql(p: LogPosition): RawBuilder<unknown> {
  */
 const COLUMNS = sql`e.seq, e.id, e.application_id, e.grant_id, e.provider, e.type, e.source, e.time, e.txid::text as txid, e.object::text as object_json`;
 
-type LogRow = Omit<EventRow, 'object' | 'txid' | 'created_at'> & { txid: string; object_json: string };
+/** A row of the log as delivery reads it; `object_json` is the text, or its UTF-8 bytes (read-bytes.ts). */
+export type LogRow = Omit<EventRow, 'object' | 'txid' | 'created_at'> & { txid: string; object_json: string | Uint8Array };
 
 function toLoggedEvent(r: LogRow): LoggedEvent {
   return withObjectJson<LoggedEvent>({ ...eventFields(r), txid: r.txid }, r.object_json);
 }
 
-/** Reads up to `limit` events after `after` that match `filter`, in (txid, seq) order, below the horizon. */
-export async function readAfter(db: Kysely<Database>, q: { after: LogPosition; filter: EventFilter; limit: number }): Promise<ReadResult> {
-  // One statement: the horizon and the rows come from the same snapshot.
-  const { rows } = await sql<(LogRow & { horizon: string }) | { horizon: string; seq: null }>`
+export interface ReadQuery {
+  after: LogPosition;
+  filter: EventFilter;
+  limit: number;
+}
+
+/**
+ * readAfter's one statement: the horizon and the rows come from the same snapshot. Every row
+ * carries the horizon; with no event, one row with the horizon and nulls.
+ */
+export const readAfterQuery = (q: ReadQuery) => sql<(LogRow & { horizon: string }) | { horizon: string; seq: null }>`
     select h.horizon, e.*
     from (select pg_snapshot_xmin(pg_current_snapshot())::text as horizon) h
     left join lateral (
@@ -95,7 +103,15 @@ export async function readAfter(db: Kysely<Database>, q: { after: LogPosition; f
       where ${sql.join(filterSql(q.filter), sql` and `)} and ${afterSql(q.after)} and e.txid < h.horizon::xid8
       order by e.txid, e.seq
       limit ${q.limit}
-    ) e on true`.execute(db);
+    ) e on true`;
+
+/** Reads up to `limit` events after `after` that match `filter`, in (txid, seq) order, below the horizon. */
+export async function readAfter(db: Kysely<Database>, q: ReadQuery): Promise<ReadResult> {
+  return readResult(q, (await readAfterQuery(q).execute(db)).rows);
+}
+
+/** The events of readAfterQuery's rows, and where the next read starts. */
+export function readResult(q: ReadQuery, rows: readonly ((LogRow & { horizon: string }) | { horizon: string; seq: null })[]): ReadResult {
   const horizon = rows[0]!.horizon;
   const events: LoggedEvent[] = [];
   for (const r of rows) {

@@ -18,6 +18,8 @@ export interface Store {
   /** Runs a parameterless, possibly multi-statement SQL script (migrations). */
   execScript(sql: string): Promise<void>;
   connectionString: string | null;
+  /** PostgreSQL's node-postgres pool behind `db`, for what Kysely cannot run (COPY). */
+  pool?: pg.Pool;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function openPostgres(connectionString: string, poolSize = 10, onEr
   return {
     kind: 'postgres',
     db,
+    pool,
     connectionString,
     async execScript(sql) {
       await pool.query(sql);

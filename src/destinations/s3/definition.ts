@@ -27,5 +27,8 @@ export const s3Destination = defineDestination<S3Config>({
   // and encoded while the other's last files are compressed and uploaded; the partition index
   // keeps the fragments still uploading, so the two never write the same event (ADR 0225).
   limits: { maxBatch: 10_000, maxWaitMs: 10_000, maxInFlight: 2, ordering: 'per-grant' },
+  // Parquet hands message bodies to DuckDB as the log's UTF-8 bytes (ADR 0229); NDJSON parses the
+  // object either way, from bytes as cheaply as from the decoded text.
+  logObjects: 'bytes',
   create: (config, ctx) => new S3Writer(config, ctx),
 });

@@ -1,8 +1,9 @@
 import type { StoredEvent } from '../../domain/event.js';
-import { objectJson } from '../../domain/event-json.js';
-import { jsonLiteralKey, type ParquetFileOptions } from '../parquet.js';
+import { objectBytes, objectJson } from '../../domain/event-json.js';
+import { setJsonLiteral, type ParquetFileOptions } from '../parquet.js';
 import { messageEventCells, toRows, type TableName, type TableRows } from '../tables.js';
-import { scanMessage } from './message-scan.js';
+import { bodyBytes } from './body-bytes.js';
+import { scanMessage, type ScannedMessage } from './message-scan.js';
 import { OBJECT_KEY, PROJECTIONS } from './message-sql.js';
 
 /**
@@ -120,10 +121,28 @@ function holdsLogText(e: StoredEvent): boolean {
  */
 function sqlRows(e: StoredEvent, text: string, syncedAt: Date): TableRows[] | null {
   const scan = scanMessage(text);
-  if (!scan || (e.grantId == null && !scan.grantId) || e.applicationId == null || e.id == null) return null;
-  const object = `${text.slice(0, scan.bodyStart)}null${text.slice(scan.bodyEnd)}`;
+  return scan && mappedRows(e, scan, `${text.slice(0, scan.bodyStart)}null${text.slice(scan.bodyEnd)}`, text.slice(scan.bodyStart, scan.bodyEnd), syncedAt);
+}
+
+/**
+ * sqlRows for an object held as UTF-8 bytes (ADR 0229): the body's literal is found in the bytes
+ * and handed over as bytes, only the rest is decoded and scanned, so no string of the body ever
+ * exists. The scan runs over the rest with an empty string in the body's place and must find
+ * the top-level body exactly there; then the text it accepted is the object's, but for the body.
+ */
+function sqlBytesRows(e: StoredEvent, bytes: Uint8Array, syncedAt: Date): TableRows[] | null {
+  const cut = bodyBytes(bytes);
+  if (!cut) return null;
+  const scan = scanMessage(`${cut.head}""${cut.tail}`);
+  if (!scan || scan.bodyStart !== cut.head.length || scan.bodyEnd !== cut.head.length + 2) return null;
+  return mappedRows(e, scan, `${cut.head}null${cut.tail}`, cut.literal, syncedAt);
+}
+
+/** The rows of a scanned message: `object` is its text with the body null, `literal` the body's JSON literal. */
+function mappedRows(e: StoredEvent, scan: ScannedMessage, object: string, literal: string | Uint8Array, syncedAt: Date): TableRows[] | null {
+  if ((e.grantId == null && !scan.grantId) || e.applicationId == null || e.id == null) return null;
   const message = messageEventCells(e, syncedAt);
-  message[jsonLiteralKey('body')] = text.slice(scan.bodyStart, scan.bodyEnd);
+  setJsonLiteral(message, 'body', literal);
   message[OBJECT_KEY] = object;
   return [
     { table: 'message', rows: [message] },
@@ -133,14 +152,19 @@ function sqlRows(e: StoredEvent, text: string, syncedAt: Date): TableRows[] | nu
 
 /**
  * `toRows(e, syncedAt)` in the encoder's terms: a log-read message mapped by DuckDB when `sql`
- * and its text allow it (sqlRows), otherwise with its body handed over as its JSON literal, and
- * any other event by toRows itself. The files are the same whichever way (log-rows.test.ts).
+ * and its text allow it (sqlRows, or sqlBytesRows when the event holds the text as bytes),
+ * otherwise with its body handed over as its JSON literal, and any other event by toRows
+ * itself. The files are the same whichever way (log-rows.test.ts, message-sql.test.ts).
  */
 export function logRows(e: StoredEvent, syncedAt: Date, sql = true): TableRows[] {
   if (e.type !== 'message.created' || !holdsLogText(e)) return toRows(e, syncedAt);
+  if (sql) {
+    const bytes = objectBytes(e);
+    const mapped = bytes ? sqlBytesRows(e, bytes, syncedAt) : sqlRows(e, objectJson(e), syncedAt);
+    if (mapped) return mapped;
+  }
+  // The JS mapping works on the text (an object held as bytes is decoded here, as the driver would).
   const text = objectJson(e);
-  const mapped = sql ? sqlRows(e, text, syncedAt) : null;
-  if (mapped) return mapped;
   const cut = cutBody(text);
   if (!cut) return toRows(e, syncedAt);
   let object: unknown;
@@ -154,6 +178,6 @@ export function logRows(e: StoredEvent, syncedAt: Date, sql = true): TableRows[]
   const light: StoredEvent = { id: e.id, seq: e.seq, applicationId: e.applicationId, type: e.type, source: e.source, time: e.time, grantId: e.grantId, provider: e.provider, object: object as Record<string, unknown> };
   const rows = toRows(light, syncedAt);
   const message = rows.find((r) => r.table === 'message')?.rows[0];
-  if (message) message[jsonLiteralKey('body')] = cut.literal;
+  if (message) setJsonLiteral(message, 'body', cut.literal);
   return rows;
 }

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../../domain/event.js';
+import { withObjectJson } from '../../domain/event-json.js';
 import { grantEvent, messageCreated } from '../conformance/events.js';
 import { fromLog, pgText } from '../conformance/log-events.js';
-import { ParquetEncoder } from '../parquet.js';
+import { jsonLiteralKey, ParquetEncoder } from '../parquet.js';
 import { RowMappingError, rowsByTable, toRows, type TableName, type TableRows } from '../tables.js';
 import { logRows, parquetOptions } from './log-rows.js';
 import { scanMessage } from './message-scan.js';
@@ -155,6 +156,47 @@ describe('the SQL mapping of log-read messages', () => {
       expect(a.get(table)!.rows, table).toEqual(file.rows);
     }
     expect(b.get('message')!.rows).toHaveLength(events.filter((e) => e.type.startsWith('message.')).length);
+  });
+
+  it('with the text as UTF-8 bytes, writes the same files as JSON.parse + toRows of the decoded text, and as the text path', async () => {
+    const texts: [StoredEvent, Buffer][] = [];
+    for (const [i, e] of [...accepted, ...refused.filter(([why]) => why !== 'no grant anywhere' && why !== 'a date beyond Date').map(([, e]) => e)].entries()) {
+      // Encoded as the database sends it; a raw lone surrogate cannot be UTF-8 and becomes U+FFFD, as in the driver's decoding.
+      texts.push([e, Buffer.from(forms(e)[i % 3]!)]);
+      if (i % 4 === 0) texts.push([grantEvent(100 + i, { prefix: 'sql' }), Buffer.from(pgText(grantEvent(100 + i, { prefix: 'sql' }).object))]);
+    }
+    const invalid = Buffer.from(pgText(message(52).object));
+    invalid[invalid.indexOf('Lorem')] = 0xff; // not UTF-8 inside the body: decoded with U+FFFD, so the ordinary path maps it
+    const nested = message(53, { attachments: [{ body: 'an attachment\'s "body" key before the message body' }] });
+    const named = message(54, { id: 'body' }); // the string "body" before the member, as a value
+    const quoted = message(55, { subject: 'the "body": member' }); // and escaped inside a string (refused by the scan)
+    texts.push([message(52), invalid], [nested, Buffer.from(pgText(nested.object).replace('{', '{"a": {"body": "nested"}, '))], [named, Buffer.from(pgText(named.object))], [quoted, Buffer.from(pgText(quoted.object))]);
+    // The bytes sit in one larger buffer, as slices of a read's network chunk.
+    const chunk = Buffer.concat(texts.flatMap(([, b]) => [Buffer.from('~'), b]));
+    let at0 = 0;
+    const fromBytes = texts.map(([e, b]) => {
+      const { object: _o, ...fields } = e;
+      at0 += 1;
+      const view = chunk.subarray(at0, (at0 += b.length));
+      return withObjectJson<StoredEvent>(fields, view);
+    });
+    const decoded = texts.map(([e, b]) => ({ ...e, object: JSON.parse(b.toString('utf8')) as Record<string, unknown> }));
+    const viaText = texts.map(([e, b]) => fromLog(e, b.toString('utf8')));
+    const bytes = fromBytes.flatMap((e) => logRows(e, at, true));
+    // Every text the text path maps in SQL, and the "body" value; not the invalid, nested or escaped ones.
+    expect(bytes.filter((t) => t.table === 'message' && t.rows.some((r) => OBJECT_KEY in r)).length).toBe(accepted.length + 1);
+    // Handed over as bytes, not decoded.
+    expect(bytes.find((t) => t.table === 'message' && t.rows.some((r) => OBJECT_KEY in r))!.rows[0]![jsonLiteralKey('body')]).toBeInstanceOf(Uint8Array);
+    const a = await files('bytes', bytes);
+    const b = await files('parse', decoded.flatMap((e) => toRows(e, at)));
+    const c = await files('text', viaText.flatMap((e) => logRows(e, at, true)));
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    for (const [table, file] of b) {
+      expect(a.get(table)!.schema, table).toEqual(file.schema);
+      expect(a.get(table)!.rows, table).toEqual(file.rows);
+      expect(c.get(table)!.rows, table).toEqual(file.rows);
+    }
+    expect(JSON.stringify(b.get('message')!.rows)).toContain('\ufffd');
   });
 
   it('a message with no participant with an email gives no participant rows, as toRows', () => {

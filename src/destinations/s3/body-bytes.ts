@@ -1,0 +1,68 @@
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * Finds a `message.created` object's body literal in the object's UTF-8 bytes (as a reader that
+ * skips the driver's decoding hands them over), so the body goes to DuckDB as bytes and never
+ * becomes a JS string (ADR 0229): only the text around it is decoded, a few hundred bytes.
+ *
+ * The search is a shortcut, not a parse: it takes the first `"body"` key (an unescaped quote,
+ * then `:`) followed by a string, which in a jsonb text is the top-level member (jsonb sorts
+ * keys by length, and the message's shorter members hold no object with such a key). The
+ * caller must confirm it with `scanMessage` over `head + '""' + tail`: the scan walks the whole
+ * remaining structure and only accepts when its top-level body is exactly this literal's place.
+ */
+export interface BodyBytes {
+  /** The decoded text before the body's literal, and after it. */
+  head: string;
+  tail: string;
+  /** The literal's bytes, quotes included: JSON that DuckDB unescapes. */
+  literal: Uint8Array;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+function escaped(b: Buffer, quote: number): boolean {
+  let slashes = 0;
+  while (quote - 1 - slashes >= 0 && b[quote - 1 - slashes] === BACKSLASH) slashes += 1;
+  return slashes % 2 === 1;
+}
+
+function skipSpace(b: Buffer, i: number): number {
+  while (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09) i += 1;
+  return i;
+}
+
+/**
+ * The body literal and the text around it; null when there is none to hand over as bytes: no
+ * string body, a `\u` escape in it (the string path refuses those too, ADR 0227), or bytes that
+ * are not UTF-8 (decoded, they would hold U+FFFD where DuckDB's decode() fails: the ordinary
+ * path decodes them as the driver does).
+ */
+export function bodyBytes(bytes: Uint8Array): BodyBytes | null {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(b)) return null;
+  let from = 0;
+  for (;;) {
+    const key = b.indexOf('"body"', from, 'latin1');
+    if (key < 0) return null;
+    from = key + 1;
+    if (escaped(b, key)) continue; // inside a string
+    const colon = skipSpace(b, key + 6);
+    if (b[colon] !== COLON) continue; // a string value "body", not a key
+    const start = skipSpace(b, colon + 1);
+    if (b[start] !== QUOTE) return null;
+    let end = start + 1;
+    for (;;) {
+      end = b.indexOf(QUOTE, end);
+      if (end < 0) return null;
+      if (!escaped(b, end)) break;
+      end += 1;
+    }
+    end += 1;
+    const u = b.indexOf('\\u', start, 'latin1');
+    if (u >= 0 && u < end) return null;
+    return { head: b.toString('utf8', 0, start), tail: b.toString('utf8', end), literal: b.subarray(start, end) };
+  }
+}
