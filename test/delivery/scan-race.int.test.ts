@@ -38,7 +38,7 @@ describe('concurrent scans of one engine (PostgreSQL)', () => {
       expect(engine.running()).toEqual([s.id]);
       const started = t.logs.lines.filter((l) => l.includes('stream runner started') && l.includes(s.id));
       expect(started).toHaveLength(1);
-      expect(t.logs.text).not.toContain('lost the stream lease');
+      expect(t.logs.text).not.toContain('stopping this runner');
     } finally {
       await engine.stop();
     }
