@@ -1,6 +1,7 @@
 import { pruneDeadLetters, pruneDeliveryAttempts, pruneEvents } from '../event-log/prune.js';
 import { sleep, type EngineDeps } from './deps.js';
 import { StreamRunner } from './runner.js';
+import { Serial } from './serial.js';
 import { streamLease, streamStore } from './stream-store.js';
 
 const PRUNE_LEASE = 'event-log:prune';
@@ -31,7 +32,14 @@ export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
     for (const [id, runner] of runners) if (appId === '*' || applicationOf.get(id) === appId) runner.wake();
   });
 
-  async function scan(): Promise<void> {
+  // One scan at a time. A scan checks for a running runner, then awaits the lease before it
+  // records the new one; two scans in that gap (the timer's and an explicit scan(), as the API's
+  // resume or the e2e bench do) each started a runner of the same stream under the same holder and
+  // token, so both delivered every window, and the first to end released the other's lease.
+  const scans = new Serial();
+  const scan = () => scans.run(scanOnce);
+
+  async function scanOnce(): Promise<void> {
     for (const { id, applicationId } of await store.claimableIds(deps.workerId)) {
       if (stopping.signal.aborted) return;
       applicationOf.set(id, applicationId);

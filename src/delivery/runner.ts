@@ -7,6 +7,7 @@ import { asError, deliverLanes } from './deliver.js';
 import { errorMessage, sleep, type EngineDeps } from './deps.js';
 import { openSecrets } from './destination-config.js';
 import { HoldRetrier, newHolds, type HoldReady } from './hold-retrier.js';
+import { describeLoss, leaseState } from './lease-state.js';
 import type { NewHold } from './holds.js';
 import { planLanes } from './lanes.js';
 import { retryDelay } from './retry.js';
@@ -60,6 +61,8 @@ export class StreamRunner {
   private readonly abort = new AbortController();
   private readonly store;
   private renewTimer: NodeJS.Timeout | null = null;
+  /** The renewal under way, if any: awaited before the lease is given back, so that it cannot take the lease again after the release. */
+  private renewing: Promise<void> | null = null;
   private lostLease = false;
   /** The committed offset as this runner last saw it. */
   private offset: LogPosition = { txid: '0', seq: '0' };
@@ -126,21 +129,29 @@ export class StreamRunner {
   private startRenewing(): void {
     const every = Math.max(100, Math.floor(this.deps.options.leaseTtlMs / 3));
     this.renewTimer = setInterval(() => {
-      this.deps.leases
+      // One renewal at a time: under load they would pile up, and each is the same upsert.
+      if (this.renewing) return;
+      this.renewing = this.deps.leases
         .acquire(streamLease(this.streamId), this.lease.holder, this.deps.options.leaseTtlMs)
         .then((l) => {
           if (!l || l.token !== this.lease.token) this.loseLease();
         })
-        .catch((err: unknown) => this.log.warn({ err, stream: this.streamId }, 'could not renew stream lease; will retry'));
+        .catch((err: unknown) => this.log.warn({ err, stream: this.streamId }, 'could not renew stream lease; will retry'))
+        .finally(() => (this.renewing = null));
     }, every);
     this.renewTimer.unref();
   }
 
+  /** Stops at once; the warning, from the lease row read afterwards, says who holds the lease now. */
   private loseLease(): void {
     if (this.lostLease) return;
     this.lostLease = true;
-    this.log.warn({ stream: this.streamId }, 'lost the stream lease to another process; stopping this runner');
     this.abort.abort();
+    const mine = this.fence;
+    void this.deps.leases.get(streamLease(this.streamId)).then(
+      (row) => this.log.warn({ stream: this.streamId, holder: mine.holder, token: mine.token, now_holder: row?.holder, now_token: row?.token }, describeLoss(leaseState(row, mine), row, mine)),
+      (err: unknown) => this.log.warn({ err, stream: this.streamId }, 'stream lease lost (its row could not be read); stopping this runner'),
+    );
   }
 
   private async run(): Promise<void> {
@@ -152,6 +163,7 @@ export class StreamRunner {
       if (!this.abort.signal.aborted) this.log.error({ err, stream: this.streamId }, 'stream runner crashed; another scan restarts it');
     } finally {
       if (this.renewTimer) clearInterval(this.renewTimer);
+      await this.renewing;
       // This process no longer knows the lag (another one may run the stream now).
       this.deps.metrics.lag.remove({ stream: this.streamId });
       this.deps.metrics.lagSeconds.remove({ stream: this.streamId });
@@ -364,8 +376,10 @@ export class StreamRunner {
       this.offset = to;
       return true;
     }
-    // Either a replay moved the offset (keep going from there) or the lease is gone (stop).
-    if (!(await this.deps.leases.holds(streamLease(this.streamId), this.lease.holder, this.lease.token))) {
+    // Either a replay moved the offset (keep going from there) or the lease is gone (stop). The
+    // fence ignores expiry, so an expired lease still ours (renewal late under load) is a replay too.
+    const state = leaseState(await this.deps.leases.get(streamLease(this.streamId)), this.fence);
+    if (state !== 'ours' && state !== 'ours-expired') {
       this.loseLease();
       return false;
     }

@@ -67,6 +67,12 @@ export function leasesRepo(db: Kysely<Database>) {
       return row !== undefined;
     },
 
+    /** The lease row as it is now (released or expired included), null when it was never taken. */
+    async get(name: string): Promise<(Lease & { live: boolean }) | null> {
+      const row = await db.selectFrom('leases').selectAll().select(sql<boolean>`expires_at > now()`.as('live')).where('name', '=', name).executeTakeFirst();
+      return row ? { name: row.name, holder: row.holder, token: String(row.token), expiresAt: row.expires_at, live: row.live } : null;
+    },
+
     /** Leases with a holder (live or expired, not released). */
     list: (prefix: string) => db.selectFrom('leases').selectAll().where('name', 'like', `${prefix}%`).where('holder', '<>', RELEASED).execute(),
   };
