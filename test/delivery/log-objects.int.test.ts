@@ -21,11 +21,14 @@ describe.each(DATABASES)('objects of log-read events by the destination\'s decla
     t = await testContext(kind);
     if (kind === 'postgres') pool = new pg.Pool({ connectionString: t.store.connectionString!, max: 4 });
   });
-  afterEach(async () => {
+  // Each delivery runs alone: an engine still running would take the next stream too and hand it
+  // to its own destination, and an earlier stream left active would reach the next engine's sink.
+  async function stopEarlier(): Promise<void> {
     await Promise.all(engines.map((e) => e.stop()));
     engines = [];
     await t.store.db.updateTable('streams').set({ status: 'pause' }).execute();
-  });
+  }
+  afterEach(stopEarlier);
   afterAll(async () => {
     await pool?.end();
     await t.close();
@@ -33,6 +36,7 @@ describe.each(DATABASES)('objects of log-read events by the destination\'s decla
 
   /** Delivers `count` events to a fake destination declaring `logObjects`; what each event held when written. */
   async function deliver(logObjects: DestinationDefinition['logObjects'], count: number) {
+    await stopEarlier();
     const appId = (await t.repos.applications.create({ name: 'objects', environment: 'test', region: 'local' })).id;
     const sink = new FakeSink({ maxBatch: 7, maxWaitMs: 0, maxInFlight: 2, ordering: 'per-grant' });
     const fake = sink.definition();
