@@ -10,7 +10,7 @@ import { forbiddenCause, systemLookupAll } from './guard.js';
 import { requestHeaders } from './headers.js';
 import { DeadlineQueue } from './deadlines.js';
 import { sendLane, type LaneResult, type Posted } from './pipeline.js';
-import { Cancel, post, type Answer } from './request.js';
+import { Cancel, post } from './request.js';
 import { Signer } from './signing.js';
 import { JSON_TYPE, planUnits, type Batching, type Unit } from './units.js';
 
@@ -107,28 +107,18 @@ export class WebhookWriter implements DestinationWriter {
     return this.pool;
   }
 
-  /**
-   * One POST; resolves (never rejects) with its outcome. `batch`: the body holds several events, and
-   * a refusal of it cannot say which one was wrong, so it is retried like a failure.
-   */
-  private post(client: Client, url: URL, unit: Unit, cancel: Cancel, batch = false): Promise<Posted> {
+  /** One POST; never throws for HTTP or network outcomes, it classifies them. */
+  private async post(client: Client, url: URL, unit: Unit, cancel: Cancel): Promise<Posted> {
     const gzip = this.config.compressed_delivery === true;
     const headers = requestHeaders(this.extraHeaders, unit, this.signer.headers(unit.id, this.ctx.now(), unit.json), gzip);
     const body = gzip ? gzipSync(unit.json) : unit.json;
     this.deadlines ??= new DeadlineQueue();
     const path = `${url.pathname}${url.search}`;
-    // One promise per request (plus the lane's await): an async wrapper and a second `.then` per
-    // request were garbage and microtasks on the thread that also syncs mail.
-    return post(client, { path, headers, body, snippetBytes: SNIPPET_BYTES, drainLimit: MAX_DRAIN_BYTES }, this.deadlines, this.opts.timeoutMs, cancel).then((answer) => this.outcome(answer, url, batch));
-  }
-
-  /** What an answer (or its absence) means for the unit: HTTP and network outcomes are classified, never thrown. */
-  private outcome(answer: Answer, url: URL, batch: boolean): Posted {
+    const answer = await post(client, { path, headers, body, snippetBytes: SNIPPET_BYTES, drainLimit: MAX_DRAIN_BYTES }, this.deadlines, this.opts.timeoutMs, cancel);
     switch (answer.kind) {
       case 'answer': {
         if (answer.status >= 200 && answer.status < 300) return { kind: 'ok', status: answer.status };
         const outcome = classifyStatus(answer.status, answer.headers, this.ctx.now(), answer.snippet);
-        if (batch && outcome.kind === 'reject') return { kind: 'retry', reason: `batch refused: ${outcome.reason}`, status: answer.status };
         return { ...outcome, status: answer.status };
       }
       case 'timeout':
@@ -170,7 +160,9 @@ export class WebhookWriter implements DestinationWriter {
     }
     const lanes = [...grants.values()].map((events) => planUnits(events, attempt, this.batching));
     const results = new Map<Unit[], LaneResult>();
-    const batched = this.batching.maxEvents > 1;
+    // A batch refused as a whole cannot say which of its events was wrong: it is retried like a failure.
+    const batched = (o: Posted): Posted =>
+      o.kind === 'reject' && this.batching.maxEvents > 1 ? { kind: 'retry', reason: `batch refused: ${o.reason}`, ...(o.status === undefined ? {} : { status: o.status }) } : o;
     let fatal: Posted | null = null;
     // One listener for the whole write: an aborted write cancels every lane's requests in flight.
     const cancels = new Set<Cancel>();
@@ -185,7 +177,7 @@ export class WebhookWriter implements DestinationWriter {
         const behind = new Cancel();
         cancels.add(behind);
         if (signal.aborted) behind.abort();
-        const r = await sendLane(units, this.depth, (u) => this.post(client, url, u, behind, batched), () => fatal !== null, behind).finally(() => cancels.delete(behind));
+        const r = await sendLane(units, this.depth, (u) => this.post(client, url, u, behind).then(batched), () => fatal !== null, behind).finally(() => cancels.delete(behind));
         if (r.failed?.outcome.kind === 'fatal') fatal ??= r.failed.outcome;
         results.set(units, r);
       } finally {
