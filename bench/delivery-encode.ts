@@ -4,7 +4,9 @@
  * for the body of a typical IMAP `message.created` event held as the log's text (a JS string, how
  * readAfter hands it over) and as UTF-8 bytes (readAfterAsBytes). No network, no database: it
  * isolates the per-event encoding cost that `npm run bench:delivery` mixes with everything else.
- * BENCH_EVENTS (default 20,000) events per round, BENCH_ROUNDS (default 5) rounds, medians.
+ * BENCH_EVENTS (default 20,000) events per round, BENCH_ROUNDS (default 5) rounds, medians;
+ * BENCH_ASCII=1 keeps every text ASCII (a one-byte string in V8; by default the subject holds an
+ * em dash, which makes the whole text a two-byte string, as any mail with such a character does).
  */
 import { withObjectJson } from '../src/domain/event-json.js';
 import type { StoredEvent } from '../src/domain/event.js';
@@ -24,7 +26,7 @@ function objectText(i: number): string {
     grant_id: 'grant-1',
     object: 'message',
     thread_id: `thread-${i}`,
-    subject: `Bench message ${i} — résumé`,
+    subject: process.env.BENCH_ASCII === '1' ? `Bench message ${i} - resume` : `Bench message ${i} — résumé`,
     from: [{ name: `Sender ${i % 50}`, email: `sender${i % 50}@bench.test` }],
     to: [{ name: 'Recipient', email: 'rcpt@bench.test' }],
     date: 1_700_000_000 + i,
