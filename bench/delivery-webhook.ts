@@ -12,7 +12,7 @@
  *    pipeline, batches), side by side in one run so ratios compare on a loaded machine. The
  *    receiver counts first deliveries that arrive out of per-grant order (must be 0).
  *
- * `BENCH_ONLY=drain` (or `throughput,latency`) runs a subset.
+ * `BENCH_ONLY=drain` (or `throughput,latency`) runs a subset; `BENCH_DRAIN_SETTINGS` picks the drain's settings.
  * Engine and appender run in this process (the embedded database allows nothing else); the
  * receiver runs in its own process. Each throughput run is repeated ROUNDS times; medians are
  * quoted. Engine settings are the production defaults.
@@ -37,6 +37,7 @@ import { openPGlite, openPostgres, type Store } from '../src/store/index.js';
 import { migrate } from '../src/store/migrate.js';
 import { createRepositories } from '../src/store/repositories/index.js';
 import { startPostgres } from '../test/helpers/postgres-server.js';
+import { cpuSample, imapBenchGroups } from './cpu-meter.js';
 import { machineLine, percentile } from './machine.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 30_000);
@@ -47,6 +48,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,latency,drain').split(','));
 const DRAIN_EVENTS = Number(process.env.BENCH_DRAIN_EVENTS ?? 10_000);
 const KEYS = `b:${Buffer.alloc(32, 5).toString('base64')}`;
+
+/** The PostgreSQL server's postmaster (its backends are its children), for its CPU per event. */
+let pgPid = 0;
+const pgSeconds = () => cpuSample(imapBenchGroups({}), [pgPid]).groups.get('PostgreSQL') ?? 0;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -143,6 +148,7 @@ async function drainOnce(store: Store, env: Setup, rx: Receiver, events: number,
   const e = env.engine();
   const started = Date.now();
   const cpu0 = process.cpuUsage();
+  const pg0 = pgSeconds();
   e.start();
   let st = await rx.ask('reset');
   while (st.count < events) {
@@ -150,11 +156,12 @@ async function drainOnce(store: Store, env: Setup, rx: Receiver, events: number,
     st = await rx.ask('stats');
   }
   const cpu = process.cpuUsage(cpu0);
+  const pgUs = (pgSeconds() - pg0) * 1e6;
   const seconds = (st.lastAt - started) / 1000;
   await e.stop();
   await env.svc.remove(env.app.id, s.id);
   // CPU time of this process (the engine, plus its database client) per event: far less sensitive to a loaded machine than a rate.
-  return { rate: events / seconds, seconds, outOfOrder: st.outOfOrder, cpuUsPerEvent: (cpu.user + cpu.system) / events };
+  return { rate: events / seconds, seconds, outOfOrder: st.outOfOrder, cpuUsPerEvent: (cpu.user + cpu.system) / events, pgUsPerEvent: pgUs / events };
 }
 
 async function throughput(kind: string, store: Store, env: Setup, rx: Receiver) {
@@ -197,20 +204,26 @@ async function latency(store: Store, env: Setup, rx: Receiver) {
   return { p50: percentile(lat, 50), p90: percentile(lat, 90), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN, received: st.count, total };
 }
 
-/** Webhook settings compared by the drain, in this order within one run. */
-const DRAIN_SETTINGS: [string, Record<string, unknown>][] = process.env.BENCH_DRAIN_DEFAULT_ONLY ? [['default settings', {}]] : [
-  ['one request at a time (pipelining 1)', { pipelining: 1 }],
-  ['default settings', {}],
-  ['batches of 100 events', { batch_max_events: 100 }],
-];
+/** Webhook settings the drain can compare, in this order within one run. */
+const ALL_DRAIN_SETTINGS: Record<string, [string, Record<string, unknown>]> = {
+  pipelining1: ['one request at a time (pipelining 1)', { pipelining: 1 }],
+  default: ['default settings', {}],
+  batched: ['batches of 100 events', { batch_max_events: 100 }],
+};
+/** `BENCH_DRAIN_SETTINGS=default,batched` runs a subset (BENCH_DRAIN_DEFAULT_ONLY=1: `default` alone). */
+const DRAIN_SETTINGS = (process.env.BENCH_DRAIN_DEFAULT_ONLY ? ['default'] : (process.env.BENCH_DRAIN_SETTINGS ?? 'pipelining1,default,batched').split(',')).map((name) => {
+  const setting = ALL_DRAIN_SETTINGS[name];
+  if (!setting) throw new Error(`BENCH_DRAIN_SETTINGS: unknown setting "${name}" (known: ${Object.keys(ALL_DRAIN_SETTINGS).join(', ')})`);
+  return setting;
+});
 
 async function drain(store: Store, env: Setup, rx: Receiver) {
   console.log(`\ndrain an already-filled log (PostgreSQL; events/s from engine start to the last receipt):`);
-  console.log('  setting                                  1 grant × ' + fmt(DRAIN_EVENTS) + '   20 grants × ' + fmt(DRAIN_EVENTS / 20) + '   engine CPU µs/event (1 / 20)   out of order');
+  console.log('  setting                                  1 grant × ' + fmt(DRAIN_EVENTS) + '   20 grants × ' + fmt(DRAIN_EVENTS / 20) + '   engine CPU µs/event (1 / 20)   PostgreSQL µs/event (1 / 20)   out of order');
   for (const [label, config] of DRAIN_SETTINGS) {
     const one = await drainOnce(store, env, rx, DRAIN_EVENTS, 1, config);
     const twenty = await drainOnce(store, env, rx, DRAIN_EVENTS, 20, config);
-    console.log(`  ${label.padEnd(40)} ${fmt(one.rate).padStart(16)} ${fmt(twenty.rate).padStart(18)}   ${`${fmt(one.cpuUsPerEvent)} / ${fmt(twenty.cpuUsPerEvent)}`.padStart(27)}   ${one.outOfOrder + twenty.outOfOrder}`);
+    console.log(`  ${label.padEnd(40)} ${fmt(one.rate).padStart(16)} ${fmt(twenty.rate).padStart(18)}   ${`${fmt(one.cpuUsPerEvent)} / ${fmt(twenty.cpuUsPerEvent)}`.padStart(27)}   ${`${fmt(one.pgUsPerEvent)} / ${fmt(twenty.pgUsPerEvent)}`.padStart(27)}   ${one.outOfOrder + twenty.outOfOrder}`);
   }
 }
 
@@ -219,6 +232,7 @@ async function main() {
   console.log(`webhook delivery: ${fmt(EVENTS)} events over ${fmt(GRANTS)} grants (throughput, median of ${ROUNDS}); ${RATE} events/s for ${SECONDS} s (latency)`);
   const rx = await startReceiver();
   const pg = await startPostgres();
+  pgPid = pg.pid();
   const dir = mkdtempSync(join(tmpdir(), 'bench-delivery-'));
   const rates: Record<string, number> = {};
   const lats: Record<string, Awaited<ReturnType<typeof latency>>> = {};

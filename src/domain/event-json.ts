@@ -74,10 +74,20 @@ export function objectJson(e: StoredEvent): string {
  * and in how numbers are spelled, never in meaning).
  */
 export function cloudEventJson(e: StoredEvent, attempt?: number): string {
+  const [head, tail] = cloudEventFrame(e, attempt);
+  return `${head}${objectJson(e)}${tail}`;
+}
+
+/**
+ * cloudEventJson around its object: the body is `head` + the object's JSON + `tail`. A writer that
+ * holds the object as the log's UTF-8 bytes (`objectBytes`) puts them between the two as they are.
+ */
+export function cloudEventFrame(e: StoredEvent, attempt?: number): [head: string, tail: string] {
   const attemptPart = attempt === undefined ? '' : `,"webhook_delivery_attempt":${JSON.stringify(attempt)}`;
   const grantPart = e.grantId ? `,"grant_id":${JSON.stringify(e.grantId)}` : '';
-  return (
+  return [
     `{"specversion":"1.0","type":${JSON.stringify(e.type)},"source":${JSON.stringify(e.source)},"id":${JSON.stringify(e.id)},"time":${JSON.stringify(e.time)}` +
-    `,"data":{"application_id":${JSON.stringify(e.applicationId)},"object":${objectJson(e)}${grantPart}}${attemptPart}}`
-  );
+      `,"data":{"application_id":${JSON.stringify(e.applicationId)},"object":`,
+    `${grantPart}}${attemptPart}}`,
+  ];
 }

@@ -53,5 +53,7 @@ export const webhookDestination: DestinationDefinition<WebhookConfig> = {
   // maxWaitMs only ever waits when the previous read was less than 50 ms ago (a busy stream): a
   // quiet stream's first event goes at once, a busy one writes fewer, fuller windows.
   limits: { maxBatch: 500, maxWaitMs: 50, maxInFlight: 4, ordering: 'per-grant' },
+  // Bodies are built from the log's UTF-8 bytes of each object, never a string of it (ADR 0118).
+  logObjects: 'bytes',
   create: (config, ctx) => new WebhookWriter(config, ctx),
 };

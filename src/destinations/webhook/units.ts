@@ -1,6 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { toCloudEvent, type StoredEvent } from '../../domain/event.js';
-import { cloudEventJson } from '../../domain/event-json.js';
+import { cloudEventFrame, cloudEventJson, objectBytes } from '../../domain/event-json.js';
 import { chunked } from '../destination.js';
 import { cloudEventHeaders, structuredCloudEvent } from './cloudevents.js';
 
@@ -39,10 +40,28 @@ export function batchId(events: readonly StoredEvent[]): string {
   return `batch_${h.digest('hex').slice(0, 32)}`;
 }
 
-/** The usual body, written once as bytes from the log's JSON text; the signatures and the request reuse them. */
+/**
+ * The usual body as bytes, written once; the signatures and the request reuse them. An object
+ * still held as the log's UTF-8 bytes is copied in as it is: decoding it into a string only to
+ * encode it back was, with the string's garbage, the largest part of encoding a body.
+ */
+export function eventBody(e: StoredEvent, attempt: number): Buffer {
+  const bytes = objectBytes(e);
+  // Text that is not UTF-8 (possible only with a database not in UTF8) goes the way a string of
+  // it would, with U+FFFD in its place, so both reads send the same body.
+  if (bytes === null || !isUtf8(bytes)) return Buffer.from(cloudEventJson(e, attempt));
+  const [head, tail] = cloudEventFrame(e, attempt);
+  const headBytes = Buffer.byteLength(head);
+  const body = Buffer.allocUnsafe(headBytes + bytes.length + Buffer.byteLength(tail));
+  body.write(head, 0);
+  body.set(bytes, headBytes);
+  body.write(tail, headBytes + bytes.length);
+  return body;
+}
+
 function single(e: StoredEvent, attempt: number): Unit {
   const attributes = { specversion: '1.0', id: e.id, type: e.type, source: e.source, time: e.time, ...(e.grantId ? { data: { grant_id: e.grantId } } : {}) };
-  return { events: [e], id: e.id, json: Buffer.from(cloudEventJson(e, attempt)), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(attributes) };
+  return { events: [e], id: e.id, json: eventBody(e, attempt), contentType: JSON_TYPE, ceHeaders: cloudEventHeaders(attributes) };
 }
 
 /**
@@ -54,7 +73,7 @@ export function planUnits(events: readonly StoredEvent[], attempt: number, batch
   if (batching.maxEvents <= 1) return events.map((e) => single(e, attempt));
   const encoded = events.map((e) => ({
     e,
-    part: Buffer.from(batching.format === 'cloudevents' ? JSON.stringify(structuredCloudEvent(toCloudEvent(e, attempt))) : cloudEventJson(e, attempt)),
+    part: batching.format === 'cloudevents' ? Buffer.from(JSON.stringify(structuredCloudEvent(toCloudEvent(e, attempt)))) : eventBody(e, attempt),
   }));
   const contentType = batching.format === 'cloudevents' ? CLOUDEVENTS_BATCH_TYPE : JSON_TYPE;
   // A body is `[` + the parts joined by `,` + `]`: counting each part with one separator byte,

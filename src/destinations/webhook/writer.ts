@@ -7,6 +7,7 @@ import { classifyStatus } from './classify.js';
 import { cloudEventHeaders } from './cloudevents.js';
 import { ConnectionPool } from './connections.js';
 import { forbiddenCause, systemLookupAll } from './guard.js';
+import { requestHeaders } from './headers.js';
 import { DeadlineQueue } from './deadlines.js';
 import { sendLane, type LaneResult, type Posted } from './pipeline.js';
 import { Cancel, post } from './request.js';
@@ -49,7 +50,6 @@ export const DEFAULT_CONCURRENCY = 64;
  */
 export const DEFAULT_PIPELINING = 32;
 export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
-const USER_AGENT = 'Tributary-Webhooks/1.0';
 const SNIPPET_BYTES = 200;
 const MAX_DRAIN_BYTES = 64 * 1024;
 
@@ -109,16 +109,9 @@ export class WebhookWriter implements DestinationWriter {
 
   /** One POST; never throws for HTTP or network outcomes, it classifies them. */
   private async post(client: Client, url: URL, unit: Unit, cancel: Cancel): Promise<Posted> {
-    const headers: Record<string, string> = Object.assign(
-      { ...this.extraHeaders, 'content-type': unit.contentType, 'user-agent': USER_AGENT },
-      unit.ceHeaders,
-      this.signer.headers(unit.id, this.ctx.now(), unit.json),
-    );
-    let body = unit.json;
-    if (this.config.compressed_delivery) {
-      body = gzipSync(unit.json);
-      headers['content-encoding'] = 'gzip';
-    }
+    const gzip = this.config.compressed_delivery === true;
+    const headers = requestHeaders(this.extraHeaders, unit, this.signer.headers(unit.id, this.ctx.now(), unit.json), gzip);
+    const body = gzip ? gzipSync(unit.json) : unit.json;
     this.deadlines ??= new DeadlineQueue();
     const path = `${url.pathname}${url.search}`;
     const answer = await post(client, { path, headers, body, snippetBytes: SNIPPET_BYTES, drainLimit: MAX_DRAIN_BYTES }, this.deadlines, this.opts.timeoutMs, cancel);
