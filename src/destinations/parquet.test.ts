@@ -112,8 +112,13 @@ describe('ParquetEncoder', () => {
         for (const [k, v] of Object.entries(row)) if (typeof v === 'string') setUtf8Cell(row, k, Buffer.from(v));
         return row;
       });
-      const sparse = base.map((r) => ({ ...r, thread_id: null, subject: null, snippet: null, unread: null, received_at: null }));
-      const files = { plain: base, mixed, bytesOnly, sparse, sparseBytes: sparse.map((r) => ({ ...r, id: Buffer.from(String(r.id)) as unknown as string })) };
+      const sparse: Row[] = base.map((r) => ({ ...r, thread_id: null, subject: null, snippet: null, unread: null, received_at: null }));
+      const sparseBytes = sparse.map((r) => {
+        const row: Row = { ...r };
+        setUtf8Cell(row, 'id', Buffer.from(String(r.id)));
+        return row;
+      });
+      const files = { plain: base, mixed, bytesOnly, sparse, sparseBytes };
       await Promise.all(Object.entries(files).map(([name, rows]) => enc.writeParquetFile('message', rows, join(dir, `utf8-${name}.parquet`), { literalColumns: ['body'] })));
 
       const all = async (name: string) => read(`SELECT * FROM read_parquet('${join(dir, `utf8-${name}.parquet`)}')`);
