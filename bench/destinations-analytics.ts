@@ -20,7 +20,7 @@
  * time out and say how much it was; the warehouse runs still hand prebuilt objects, generation
  * included.
  * Knobs: BENCH_EVENTS (default 200000), BENCH_ONLY=s3,bigquery,snowflake,postgres (a subset),
- * BENCH_S3_MAPPING=sql,js and BENCH_S3_ROUNDS (the s3 writer's mappings side by side, ADR 0228),
+ * BENCH_S3_MAPPING=bytes,bytes-inline,sql,js and BENCH_S3_ROUNDS (the s3 writer's mappings side by side, ADR 0228),
  * BENCH_CPU_PROFILE=<file> (a V8 profile of each s3 write phase, as <file>-<mapping>-<round>.cpuprofile).
  */
 import { spawnSync } from 'node:child_process';
@@ -106,6 +106,34 @@ function logBytesBatchOf(from: number, size: number): StoredEvent[] {
 }
 
 type Events = (from: number, size: number) => StoredEvent[];
+
+/**
+ * logBytesBatchOf's events with every object's bytes made before the timed interval, so the
+ * window's events are views and small objects only, as a COPY read hands them over. Made during
+ * the run (logBytesBatchOf, `bytes-inline`), the bench's own strings (~15 KB per event: the
+ * message, JSON.stringify's text) were excluded from the JS thread's time, but not their garbage
+ * collection, which fell on the writer: in one pair at load ~12 (ADR 0232) its other threads
+ * measured 135 vs 79 µs/event and its JS thread 107 vs 91. 200,000 objects hold ~1 GB (outside V8's heap).
+ */
+function bytesMadeAhead(): Events {
+  const fields: Omit<StoredEvent, 'object'>[] = [];
+  const views: Uint8Array[] = [];
+  for (let from = 0; from < EVENTS; from += 10_000) {
+    const events = batchOf(from, 10_000);
+    const texts = events.map((e) => Buffer.from(JSON.stringify(jsonbOrder(e.object))));
+    const chunk = Buffer.concat(texts);
+    let at = 0;
+    events.forEach(({ object: _object, ...f }, i) => {
+      fields.push(f);
+      views.push(chunk.subarray(at, (at += texts[i]!.length)));
+    });
+  }
+  return (from, size) => {
+    const out: StoredEvent[] = [];
+    for (let i = from; i < Math.min(EVENTS, from + size); i += 1) out.push(withObjectJson<StoredEvent>(fields[i]!, views[i]!));
+    return out;
+  };
+}
 
 /** Calls `events`, adding its wall and JS-thread CPU time to `spent` (the bench's own work, not the writer's). */
 function generate(events: Events, from: number, size: number, spent: { wall: number; cpu: number }): StoredEvent[] {
@@ -361,13 +389,14 @@ function writePhaseMeter(profile = process.env.BENCH_CPU_PROFILE): Phase & { not
 /**
  * The s3 writer's mappings of log-read messages the bench runs (BENCH_S3_MAPPING, comma-separated):
  * `bytes`, the default (the SQL mapping over events holding their objects as UTF-8 bytes, as the
- * s3 destination reads them, ADR 0229), `sql` (DuckDB maps what message-scan.ts accepts from the
+ * s3 destination reads them, ADR 0229; their bytes made before the run, ADR 0232), `bytes-inline` (the same
+ * events made window by window during the run, as before ADR 0232), `sql` (DuckDB maps what message-scan.ts accepts from the
  * decoded text, ADR 0228), and `js` (toRows with the body as its literal, ADR 0227). With several, and BENCH_S3_ROUNDS > 1, the runs alternate round
  * by round, each round with its own plain PutObject run, so they are compared under the same load.
  */
 const S3_MAPPINGS = (process.env.BENCH_S3_MAPPING ?? 'bytes').split(',');
 const S3_ROUNDS = Number(process.env.BENCH_S3_ROUNDS ?? 1);
-if (S3_MAPPINGS.some((m) => m !== 'bytes' && m !== 'sql' && m !== 'js') || !(Number.isInteger(S3_ROUNDS) && S3_ROUNDS >= 1)) throw new Error('BENCH_S3_MAPPING is a list of bytes, sql and js; BENCH_S3_ROUNDS a positive integer');
+if (S3_MAPPINGS.some((m) => !['bytes', 'bytes-inline', 'sql', 'js'].includes(m)) || !(Number.isInteger(S3_ROUNDS) && S3_ROUNDS >= 1)) throw new Error('BENCH_S3_MAPPING is a list of bytes, bytes-inline, sql and js; BENCH_S3_ROUNDS a positive integer');
 
 async function benchS3(ceph: CephS3, lines: Line[]) {
   console.log(`s3: writing through the destination (mappings ${S3_MAPPINGS.join(', ')}, ${S3_ROUNDS} round(s)), reading back, then the plain PutObject baseline…`);
@@ -383,7 +412,8 @@ async function benchS3(ceph: CephS3, lines: Line[]) {
       const writerDef: DestinationDefinition = { ...def, create: (c, ctx) => new S3Writer(c as unknown as S3Config, ctx, mapping !== 'js') };
       // One profile per run (the file name gains the mapping and round), not the last run's alone.
       const meter = writePhaseMeter(process.env.BENCH_CPU_PROFILE?.replace(/(\.cpuprofile)?$/, `-${mapping}-${round}.cpuprofile`));
-      const { wall, redelivered, generation } = await drive(writerDef, config(bucket), mapping === 'bytes' ? logBytesBatchOf : logBatchOf, meter);
+      const events = mapping === 'bytes' ? bytesMadeAhead() : mapping === 'bytes-inline' ? logBytesBatchOf : logBatchOf;
+      const { wall, redelivered, generation } = await drive(writerDef, config(bucket), events, meter);
       runs.push({ mapping, rate: EVENTS / (wall - generation.wall), back: await s3ReadBack(s3, bucket), redelivered, wall, generation, cpu: meter.note(generation) });
       await emptyBucket(s3, bucket); // read back: its room is needed (emptyBucket says why)
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventRange } from './conformance/events.js';
-import { ParquetEncoder } from './parquet.js';
+import { jsonLiteralKey, ParquetEncoder, setJsonLiteral, setUtf8Cell } from './parquet.js';
 import { rowsByTable, toRows, type Row } from './tables.js';
 
 const at = new Date('2026-01-01T00:00:00.123Z');
@@ -86,6 +86,52 @@ describe('ParquetEncoder', () => {
       expect(await schemaOf(join(dir, 'a.parquet'))).toMatchObject({ seq: 'INTEGER', start_ms: 'BIGINT' });
       const [g] = await read(`SELECT code, occurred_at, integration_id FROM read_parquet('${join(dir, 'g.parquet')}')`);
       expect(g).toEqual({ code: 25_020, occurred_at: at, integration_id: null });
+    } finally {
+      await enc.close();
+    }
+  });
+
+  it('writes the same file whether text cells are strings, UTF-8 bytes or both, and whether a column is all NULL', async () => {
+    const enc = new ParquetEncoder();
+    try {
+      const base = rowsByTable(eventRange(0, 3_000, { prefix: 'utf8', bodyBytes: 200 }).flatMap((e) => toRows(e, at))).get('message')!;
+      base[3] = { ...base[3]!, subject: 'ünïcödé — 😀 \u0000 nul', snippet: '' };
+      // Every text cell as bytes in odd rows, as strings in even ones; a literal body in every
+      // fifth (bytes or string); and a file whose optional columns are NULL in every row.
+      const mixed = base.map((r, i) => {
+        const row: Row = { ...r };
+        if (i % 5 === 0 && typeof r.body === 'string') {
+          setJsonLiteral(row, 'body', i % 2 ? Buffer.from(JSON.stringify(r.body)) : JSON.stringify(r.body));
+          row.body = null;
+        }
+        if (i % 2) for (const [k, v] of Object.entries(row)) if (typeof v === 'string' && k !== jsonLiteralKey('body')) setUtf8Cell(row, k, Buffer.from(v));
+        return row;
+      });
+      const bytesOnly = base.map((r) => {
+        const row: Row = { ...r };
+        for (const [k, v] of Object.entries(row)) if (typeof v === 'string') setUtf8Cell(row, k, Buffer.from(v));
+        return row;
+      });
+      const sparse: Row[] = base.map((r) => ({ ...r, thread_id: null, subject: null, snippet: null, unread: null, received_at: null }));
+      const sparseBytes = sparse.map((r) => {
+        const row: Row = { ...r };
+        setUtf8Cell(row, 'id', Buffer.from(String(r.id)));
+        return row;
+      });
+      const files = { plain: base, mixed, bytesOnly, sparse, sparseBytes };
+      await Promise.all(Object.entries(files).map(([name, rows]) => enc.writeParquetFile('message', rows, join(dir, `utf8-${name}.parquet`), { literalColumns: ['body'] })));
+
+      const all = async (name: string) => read(`SELECT * FROM read_parquet('${join(dir, `utf8-${name}.parquet`)}')`);
+      const plain = await all('plain');
+      expect(plain).toHaveLength(base.length);
+      expect(plain[3]!.subject).toBe('ünïcödé — 😀 \u0000 nul');
+      expect(await all('mixed')).toEqual(plain);
+      expect(await all('bytesOnly')).toEqual(plain);
+      const sparseRead = await all('sparse');
+      expect(sparseRead).toEqual(plain.map((r) => ({ ...r, thread_id: null, subject: null, snippet: null, unread: null, received_at: null })));
+      expect(await all('sparseBytes')).toEqual(sparseRead);
+      const schema = await schemaOf(join(dir, 'utf8-plain.parquet'));
+      for (const name of ['mixed', 'bytesOnly', 'sparse']) expect(await schemaOf(join(dir, `utf8-${name}.parquet`))).toEqual(schema);
     } finally {
       await enc.close();
     }

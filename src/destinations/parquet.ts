@@ -1,4 +1,5 @@
-import { BIGINT, BLOB, BOOLEAN, DuckDBBlobValue, DuckDBInstance, DuckDBTableFunction, INTEGER, timestampTZValue, VARCHAR, type DuckDBAppender, type DuckDBConnection, type DuckDBType } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTableFunction, timestampTZValue, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { planSource, type ReadColumn, type SourceColumn } from './parquet-source.js';
 import { TABLES, type Cell, type ColumnType, type Row, type TableName } from './tables.js';
 
 /**
@@ -41,42 +42,6 @@ export function duckTableDdl(table: TableName, name: string, extra: string[] = [
   return `CREATE TABLE IF NOT EXISTS ${duckIdent(name)} (${[...cols, ...extra].join(', ')})`;
 }
 
-/**
- * How the encoder hands DuckDB a column: timestamps as BIGINT epoch microseconds (a plain integer,
- * where a TIMESTAMPTZ value object per cell cost ~30 % of a message row) turned back into
- * TIMESTAMPTZ by the COPY's SELECT, so the Parquet schema is the layout's own.
- */
-const SOURCE_TYPES: Record<SourceType, DuckDBType> = { text: VARCHAR, json: VARCHAR, integer: INTEGER, bigint: BIGINT, boolean: BOOLEAN, timestamptz: BIGINT, literal: VARCHAR, bytes: BLOB };
-
-/**
- * A source column's type: a layout type, or one of the two forms of a JSON literal (see
- * jsonLiteralKey): as a string, or as its UTF-8 bytes, which reach DuckDB as a BLOB copied
- * straight from the bytes, with no JS string and no UTF-16 → UTF-8 conversion on the JS thread.
- */
-type SourceType = ColumnType | 'literal' | 'bytes';
-
-/** One cell as the source column's vector takes it (null for SQL NULL). */
-function sourceCell(type: SourceType, v: Cell | Uint8Array | undefined): string | number | bigint | boolean | DuckDBBlobValue | null {
-  if (v === null || v === undefined) return null;
-  switch (type) {
-    case 'literal':
-      return typeof v === 'string' ? v : null;
-    case 'bytes':
-      return v instanceof Uint8Array ? new DuckDBBlobValue(v) : null;
-    case 'text':
-    case 'json':
-      return String(v);
-    case 'integer':
-      return Number(v);
-    case 'bigint':
-      return BigInt(v as number);
-    case 'boolean':
-      return Boolean(v);
-    case 'timestamptz':
-      return BigInt((v as Date).getTime()) * 1000n;
-  }
-}
-
 /** The name under which each encoder's DuckDB knows the row source (one per database). */
 const SOURCE_FUNCTION = 'tributary_rows';
 /** Rows per call of the source: DuckDB's standard vector size (a chunk refuses more). */
@@ -87,17 +52,25 @@ const VECTOR_ROWS = 2048;
  * instead of the string: `row[jsonLiteralKey(column)]`, with the cell itself null. DuckDB unescapes
  * it in the COPY, so a caller that has the JSON text of a large value (an event body as the log
  * stored it) hands it over without parsing it on the JS thread (ADR 0227). The literal is a
- * string or its UTF-8 bytes (a Uint8Array, valid UTF-8: DuckDB's decode() refuses anything else).
+ * string or its UTF-8 bytes (setUtf8Cell).
  */
 export const jsonLiteralKey = (column: string) => `\u0000json:${column}`;
 
 /**
- * Sets `row`'s literal of `column` (see jsonLiteralKey). Bytes are not a layout cell (Row's
- * cells are what every destination writes), so they are stored past Row's type here, the one
- * place that does it; only this encoder reads the key back (`sourceCell`).
+ * Sets a text cell of `row` (a layout column, a literal, or an extra text column) to the text's
+ * UTF-8 bytes, which must be valid UTF-8 (DuckDB's decode() fails the file's COPY otherwise):
+ * they reach DuckDB as they are, with no JS string and no conversion (parquet-source.ts). Bytes
+ * are not a layout cell (Row's cells are what every destination writes), so they are stored
+ * past Row's type here, the one place that does it; only this encoder reads them back.
  */
+export function setUtf8Cell(row: Row, key: string, bytes: Uint8Array): void {
+  (row as Record<string, Cell | Uint8Array>)[key] = bytes;
+}
+
+/** Sets `row`'s literal of `column` (see jsonLiteralKey). */
 export function setJsonLiteral(row: Row, column: string, literal: string | Uint8Array): void {
-  (row as Record<string, Cell | Uint8Array>)[jsonLiteralKey(column)] = literal;
+  if (typeof literal === 'string') row[jsonLiteralKey(column)] = literal;
+  else setUtf8Cell(row, jsonLiteralKey(column), literal);
 }
 
 export interface ParquetFileOptions {
@@ -111,7 +84,8 @@ export interface ParquetFileOptions {
  * Lets DuckDB derive some of a file's cells itself: the rows carry `extra` source columns, and
  * the COPY reads `from(source)` — a relation over the row source that yields the layout's
  * columns under their names (timestamps still as epoch microseconds, literal columns still
- * beside their cells) — in `orderBy`'s order when given, otherwise in the rows' order.
+ * beside their cells) — in `orderBy`'s order when given, otherwise in the rows' order. An extra
+ * text column's cells may be UTF-8 bytes too (setUtf8Cell).
  */
 export interface Projection {
   extra: readonly ExtraColumn[];
@@ -127,29 +101,20 @@ export interface ExtraColumn {
   ordinal?: boolean;
 }
 
-/** One column of the row source: a layout column, a JSON literal form of a text column, or an extra one. */
-interface SourceColumn {
-  name: string;
-  type: SourceType;
-  key: string;
-  ordinal?: boolean;
-}
-
-/** Rows waiting to be read by a COPY, and how far it has read. */
+/** Rows waiting to be read by a COPY, the columns it reads of them (parquet-source.ts), and how far it has read. */
 interface Source {
-  columns: readonly SourceColumn[];
+  columns: readonly ReadColumn[];
   rows: readonly Row[];
   offset: number;
 }
 
 const literalName = (column: string) => `${column}__json_literal`;
-const literalBytesName = (column: string) => `${column}__json_bytes`;
 
 function sourceColumns(table: TableName, literals: readonly string[], projection: Projection | undefined): SourceColumn[] {
   const cols: SourceColumn[] = TABLES[table].columns.map((c) => ({ name: c.name, type: c.type, key: c.name }));
   for (const name of literals) {
     if (TABLES[table].columns.find((c) => c.name === name)?.type !== 'text') throw new Error(`parquet encoder: ${table}.${name} is not a text column`);
-    cols.push({ name: literalName(name), type: 'literal', key: jsonLiteralKey(name) }, { name: literalBytesName(name), type: 'bytes', key: jsonLiteralKey(name) });
+    cols.push({ name: literalName(name), type: 'literal', key: jsonLiteralKey(name) });
   }
   for (const c of projection?.extra ?? []) {
     if (cols.some((s) => s.name === c.name)) throw new Error(`parquet encoder: ${table} already has a source column ${c.name}`);
@@ -158,17 +123,15 @@ function sourceColumns(table: TableName, literals: readonly string[], projection
   return cols;
 }
 
-function copySelect(table: TableName, key: string, literals: readonly string[], projection: Projection | undefined): string {
+/** The COPY's query over the row source `source` (the relation of the file's plan). */
+function copySelect(table: TableName, source: string, literals: readonly string[], projection: Projection | undefined): string {
   const cols = TABLES[table].columns.map((c) => {
     const id = duckIdent(c.name);
     if (c.type === 'timestamptz') return `make_timestamptz(${id}) AS ${id}`;
     if (!literals.includes(c.name)) return id;
-    // At most one of the two literal forms is set; decode() turns the bytes into VARCHAR (checking they are UTF-8).
-    // A string literal never extracts to NULL, so without one the cell is taken; the literal is named once, so decoded once.
-    const literal = `coalesce(${duckIdent(literalName(c.name))}, decode(${duckIdent(literalBytesName(c.name))}))`;
-    return `coalesce(json_extract_string(${literal}, '$'), ${id}) AS ${id}`;
+    // A string literal never extracts to NULL, so without one the cell is taken.
+    return `coalesce(json_extract_string(${duckIdent(literalName(c.name))}, '$'), ${id}) AS ${id}`;
   });
-  const source = `${SOURCE_FUNCTION}(${duckLiteral(key)})`;
   if (!projection) return `SELECT ${cols.join(', ')} FROM ${source}`;
   return `SELECT ${cols.join(', ')} FROM ${projection.from(source)}${projection.orderBy ? ` ORDER BY ${projection.orderBy}` : ''}`;
 }
@@ -245,7 +208,7 @@ export class ParquetEncoder {
         const key = String(info.getParameter(0));
         const source = this.sources.get(key);
         if (!source) return info.setError(`parquet encoder: no rows staged under ${key}`);
-        for (const c of source.columns) info.addResultColumn(c.name, SOURCE_TYPES[c.type]);
+        for (const c of source.columns) info.addResultColumn(c.name, c.type);
         info.setCardinality(source.rows.length, true);
         info.setBindData(source);
       },
@@ -258,10 +221,10 @@ export class ParquetEncoder {
         if (n === 0) return;
         const cols = source.columns;
         for (let ci = 0; ci < cols.length; ci += 1) {
-          const { key, type, ordinal } = cols[ci]!;
+          const { key, cell, ordinal } = cols[ci]!;
           const vector = out.getColumnVector(ci);
           if (ordinal) for (let i = 0; i < n; i += 1) vector.setItem(i, source.offset + i);
-          else for (let i = 0; i < n; i += 1) vector.setItem(i, sourceCell(type, source.rows[source.offset + i]![key]));
+          else for (let i = 0; i < n; i += 1) vector.setItem(i, cell((source.rows[source.offset + i] as Record<string, Cell | Uint8Array>)[key]));
           vector.flush();
         }
         source.offset += n;
@@ -272,10 +235,12 @@ export class ParquetEncoder {
   async writeParquetFile(table: TableName, rows: readonly Row[], path: string, options: ParquetFileOptions = {}): Promise<void> {
     const literals = options.literalColumns ?? [];
     const key = String((this.nextKey += 1));
-    this.sources.set(key, { columns: sourceColumns(table, literals, options.projection), rows, offset: 0 });
+    const plan = planSource(sourceColumns(table, literals, options.projection), rows);
+    this.sources.set(key, { columns: plan.read, rows, offset: 0 });
     const c = await this.acquire();
     try {
-      await c.run(`COPY (${copySelect(table, key, literals, options.projection)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
+      const source = plan.relation(`${SOURCE_FUNCTION}(${duckLiteral(key)})`);
+      await c.run(`COPY (${copySelect(table, source, literals, options.projection)}) TO ${duckLiteral(path)} (FORMAT parquet, COMPRESSION zstd)`);
     } finally {
       this.sources.delete(key);
       this.release(c);

@@ -3,21 +3,28 @@ import { isUtf8 } from 'node:buffer';
 /**
  * Finds a `message.created` object's body literal in the object's UTF-8 bytes (as a reader that
  * skips the driver's decoding hands them over), so the body goes to DuckDB as bytes and never
- * becomes a JS string (ADR 0229): only the text around it is decoded, a few hundred bytes.
+ * becomes a JS string (ADR 0229): only the text around it is decoded, a few hundred bytes, and
+ * that text too reaches DuckDB as the bytes it was decoded from (ADR 0232).
  *
  * The search is a shortcut, not a parse: it takes the first `"body"` key (an unescaped quote,
  * then `:`) followed by a string, which in a jsonb text is the top-level member (jsonb sorts
  * keys by length, and the message's shorter members hold no object with such a key). The
- * caller must confirm it with `scanMessage` over `head + '""' + tail`: the scan walks the whole
- * remaining structure and only accepts when its top-level body is exactly this literal's place.
+ * caller must confirm it with `scanMessage` over `rest` decoded: the scan walks the whole
+ * remaining structure and only accepts when its top-level body is exactly at `at`.
  */
 export interface BodyBytes {
-  /** The decoded text before the body's literal, and after it. */
-  head: string;
-  tail: string;
+  /**
+   * The object's bytes with `""` in the body literal's place (a few hundred bytes, valid UTF-8):
+   * decoded for the scan, and handed to DuckDB as they are for its half of the mapping.
+   */
+  rest: Buffer;
+  /** The byte offset of that `""` in `rest`. */
+  at: number;
   /** The literal's bytes, quotes included: JSON that DuckDB unescapes. */
   literal: Uint8Array;
 }
+
+const EMPTY_STRING = Buffer.from('""');
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -63,6 +70,6 @@ export function bodyBytes(bytes: Uint8Array): BodyBytes | null {
     end += 1;
     const u = b.indexOf('\\u', start, 'latin1');
     if (u >= 0 && u < end) return null;
-    return { head: b.toString('utf8', 0, start), tail: b.toString('utf8', end), literal: b.subarray(start, end) };
+    return { rest: Buffer.concat([b.subarray(0, start), EMPTY_STRING, b.subarray(end)]), at: start, literal: b.subarray(start, end) };
   }
 }

@@ -1,7 +1,7 @@
 import type { StoredEvent } from '../../domain/event.js';
 import { objectBytes, objectJson } from '../../domain/event-json.js';
-import { setJsonLiteral, type ParquetFileOptions } from '../parquet.js';
-import { messageEventCells, toRows, type TableName, type TableRows } from '../tables.js';
+import { setJsonLiteral, setUtf8Cell, type ParquetFileOptions } from '../parquet.js';
+import { messageEventCells, toRows, type Row, type TableName, type TableRows } from '../tables.js';
 import { bodyBytes } from './body-bytes.js';
 import { scanMessage, type ScannedMessage } from './message-scan.js';
 import { OBJECT_KEY, PROJECTIONS } from './message-sql.js';
@@ -115,38 +115,45 @@ function holdsLogText(e: StoredEvent): boolean {
 
 /**
  * A log-read message whose text passes `scanMessage` (message-scan.ts), as rows DuckDB completes
- * (message-sql.ts): the event's own cells, and the object's text with its body replaced by null
- * under OBJECT_KEY (the body as its literal, as below). Null when it must be mapped in JS: the
- * scan refused the text, or toRows would reject the event.
+ * (message-sql.ts): the event's own cells, and the object's text with an empty string in its
+ * body's place under OBJECT_KEY (the body as its literal, as below). Null when it must be mapped
+ * in JS: the scan refused the text, or toRows would reject the event.
  */
 function sqlRows(e: StoredEvent, text: string, syncedAt: Date): TableRows[] | null {
   const scan = scanMessage(text);
-  return scan && mappedRows(e, scan, `${text.slice(0, scan.bodyStart)}null${text.slice(scan.bodyEnd)}`, text.slice(scan.bodyStart, scan.bodyEnd), syncedAt);
+  return scan && mappedRows(e, scan, `${text.slice(0, scan.bodyStart)}""${text.slice(scan.bodyEnd)}`, text.slice(scan.bodyStart, scan.bodyEnd), syncedAt);
 }
 
 /**
  * sqlRows for an object held as UTF-8 bytes (ADR 0229): the body's literal is found in the bytes
  * and handed over as bytes, only the rest is decoded and scanned, so no string of the body ever
- * exists. The scan runs over the rest with an empty string in the body's place and must find
- * the top-level body exactly there; then the text it accepted is the object's, but for the body.
+ * exists. The scan runs over the rest (an empty string in the body's place) and must find the
+ * top-level body exactly there; then the text it accepted is the object's, but for the body.
+ * DuckDB gets the rest as the bytes it was decoded from (ADR 0232): converting the decoded text
+ * back to UTF-8, twice (message and participant rows), cost more on the JS thread than the scan.
  */
 function sqlBytesRows(e: StoredEvent, bytes: Uint8Array, syncedAt: Date): TableRows[] | null {
   const cut = bodyBytes(bytes);
   if (!cut) return null;
-  const scan = scanMessage(`${cut.head}""${cut.tail}`);
-  if (!scan || scan.bodyStart !== cut.head.length || scan.bodyEnd !== cut.head.length + 2) return null;
-  return mappedRows(e, scan, `${cut.head}null${cut.tail}`, cut.literal, syncedAt);
+  const text = cut.rest.toString('utf8');
+  const scan = scanMessage(text);
+  if (!scan || scan.bodyEnd !== scan.bodyStart + 2 || Buffer.byteLength(text.slice(0, scan.bodyStart)) !== cut.at) return null;
+  return mappedRows(e, scan, cut.rest, cut.literal, syncedAt);
 }
 
-/** The rows of a scanned message: `object` is its text with the body null, `literal` the body's JSON literal. */
-function mappedRows(e: StoredEvent, scan: ScannedMessage, object: string, literal: string | Uint8Array, syncedAt: Date): TableRows[] | null {
+/** The rows of a scanned message: `object` is its text (or its UTF-8 bytes) with the body empty, `literal` the body's JSON literal. */
+function mappedRows(e: StoredEvent, scan: ScannedMessage, object: string | Uint8Array, literal: string | Uint8Array, syncedAt: Date): TableRows[] | null {
   if ((e.grantId == null && !scan.grantId) || e.applicationId == null || e.id == null) return null;
   const message = messageEventCells(e, syncedAt);
   setJsonLiteral(message, 'body', literal);
-  message[OBJECT_KEY] = object;
+  const participant: Row = { _synced_at: syncedAt };
+  for (const row of [message, participant]) {
+    if (typeof object === 'string') row[OBJECT_KEY] = object;
+    else setUtf8Cell(row, OBJECT_KEY, object);
+  }
   return [
     { table: 'message', rows: [message] },
-    { table: 'participant', rows: scan.participants ? [{ _synced_at: syncedAt, [OBJECT_KEY]: object }] : [] },
+    { table: 'participant', rows: scan.participants ? [participant] : [] },
   ];
 }
 

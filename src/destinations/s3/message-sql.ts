@@ -14,7 +14,7 @@ import { MESSAGE_MEMBERS, PARTICIPANT_TYPES, type MemberKind, type TableName } f
  * JSON functions read it as JSON.parse does.
  */
 
-/** Where a row carries the object's JSON text (its body replaced by null) for DuckDB to map. */
+/** Where a row carries the object's JSON text (an empty string in its body's place; as a string or its UTF-8 bytes) for DuckDB to map. */
 export const OBJECT_KEY = '\u0000object';
 const OBJECT = '__object';
 const PARSED = '__o';
