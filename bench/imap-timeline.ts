@@ -62,7 +62,7 @@ interface Settings {
 const NOW = { backfillPass: { ...backfillPass }, pipeline: { ...pipeline } };
 const BASELINE = { ...baselineSearch };
 const BULK = { ...bulkReader };
-const DAY_BASELINE = { slackMs: 86_400_000, datesPerFetch: Infinity };
+const DAY_BASELINE = { slackMs: 86_400_000, datesPerFetch: Infinity, esearch: false };
 const OLD = { backfillPass: { maxUids: 5_000, checkMs: Infinity }, pipeline: { lookahead: 2, readAhead: false } };
 const VARIANTS: Record<string, Settings> = {
   before: OLD,

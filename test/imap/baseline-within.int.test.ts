@@ -1,6 +1,6 @@
 import type { ImapFlow } from 'imapflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baselineSearch, candidatesSince, firstUidSince } from '../../src/providers/imap/baseline-search.js';
+import { backfillSpan, baselineSearch, candidatesSince, firstUidSince } from '../../src/providers/imap/baseline-search.js';
 import type { Cursor } from '../../src/providers/provider.js';
 import type { ImapCursor } from '../../src/providers/imap/sync.js';
 import { getProvider } from '../../src/providers/registry.js';
@@ -140,6 +140,35 @@ describe('IMAP baseline with and without WITHIN', () => {
       expect(day.has(f.uids.get(s)!), s).toBe(true);
     }
     expect(within.has(f.uids.get('three days before')!)).toBe(false);
+  });
+
+  it('finds the same backfill span by ESEARCH, by listing every UID, and on a server without ESEARCH', async () => {
+    const saved = { ...baselineSearch };
+    try {
+      for (const { f } of fixtures) {
+        for (const days of [1, 2.5, 10]) {
+          const since = new Date(f.created.getTime() - days * 86_400_000);
+          const spans: unknown[] = [];
+          for (const [esearch, hide] of [[false, false], [true, false], [true, true]] as const) {
+            baselineSearch.esearch = esearch;
+            const { c } = await opened(f.user, false);
+            expect(c.capabilities.has('ESEARCH')).toBe(true);
+            // imapflow sends a plain SEARCH to a server without ESEARCH and returns the list.
+            if (hide) c.capabilities.delete('ESEARCH');
+            try {
+              // Below the first UID dated from the creation (what the baseline passes) and below UIDNEXT.
+              for (const end of [f.uids.get('a second before')!, f.uids.size + 1]) spans.push(await backfillSpan(c, since, end));
+            } finally {
+              await c.logout();
+            }
+          }
+          expect(spans.slice(2), `${f.user}, ${days} days`).toEqual([...spans.slice(0, 2), ...spans.slice(0, 2)]);
+          expect(spans[1]).not.toBeNull();
+        }
+      }
+    } finally {
+      Object.assign(baselineSearch, saved);
+    }
   });
 
   it('starts the session cursor there (the session path)', async () => {

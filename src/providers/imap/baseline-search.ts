@@ -29,6 +29,8 @@ export const baselineSearch = {
   slackMs: 2_000,
   /** INTERNALDATEs per FETCH of the exact check (Infinity: all candidates in one FETCH, as before ADR 0514). */
   datesPerFetch: 500,
+  /** The backfill's span by ESEARCH MIN and COUNT where the server has it (false: every UID listed, as before ADR 0514). */
+  esearch: true,
 };
 
 const DAY_MS = 86_400_000;
@@ -82,4 +84,27 @@ export async function firstDatedFrom(client: BaselineClient, candidates: readonl
     if (first !== Infinity) return first;
   }
   return none;
+}
+
+/**
+ * The backfill's span: the lowest UID below `uidNext` dated on or after `since` (SEARCH SINCE's
+ * day granularity, as a backfill of N days always had) and how many there are, or null when
+ * none. With ESEARCH (RFC 4731) the server sends just those two numbers; without it (imapflow
+ * then sends a plain SEARCH) every matching UID is listed and counted here.
+ */
+export async function backfillSpan(client: BaselineClient, since: Date, uidNext: number): Promise<{ first: number; total: number } | null> {
+  if (uidNext <= 1) return null;
+  const below = `1:${uidNext - 1}`;
+  const found = baselineSearch.esearch ? await client.search({ since, uid: below }, { uid: true, returnOptions: ['MIN', 'COUNT'] }) : await client.search({ since }, { uid: true });
+  if (!found) return null;
+  if (!Array.isArray(found)) return found.count && found.min !== undefined ? { first: found.min, total: found.count } : null;
+  // One pass, no spread: a big mailbox has hundreds of thousands of UIDs.
+  let first = Infinity;
+  let total = 0;
+  for (const u of found) {
+    if (u >= uidNext) continue;
+    total++;
+    if (u < first) first = u;
+  }
+  return total > 0 ? { first, total } : null;
 }

@@ -1,7 +1,7 @@
 import type { FetchMessageObject, FetchQueryObject, ImapFlow } from 'imapflow';
 import type { NewEvent } from '../../domain/event.js';
 import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderContext, type ProviderSession } from '../provider.js';
-import { firstUidSince } from './baseline-search.js';
+import { backfillSpan, firstUidSince } from './baseline-search.js';
 import { classifyImapError } from './client.js';
 import { BulkOpener } from './bulk-opener.js';
 import { ImapCommandError, type LeanImapConnection } from './lean-connection.js';
@@ -194,18 +194,10 @@ export class ImapSession implements ProviderSession {
         const since = new Date(this.grant.createdAt.getTime() - days * 86_400_000);
         const lock = await this.client.getMailboxLock(INBOX);
         try {
-          const uids = (await this.client.search({ since }, { uid: true })) || [];
+          const span = await backfillSpan(this.client, since, inbox.uidNext);
           mark(this.grant.id, 'baseline.backfill');
-          // One pass, no spread: a big mailbox has hundreds of thousands of UIDs.
-          let first = Infinity;
-          let total = 0;
-          for (const u of uids) {
-            if (u >= inbox.uidNext) continue;
-            total++;
-            if (u < first) first = u;
-          }
-          if (total > 0) {
-            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: first, endUid: inbox.uidNext, done: 0, total };
+          if (span) {
+            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: span.first, endUid: inbox.uidNext, done: 0, total: span.total };
           }
         } finally {
           lock.release();
