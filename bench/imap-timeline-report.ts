@@ -56,7 +56,11 @@ const ms = (x: number | undefined, t0: number) => (x === undefined ? '—' : (x 
 export function timelineLines(events: readonly TraceEvent[], t0: number, allChunks: boolean): string[] {
   const { before, passes } = passesOf(events);
   const out: string[] = [];
-  if (before['pass.baseline'] !== undefined) out.push(`baseline started ${ms(before['pass.baseline'], t0)} (claim, connect, login before it)`);
+  if (before['pass.baseline'] !== undefined) {
+    out.push(
+      `baseline started ${ms(before['pass.baseline'], t0)} (claim, connect, login before it), candidates searched ${ms(before['baseline.candidates'], t0)}, their dates read ${ms(before['baseline.dates'], t0)}, backfill SEARCH ${ms(before['baseline.backfill'], t0)}, done ${ms(before['baseline.end'], t0)}`,
+    );
+  }
   for (const [k, p] of passes.entries()) {
     const m = p.marks;
     out.push(
@@ -91,6 +95,8 @@ function union(intervals: [number, number][]): number {
 export interface Split {
   wall: number;
   beforeFirstPass: number;
+  /** pass.baseline → baseline.end (STATUS, the candidates' SEARCH and dates, the backfill's SEARCH); 0 without a baseline. */
+  baseline: number;
   betweenPasses: number;
   /** pass.start → first chunk's metadata queued (STATUS, lock, bulk connection). */
   passSetup: number;
@@ -109,9 +115,10 @@ export interface Split {
 }
 
 export function split(events: readonly TraceEvent[], t0: number, done: number): Split {
-  const { passes } = passesOf(events);
-  const s: Split = { wall: done - t0, beforeFirstPass: 0, betweenPasses: 0, passSetup: 0, passTeardown: 0, commit: 0, waitChunk: 0, build: 0, wireIdle: 0, tail: 0 };
+  const { before, passes } = passesOf(events);
+  const s: Split = { wall: done - t0, beforeFirstPass: 0, baseline: 0, betweenPasses: 0, passSetup: 0, passTeardown: 0, commit: 0, waitChunk: 0, build: 0, wireIdle: 0, tail: 0 };
   const work = passes.filter((p) => p.chunks.length > 0);
+  if (before['pass.baseline'] !== undefined && before['baseline.end'] !== undefined) s.baseline = before['baseline.end'] - before['pass.baseline'];
   if (work.length === 0) return s;
   s.beforeFirstPass = work[0]!.marks['pass.start']! - t0;
   const wire: [number, number][] = [];
@@ -146,7 +153,63 @@ export function summarize(events: readonly TraceEvent[], t0: number, done: numbe
   const pct = (x: number) => `${x.toFixed(0)} ms (${((100 * x) / s.wall).toFixed(0)} %)`;
   const work = passesOf(events).passes.filter((p) => p.chunks.length > 0).length;
   return [
-    `wall ${s.wall.toFixed(0)} ms in ${work} passes with chunks: before the first pass ${pct(s.beforeFirstPass)}, pass set-up (STATUS, lock, bulk open) ${pct(s.passSetup)}, engine committing ${pct(s.commit)}, engine waiting for a chunk ${pct(s.waitChunk)}, pass tear-down ${pct(s.passTeardown)}, between passes ${pct(s.betweenPasses)}, after the last commit ${pct(s.tail)}`,
+    `wall ${s.wall.toFixed(0)} ms in ${work} passes with chunks: before the first pass ${pct(s.beforeFirstPass)} (of it the baseline ${pct(s.baseline)}), pass set-up (STATUS, lock, bulk open) ${pct(s.passSetup)}, engine committing ${pct(s.commit)}, engine waiting for a chunk ${pct(s.waitChunk)}, pass tear-down ${pct(s.passTeardown)}, between passes ${pct(s.betweenPasses)}, after the last commit ${pct(s.tail)}`,
     `IMAP server without a command of ours (first pass start → last commit): ${pct(s.wireIdle)}; building events (bodies back → built) ${pct(s.build)} (overlaps the rest)`,
   ];
+}
+
+/** Every grant's bulk-reader opens in a trace of many grants (a burst spread over mailboxes). */
+export interface Opens {
+  /** Bulk opens per grant (median). */
+  perGrant: number;
+  /** bulk.open → bulk.ready over all opens, ms. */
+  openMedian: number;
+  openMax: number;
+  /** Scenario start → each grant's first chunk queued (median over grants), ms. */
+  firstChunkMedian: number;
+  line: string;
+}
+
+const STAGES = ['bulk.open', 'bulk.admitted', 'bulk.connected', 'bulk.login', 'bulk.ready'] as const;
+
+export function opensOf(events: readonly TraceEvent[], t0: number): Opens {
+  const byGrant = new Map<string, TraceEvent[]>();
+  for (const e of [...events].sort((a, b) => a.at - b.at)) {
+    let list = byGrant.get(e.grant);
+    if (!list) byGrant.set(e.grant, (list = []));
+    list.push(e);
+  }
+  const total: number[] = [];
+  const stage: number[][] = STAGES.slice(1).map(() => []);
+  const perGrant: number[] = [];
+  const firstChunk: number[] = [];
+  for (const list of byGrant.values()) {
+    let opens = 0;
+    let at: Partial<Record<(typeof STAGES)[number], number>> = {};
+    for (const e of list) {
+      if (!(STAGES as readonly string[]).includes(e.mark)) continue;
+      const m = e.mark as (typeof STAGES)[number];
+      if (m === 'bulk.open') at = {};
+      at[m] = e.at;
+      if (m !== 'bulk.ready') continue;
+      opens++;
+      if (at['bulk.open'] !== undefined) total.push(e.at - at['bulk.open']);
+      for (let i = 1; i < STAGES.length; i++) {
+        const a = at[STAGES[i - 1]!];
+        const b = at[STAGES[i]!];
+        if (a !== undefined && b !== undefined) stage[i - 1]!.push(b - a);
+      }
+    }
+    perGrant.push(opens);
+    const q = list.find((e) => e.mark === 'chunk.meta-queued');
+    if (q) firstChunk.push(q.at - t0);
+  }
+  const med = (xs: number[]) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  const max = (xs: number[]) => (xs.length === 0 ? 0 : Math.max(...xs));
+  const names = STAGES.slice(1).map((s, i) => `${s.slice(5)} +${med(stage[i]!).toFixed(1)} (max ${max(stage[i]!).toFixed(0)})`);
+  const o = { perGrant: med(perGrant), openMedian: med(total), openMax: max(total), firstChunkMedian: med(firstChunk) };
+  return {
+    ...o,
+    line: `${byGrant.size} grants, bulk opens per grant ${perGrant.join(' ')}; open → ready median ${o.openMedian.toFixed(1)} ms, max ${o.openMax.toFixed(0)} (stages, median ms: ${names.join(', ')}); landed → first chunk queued median ${o.firstChunkMedian.toFixed(0)} ms, max ${max(firstChunk).toFixed(0)}`,
+  };
 }

@@ -2,13 +2,14 @@ import { readdirSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../src/domain/event.js';
-import type { GrantHandle, ProviderSession } from '../../src/providers/provider.js';
+import type { ProviderSession } from '../../src/providers/provider.js';
 import { bulkReader } from '../../src/providers/imap/sync.js';
 import { getProvider } from '../../src/providers/registry.js';
 import { benchMailbox } from '../../bench/imap-fixtures.js';
 import { Dovecot } from '../helpers/dovecot.js';
 import { edgeCorpus } from './edge-messages.js';
 import { rfc822 } from './messages.js';
+import { dovecotGrant, everyBatch } from './sessions.js';
 
 /**
  * The sync with the bulk reader (ADR 0511) against the sync without it: the same mailbox in two
@@ -33,33 +34,14 @@ function recorder(): { logger: Record<'debug' | 'info' | 'warn' | 'error', (fiel
 
 /** Every batch of a backfill, each batch's events (the batches are what the engine commits). */
 async function backfill(dovecot: Dovecot, user: string, logger: ReturnType<typeof recorder>['logger']): Promise<NewEvent[][]> {
-  const handle: GrantHandle = {
-    id: 'grant-bulk',
-    applicationId: 'app-bulk',
-    email: `${user}@bulk.test`,
-    credentials: { username: user, password: PASSWORD },
-    settings: { imap_host: dovecot.host, imap_port: dovecot.port, imap_security: 'none', backfill_days: 36500 },
-    integration: { id: 'int-bulk', clientId: null, clientSecret: null, settings: {}, scope: [] },
-    createdAt: new Date(),
-  };
+  const handle = { ...dovecotGrant(dovecot, user, PASSWORD, { settings: { backfill_days: 36500 } }), id: 'grant-bulk' };
   const now = () => new Date('2026-06-01T00:00:00Z');
   const session: ProviderSession = await getProvider('imap')!.open(handle, { logger, now, fetch, urls: {}, saveCredentials: async () => {} });
-  const batches: NewEvent[][] = [];
   try {
-    let cursor = await session.baseline();
-    for (let more = true; more; ) {
-      more = false;
-      for await (const batch of session.changes(cursor, new AbortController().signal)) {
-        if (!('events' in batch)) continue;
-        batches.push(batch.events);
-        cursor = batch.cursor;
-        more ||= batch.events.length > 0;
-      }
-    }
+    return await everyBatch(session, await session.baseline());
   } finally {
     await session.close();
   }
-  return batches;
 }
 
 let bulk: Dovecot;

@@ -110,10 +110,12 @@ export class LeanImapConnection {
   }
 
   /** Opens, logs in and examines `folder`; the result's UIDVALIDITY is the caller's to compare. */
-  static async open(s: ImapSettings, folder: string, opts: ConnectOptions, limits: LeanLimits): Promise<{ conn: LeanImapConnection; uidValidity: string }> {
+  /** `step` hears each stage of the open (a login slot of the host's budget, greeting received, logged in), for the bench's trace. */
+  static async open(s: ImapSettings, folder: string, opts: ConnectOptions, limits: LeanLimits, step: (s: 'admitted' | 'connected' | 'login') => void = () => {}): Promise<{ conn: LeanImapConnection; uidValidity: string }> {
     if (!PLAIN_FOLDER.test(folder)) throw new ImapProtocolError(`folder name needs modified UTF-7; left to imapflow`);
     const budget = budgetOf(s.host);
     await budget.enter();
+    step('admitted');
     let opened = false;
     let conn: LeanImapConnection | null = null;
     const timeout = opts.timeoutMs ?? 20_000;
@@ -124,8 +126,10 @@ export class LeanImapConnection {
       conn = new LeanImapConnection(socket, { ...limits, idleTimeoutMs: Math.min(limits.idleTimeoutMs, timeout) });
       const c = conn;
       await c.waitGreeting();
+      step('connected');
       if (s.security === 'starttls') await c.startTls(servername);
       await c.login(s.username, s.password);
+      step('login');
       const uidValidity = await c.examine(folder);
       c.socket.setTimeout(limits.idleTimeoutMs);
       opened = true;

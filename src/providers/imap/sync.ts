@@ -1,14 +1,17 @@
 import type { FetchMessageObject, FetchQueryObject, ImapFlow } from 'imapflow';
 import type { NewEvent } from '../../domain/event.js';
 import { ProviderError, type ChangeBatch, type Cursor, type GrantHandle, type ProviderContext, type ProviderSession } from '../provider.js';
+import { backfillSpan, firstUidSince } from './baseline-search.js';
 import { classifyImapError } from './client.js';
-import { ImapCommandError, LeanImapConnection } from './lean-connection.js';
+import { BulkOpener } from './bulk-opener.js';
+import { ImapCommandError, type LeanImapConnection } from './lean-connection.js';
 import { NewMailCheck } from './new-mail-check.js';
 import { NotLeanError } from './lean-message.js';
 import { pickBodyPart, type BodyPartChoice } from './mime.js';
 import type { ImapSettings } from './settings.js';
 import { BODY_FETCH_CAP, SNIPPET_FETCH_BYTES, toMessageEvent, type FetchedMessage, type MessageContext } from './to-events.js';
 import { mark } from './trace.js';
+import { uidSet } from './uid-set.js';
 import { watchInbox } from './watch.js';
 
 /** Per tracked folder: the position after which mail is new. */
@@ -69,9 +72,9 @@ export const pipeline = {
  */
 export const bulkReader = {
   minUids: 200,
+  /** Open a new grant's backfill connection while its baseline runs (ADR 0514; false: when the first pass needs it). */
+  openAtBaseline: true,
 };
-/** After the bulk connection could not be opened, the session does not try again for this long. */
-const BULK_RETRY_MS = 10 * 60_000;
 
 /** Where a chunk's metadata and bodies come from: the imapflow connection or the bulk reader. */
 interface ChunkSource {
@@ -89,19 +92,6 @@ interface RawChunk {
 
 const FETCH_META: FetchQueryObject = { uid: true, flags: true, envelope: true, bodyStructure: true, internalDate: true, headers: ['references'] };
 
-/** A UID list as compact IMAP sequence-set syntax ("1:4,7,9:10"). */
-export function uidSet(uids: readonly number[]): string {
-  const sorted = [...uids].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? String(sorted[i]) : `${sorted[i]}:${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}
-
 /**
  * One grant's IMAP session: one connection, INBOX kept selected for IDLE, other tracked folders
  * checked with STATUS on every pass. New mail = UIDs at or above the saved UIDNEXT; a changed
@@ -113,10 +103,7 @@ export class ImapSession implements ProviderSession {
   private hint: ((reason: string) => void) | null = null;
   /** A changes() iteration is using the connection (the watcher's polls stay out of its way). */
   private inPass = false;
-  /** No bulk connection before this time (it failed to open). */
-  private bulkRetryAt = 0;
-  /** The bulk reader's first failure is a warning, later ones debug lines. */
-  private bulkWarned = false;
+  private readonly bulkOpener: BulkOpener;
   /**
    * Resuming changes() only reads this session's connections and updates its local copy of the
    * cursor (the hint at a backfill pass's end is a wake-up, not a write): the engine may ask for
@@ -160,6 +147,7 @@ export class ImapSession implements ProviderSession {
     const tracked = grant.settings.tracked_folders;
     this.folders = Array.isArray(tracked) && tracked.length > 0 ? tracked.filter((f): f is string => typeof f === 'string') : [INBOX];
     if (!this.folders.includes(INBOX)) this.folders.unshift(INBOX);
+    this.bulkOpener = new BulkOpener(settings, ctx, grant.id);
   }
 
   private usable(): void {
@@ -191,6 +179,9 @@ export class ImapSession implements ProviderSession {
    */
   async baseline(): Promise<Cursor> {
     mark(this.grant.id, 'pass.baseline');
+    const days = Number(this.grant.settings.backfill_days ?? 0);
+    // A backfill's first pass reads over the bulk connection: its login runs beside the baseline's commands.
+    if (days > 0 && bulkReader.openAtBaseline) this.bulkOpener.prepare(INBOX);
     try {
       this.usable();
       const cursor: ImapCursor = { folders: {} };
@@ -198,47 +189,36 @@ export class ImapSession implements ProviderSession {
         const status = await this.folderStatus(f);
         cursor.folders[f] = { ...status, uidNext: await this.firstUidSince(f, status.uidNext, this.grant.createdAt) };
       }
-      const days = Number(this.grant.settings.backfill_days ?? 0);
       const inbox = cursor.folders[INBOX]!;
       if (days > 0 && inbox.uidNext > 1) {
         const since = new Date(this.grant.createdAt.getTime() - days * 86_400_000);
         const lock = await this.client.getMailboxLock(INBOX);
         try {
-          const uids = (await this.client.search({ since }, { uid: true })) || [];
-          // One pass, no spread: a big mailbox has hundreds of thousands of UIDs.
-          let first = Infinity;
-          let total = 0;
-          for (const u of uids) {
-            if (u >= inbox.uidNext) continue;
-            total++;
-            if (u < first) first = u;
-          }
-          if (total > 0) {
-            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: first, endUid: inbox.uidNext, done: 0, total };
+          const span = await backfillSpan(this.client, since, inbox.uidNext);
+          mark(this.grant.id, 'baseline.backfill');
+          if (span) {
+            cursor.backfill = { folder: INBOX, uidValidity: inbox.uidValidity, since: Math.floor(since.getTime() / 1000), nextUid: span.first, endUid: inbox.uidNext, done: 0, total: span.total };
           }
         } finally {
           lock.release();
         }
       }
+      mark(this.grant.id, 'baseline.end');
+      const b = cursor.backfill;
+      if (!b || b.endUid - b.nextUid < bulkReader.minUids) this.bulkOpener.discard();
       return cursor as unknown as Cursor;
     } catch (err) {
+      this.bulkOpener.discard();
       throw classifyImapError(err, this.settings);
     }
   }
 
-  /** The lowest UID below `uidNext` that arrived at or after `since` (`uidNext` when none did). */
+  /** The lowest UID below `uidNext` that arrived at or after `since` (`uidNext` when none did; baseline-search.ts). */
   private async firstUidSince(folder: string, uidNext: number, since: Date): Promise<number> {
     if (uidNext <= 1 || since.getTime() >= this.ctx.now().getTime()) return uidNext;
     const lock = await this.client.getMailboxLock(folder);
     try {
-      // SEARCH SINCE compares dates only (in the server's zone): ask from the day before, then compare INTERNALDATE exactly.
-      const candidates = ((await this.client.search({ since: new Date(since.getTime() - 86_400_000) }, { uid: true })) || []).filter((u) => u < uidNext);
-      if (candidates.length === 0) return uidNext;
-      let first = uidNext;
-      for (const m of await this.client.fetchAll(uidSet(candidates), { uid: true, internalDate: true }, { uid: true })) {
-        if (m.internalDate instanceof Date && m.internalDate.getTime() >= since.getTime() && m.uid < first) first = m.uid;
-      }
-      return first;
+      return await firstUidSince(this.client, since, uidNext, (step) => mark(this.grant.id, `baseline.${step}`));
     } finally {
       lock.release();
     }
@@ -357,7 +337,7 @@ export class ImapSession implements ProviderSession {
     for (let f = from; f < end; f += CHUNK) chunks.push([f, Math.min(f + CHUNK - 1, end - 1)]);
     const useBulk = end - from >= bulkReader.minUids;
     if (useBulk) mark(this.grant.id, 'bulk.open');
-    const bulk = useBulk ? await this.openBulk(folder, uidValidity, signal) : null;
+    const bulk = useBulk ? await this.bulkOpener.open(folder, uidValidity, signal) : null;
     if (useBulk) mark(this.grant.id, 'bulk.ready');
     const drop = () => bulk?.close();
     signal.addEventListener('abort', drop, { once: true });
@@ -398,33 +378,6 @@ export class ImapSession implements ProviderSession {
   }
 
   /**
-   * The bulk reader's connection for one run of chunks, or null: not before a failed open has
-   * cooled down, and only while the folder's UIDVALIDITY is still the one the cursor names (else
-   * the imapflow path does what it always does).
-   */
-  private async openBulk(folder: string, uidValidity: string, signal: AbortSignal): Promise<LeanImapConnection | null> {
-    if (Date.now() < this.bulkRetryAt || signal.aborted || !LeanImapConnection.canOpen(folder)) return null;
-    try {
-      const { conn, uidValidity: seen } = await LeanImapConnection.open(this.settings, folder, { logger: this.ctx.logger, timeoutMs: 10_000, ...(this.ctx.outbound ? { outbound: this.ctx.outbound } : {}) }, { maxLiteral: 2 * BODY_FETCH_CAP, idleTimeoutMs: 60_000 });
-      if (seen === uidValidity) return conn;
-      void conn.logout();
-      this.bulkFailed(new Error(`UIDVALIDITY of ${folder} is ${seen}, the cursor has ${uidValidity}`), folder);
-    } catch (err) {
-      this.bulkRetryAt = Date.now() + BULK_RETRY_MS;
-      this.bulkFailed(err, folder);
-    }
-    return null;
-  }
-
-  /** Logged once per session at warn (no settings, no credentials: only what failed). */
-  private bulkFailed(err: unknown, folder: string, range?: string): void {
-    const fields = { folder, ...(range ? { range } : {}), err: classifyImapError(err, this.settings).message };
-    if (this.bulkWarned) return this.ctx.logger.debug(fields, 'bulk reader failed; reading through imapflow');
-    this.bulkWarned = true;
-    this.ctx.logger.warn(fields, 'bulk reader failed; reading through imapflow (further failures of this session are logged at debug)');
-  }
-
-  /**
    * One chunk off the wire: ENVELOPE, BODYSTRUCTURE, FLAGS and the References header in one
    * command, then only the chosen text part of each message (grouped by section, so a few
    * commands per chunk), capped in size. Attachments are never downloaded. `queued` runs once
@@ -447,7 +400,7 @@ export class ImapSession implements ProviderSession {
         // A refused command or a row this reader leaves to imapflow: the bulk connection is still in step.
         if (!(err instanceof NotLeanError || err instanceof ImapCommandError)) bulk.close();
         this.usable();
-        this.bulkFailed(err, folder, range);
+        this.bulkOpener.failed(err, folder, range);
       }
     }
     return this.readChunk(this.flowSource(folder), folder, uidValidity, range, historic, since, once);
@@ -545,6 +498,7 @@ export class ImapSession implements ProviderSession {
   }
 
   async close(): Promise<void> {
+    this.bulkOpener.discard();
     // LOGOUT politely, but never wait on a server that does not answer.
     const hardClose = setTimeout(() => this.client.close(), 5_000);
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uidSet } from './sync.js';
+import { uidSet } from './uid-set.js';
 import { dedupeKey, SNIPPET_FETCH_BYTES, toMessageEvent, type FetchedMessage, type MessageContext } from './to-events.js';
 
 const ctx: MessageContext = { applicationId: 'app', grantId: 'g1', folder: 'INBOX', uidValidity: '7', historic: false, now: () => new Date('2026-05-01T00:00:00Z') };
