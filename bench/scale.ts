@@ -8,12 +8,15 @@
  *     second worker process on the same PostgreSQL (median of --runs each); ratio two/one.
  *
  * Usage: npm run bench:scale [-- --grants 10000 --mailboxes 20 --per-mailbox 500 --runs 3]  (--grants 0 skips part 1)
+ *        npm run bench:scale -- --connect-only [--grants 3000 --runs 3 --vs … --profile … --statements]
+ *        (only the CPU of connecting grants whose rows exist, variants side by side: connect-grants.ts)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { openConnections } from '../src/providers/imap/client.js';
 import { arg, checkDelivery, rigCpu, untilDelivered, grantsWithStream, stageMail, logCount, median, medianRun, retire, sleep, startRig, untilConnected, type Rig } from './e2e/harness.js';
+import { connectBench } from './connect-grants.js';
 import { benchMailbox } from './imap-fixtures.js';
 import { machineLine } from './machine.js';
 
@@ -87,6 +90,16 @@ const rig = await startRig();
 try {
   console.log(machineLine());
   console.log(`load average at start: ${load()} (shared machine)`);
+  if (process.argv.includes('--connect-only')) {
+    await connectBench(rig, process.argv);
+  } else {
+    await scaleBench();
+  }
+} finally {
+  await rig.close();
+}
+
+async function scaleBench(): Promise<void> {
   if (GRANTS > 0) await idleGrants(rig, GRANTS);
 
   const one: BurstRun[] = [];
@@ -110,6 +123,4 @@ try {
   const ceiling = cpus().length / mid(one).busy;
   console.log(`  ratio two/one ${(median(rates(two)) / median(rates(one))).toFixed(2)} (this machine's ceiling for the ratio: ${cpus().length} cores ÷ ${mid(one).busy.toFixed(2)} busy with one worker = ${ceiling.toFixed(2)})`);
   console.log(`\nload average at end: ${load()}`);
-} finally {
-  await rig.close();
 }

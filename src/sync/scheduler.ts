@@ -5,7 +5,7 @@ import { DEFAULT_BACKOFF, spread, type BackoffPolicy } from './backoff.js';
 import { describe, GrantSyncer, type SyncerExit } from './grant-syncer.js';
 import { CLAIMABLE_CHANNEL, RoundQueue } from './claim-wake.js';
 import { dropHint, HINT_CHANNEL, purgeStaleHints, registerLocalSyncer, takeHints } from './hints.js';
-import { countSyncable, freeGrants, grantLeaseName, liveWorkers, renewGrantLeases, syncableGrants, WORKER_LEASE_PREFIX } from './leases.js';
+import { claimGrants, countSyncable, freeGrants, grantLeaseName, liveWorkers, renewGrantLeases, syncableGrants, WORKER_LEASE_PREFIX } from './leases.js';
 
 export interface SchedulerOptions {
   /** Grant and worker lease lifetime: a dead worker's grants move within about this long. */
@@ -30,6 +30,11 @@ export interface SchedulerOptions {
    * before; benches flip it to measure the difference.
    */
   wakeOnClaimable: boolean;
+  /**
+   * Take a claim round's leases in one statement (leases.ts `claimGrants`) instead of one
+   * `acquire` per grant; off only for benches comparing the two (ADR 0514).
+   */
+  batchClaims: boolean;
 }
 
 /** Claim queries per round at most when other workers keep taking our candidates (each retry sees fewer free grants). */
@@ -48,6 +53,7 @@ export function defaultSchedulerOptions(ctx: Pick<AppContext, 'config'>): Schedu
     maxClaimsPerTick: 500,
     callTimeoutMs: 120_000,
     wakeOnClaimable: true,
+    batchClaims: true,
   };
 }
 
@@ -188,9 +194,7 @@ export class SyncScheduler {
 
   /** Gives back grants above the fair share, or claims free ones up to it, their first passes spread. */
   private async claim(syncable: number): Promise<void> {
-    const { db } = this.ctx.store;
-    const { leaseTtlMs } = this.options;
-    const share = Math.ceil(syncable / (await liveWorkers(db)));
+    const share = Math.ceil(syncable / (await liveWorkers(this.ctx.store.db)));
     const excess = this.syncers.size - share;
     if (excess > 0) {
       const give = this.held().slice(-excess);
@@ -205,24 +209,46 @@ export class SyncScheduler {
     for (let attempt = 0; attempt < CLAIM_ATTEMPTS && !this.stopped; attempt++) {
       const want = Math.min(share - this.syncers.size, this.options.maxClaimsPerTick - claimed.length);
       if (want <= 0) break;
-      // A lease of ours that expired while its syncer still runs shows as free; that syncer stays the only one.
-      const candidates = (await freeGrants(db, this.providers, this.holder, want)).filter((id) => !this.stopping.has(id) && !this.syncers.has(id));
+      const { won, lost } = this.options.batchClaims ? await this.claimAtOnce(want) : await this.claimOneByOne(want);
       // A few ms per grant claimed together, capped: 1,000 grants connect over startSpreadMs, one grant at once.
-      const windowMs = Math.min(this.options.startSpreadMs, candidates.length * 10);
-      let lost = 0;
-      for (const grantId of candidates) {
-        if (this.stopped) break;
-        const lease = await this.ctx.repos.leases.acquire(grantLeaseName(grantId), this.holder, leaseTtlMs);
-        if (!lease || lease.holder !== this.holder) {
-          lost++;
+      const windowMs = Math.min(this.options.startSpreadMs, (won.size + lost) * 10);
+      for (const [grantId, token] of won) {
+        // Stopping while the claim ran: nobody will run these, so give them back at once.
+        if (this.stopped) {
+          await this.ctx.repos.leases.release(grantLeaseName(grantId), this.holder).catch(() => undefined);
           continue;
         }
         claimed.push(grantId);
-        this.startSyncer(grantId, lease.token, spread(windowMs, this.random));
+        this.startSyncer(grantId, token, spread(windowMs, this.random));
       }
       if (lost === 0) break;
     }
     if (claimed.length) this.ctx.logger.info({ count: claimed.length, held: this.syncers.size, share }, 'claimed grants to sync');
+  }
+
+  /**
+   * One statement for the round's leases (leases.ts `claimGrants`). A lease of ours that expired
+   * while its syncer still runs (or stops) shows as free: those grants are left out, so that
+   * syncer stays the only one.
+   */
+  private async claimAtOnce(want: number): Promise<{ won: Map<string, string>; lost: number }> {
+    const busy = [...this.syncers.keys(), ...this.stopping.keys()];
+    const { won, candidates } = await claimGrants(this.ctx.store.db, this.providers, this.holder, want, this.options.leaseTtlMs, busy);
+    return { won, lost: candidates - won.size };
+  }
+
+  /** The claim as it was before claimGrants (`batchClaims: false`): the free grants, then one acquire each. */
+  private async claimOneByOne(want: number): Promise<{ won: Map<string, string>; lost: number }> {
+    const candidates = (await freeGrants(this.ctx.store.db, this.providers, this.holder, want)).filter((id) => !this.stopping.has(id) && !this.syncers.has(id));
+    const won = new Map<string, string>();
+    let lost = 0;
+    for (const grantId of candidates) {
+      if (this.stopped) break;
+      const lease = await this.ctx.repos.leases.acquire(grantLeaseName(grantId), this.holder, this.options.leaseTtlMs);
+      if (lease && lease.holder === this.holder) won.set(grantId, lease.token);
+      else lost++;
+    }
+    return { won, lost };
   }
 
   private startSyncer(grantId: string, token: string, firstPassDelayMs: number): void {
