@@ -32,7 +32,7 @@ export interface SchedulerOptions {
   wakeOnClaimable: boolean;
   /**
    * Take a claim round's leases in one statement (leases.ts `claimGrants`) instead of one
-   * `acquire` per grant; off only for benches comparing the two (ADR 0514).
+   * `acquire` per grant; off only for benches comparing the two (ADR 0515).
    */
   batchClaims: boolean;
 }
