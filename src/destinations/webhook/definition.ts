@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
-import { DEFAULT_BATCH_MAX_BYTES, DEFAULT_PIPELINING, WebhookWriter, type WebhookConfig } from './writer.js';
+import { writerOnFirstUse, type DestinationDefinition } from '../destination.js';
+import { DEFAULT_BATCH_MAX_BYTES, DEFAULT_PIPELINING } from './defaults.js';
+import type { WebhookConfig } from './writer.js';
 
 export const webhookConfigSchema = Type.Object(
   {
@@ -53,5 +54,8 @@ export const webhookDestination: DestinationDefinition<WebhookConfig> = {
   // maxWaitMs only ever waits when the previous read was less than 50 ms ago (a busy stream): a
   // quiet stream's first event goes at once, a busy one writes fewer, fuller windows.
   limits: { maxBatch: 500, maxWaitMs: 50, maxInFlight: 4, ordering: 'per-grant' },
-  create: (config, ctx) => new WebhookWriter(config, ctx),
+  create: writerOnFirstUse<WebhookConfig>('webhook', async () => {
+    const { WebhookWriter } = await import('./writer.js');
+    return (config, ctx) => new WebhookWriter(config, ctx);
+  }),
 };
