@@ -74,7 +74,7 @@ describe.each(DATABASES)('one runner per stream in a process, whatever the engin
     const engine = createDeliveryEngine(engineDeps(t, catalog, {}, 'w1'));
     try {
       await engine.scan();
-      expect(engine.running()).toEqual([streamId]);
+      expect(engine.running()).toContain(streamId);
       expect((await t.repos.leases.get(streamLease(streamId)))?.token).toBe(old?.token);
       await appendEvents(t.store.db, appId, [message(`own-${kind}`, 'g0')]);
       await until('delivered', () => sink.received.length === 1);
