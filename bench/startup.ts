@@ -35,7 +35,7 @@ async function once(checkout: string, dataDir: string): Promise<Sample> {
   });
   const exited = new Promise((r) => child.once('exit', r));
   try {
-    await waitForReady(`http://127.0.0.1:${port}`, 120_000);
+    await waitForReady(`http://127.0.0.1:${port}`, 300_000);
     const ms = Date.now() - started;
     const { rss, cpuMs } = usage(child.pid!);
     return { ms, cpuMs, rssMb: rss / 2 ** 20 };
