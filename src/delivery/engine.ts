@@ -1,5 +1,6 @@
 import { pruneDeadLetters, pruneDeliveryAttempts, pruneEvents } from '../event-log/prune.js';
 import { sleep, type EngineDeps } from './deps.js';
+import { claimRunner, unclaimRunner } from './local-runners.js';
 import { StreamRunner } from './runner.js';
 import { Serial } from './serial.js';
 import { streamLease, streamStore } from './stream-store.js';
@@ -42,15 +43,29 @@ export function createDeliveryEngine(deps: EngineDeps): DeliveryEngine {
   async function scanOnce(): Promise<void> {
     for (const { id, applicationId } of await store.claimableIds(deps.workerId)) {
       if (stopping.signal.aborted) return;
+      if (runners.has(id)) {
+        applicationOf.set(id, applicationId);
+        continue;
+      }
+      // Claimed before the lease is awaited: another engine of this process scanning meanwhile
+      // with the same worker id would get the same lease and token (local-runners.ts).
+      if (!claimRunner(id)) continue;
+      const lease = await deps.leases.acquire(streamLease(id), deps.workerId, deps.options.leaseTtlMs).catch((err: unknown) => {
+        unclaimRunner(id);
+        throw err;
+      });
+      if (!lease) {
+        unclaimRunner(id);
+        continue;
+      }
       applicationOf.set(id, applicationId);
-      if (runners.has(id)) continue;
-      const lease = await deps.leases.acquire(streamLease(id), deps.workerId, deps.options.leaseTtlMs);
-      if (!lease) continue;
       const runner = new StreamRunner(deps, id, lease);
       runners.set(id, runner);
+      // done settles after the runner released its lease, so the next claim cannot overlap it.
       void runner.done.finally(() => {
         runners.delete(id);
         applicationOf.delete(id);
+        unclaimRunner(id);
       });
       deps.logger.debug({ stream: id, token: lease.token }, 'stream runner started');
     }

@@ -4,6 +4,7 @@ import { asError, grantKey, type FailedEvent } from './deliver.js';
 import type { EngineDeps } from './deps.js';
 import type { Fence } from './fence.js';
 import { holdGrantId, holdPosition, holdStore, type HoldRow, type NewHold } from './holds.js';
+import { leaseStillOurs } from './lease-state.js';
 import { retryDelay } from './retry.js';
 import type { Serial, Waker } from './serial.js';
 import { streamStore, type StreamRow } from './stream-store.js';
@@ -89,6 +90,11 @@ export class HoldRetrier {
 
   isHeld = (e: LoggedEvent): boolean => this.held.has(grantKey(e));
 
+  /** A fenced hold write changed nothing: was it the lease (stop) or the rows (go on)? */
+  private leaseStillOurs(): Promise<boolean> {
+    return leaseStillOurs(this.host.deps.leases, this.host.streamId, this.host.fence());
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     const { options } = this.host.deps;
     while (!signal.aborted) {
@@ -144,13 +150,20 @@ export class HoldRetrier {
       await this.host.bookkeep(tally, performance.now() - started);
       const caughtUp = !failed && events.length < limit && comparePositions(this.host.offset(), upTo) === 0;
       if (caughtUp) {
-        if (!(await this.store.release(this.host.streamId, this.host.fence(), h.grant_key))) return this.host.lost();
+        // Nothing deleted with the lease still ours: the row was gone already, which is the aim.
+        if (!(await this.store.release(this.host.streamId, this.host.fence(), h.grant_key)) && !(await this.leaseStillOurs())) return this.host.lost();
         this.held.delete(h.grant_key);
         deps.logger.info({ stream: this.host.streamId, grant: h.grant_key }, 'held grant caught up; it flows with the stream again');
         return;
       }
       const next = { after, attempt, nextRetryAt, error: failed?.reason ?? null, status: failed?.status ?? null };
-      if (!(await this.store.save(this.host.streamId, this.host.fence(), h.grant_key, next))) return this.host.lost();
+      if (!(await this.store.save(this.host.streamId, this.host.fence(), h.grant_key, next))) {
+        if (!(await this.leaseStillOurs())) return this.host.lost();
+        // The lease is ours but the stream is gone, its holds with it: nothing is owed any more, and
+        // the runner ends at its next read of the stream.
+        this.held.delete(h.grant_key);
+        return;
+      }
       this.held.set(h.grant_key, { ...h, after_txid: after.txid, after_seq: after.seq, retry_attempt: attempt, next_retry_at: nextRetryAt, last_error: next.error ?? h.last_error, updated_at: deps.now() });
       if (failed?.fatal) await this.host.fatal(ready.stream, asError(failed));
       else if (failed) deps.logger.warn({ stream: this.host.streamId, grant: h.grant_key, retry: attempt, retryAt: nextRetryAt, error: failed.reason }, 'held grant failed again; will retry');

@@ -49,26 +49,52 @@ export function holdStore(db: Kysely<Database>) {
   return {
     list: (streamId: string) => db.selectFrom('stream_holds').selectAll().where('stream_id', '=', streamId).orderBy('next_retry_at').execute(),
 
-    /** Moves a hold after a retry: new position, attempt and due time. False when the lease is gone. */
+    /**
+     * Moves a hold after a retry: new position, attempt and due time. A hold row that is gone
+     * while the lease is still ours is written again (its grant's events up to the offset are still
+     * owed, and a later runner finds them only through the row); a deleted stream takes its holds
+     * with it and is not written to. False when the lease is gone or the stream is.
+     */
     async save(streamId: string, fence: Fence, key: string, h: { after: LogPosition; attempt: number; nextRetryAt: Date; error: string | null; status: number | null }): Promise<boolean> {
-      const r = await db
-        .updateTable('stream_holds')
-        .set({
-          after_txid: sql`${h.after.txid}::xid8`,
-          after_seq: h.after.seq,
-          retry_attempt: h.attempt,
-          next_retry_at: h.nextRetryAt,
-          ...(h.error === null ? {} : { last_error: h.error.slice(0, 2000), status_code: h.status }),
-          updated_at: sql`now()`,
-        })
-        .where('stream_id', '=', streamId)
-        .where('grant_key', '=', key)
-        .where(fenced(streamId, fence))
+      const error = h.error === null ? null : h.error.slice(0, 2000);
+      const row = await db
+        .insertInto('stream_holds')
+        .columns(['stream_id', 'grant_key', 'after_txid', 'after_seq', 'retry_attempt', 'next_retry_at', 'last_error', 'status_code'])
+        .expression(
+          db
+            .selectNoFrom([
+              sql<string>`${streamId}::text`.as('stream_id'),
+              sql<string>`${key}::text`.as('grant_key'),
+              sql<string>`${h.after.txid}::xid8`.as('after_txid'),
+              sql<string>`${h.after.seq}::bigint`.as('after_seq'),
+              sql<number>`${h.attempt}::integer`.as('retry_attempt'),
+              sql<Date>`${h.nextRetryAt.toISOString()}::timestamptz`.as('next_retry_at'),
+              sql<string | null>`${error}::text`.as('last_error'),
+              sql<number | null>`${error === null ? null : h.status}::integer`.as('status_code'),
+            ])
+            .where(fenced(streamId, fence))
+            .where(sql<boolean>`exists (select 1 from streams where id = ${streamId})`),
+        )
+        .onConflict((oc) =>
+          oc.columns(['stream_id', 'grant_key']).doUpdateSet((eb) => ({
+            after_txid: eb.ref('excluded.after_txid'),
+            after_seq: eb.ref('excluded.after_seq'),
+            retry_attempt: eb.ref('excluded.retry_attempt'),
+            next_retry_at: eb.ref('excluded.next_retry_at'),
+            // A retry that wrote everything it read keeps the error that put the grant on hold.
+            ...(error === null ? {} : { last_error: eb.ref('excluded.last_error'), status_code: eb.ref('excluded.status_code') }),
+            updated_at: sql`now()`,
+          })),
+        )
+        .returning('grant_key')
         .executeTakeFirst();
-      return Number(r.numUpdatedRows) === 1;
+      return row !== undefined;
     },
 
-    /** The grant has caught up with the stream's offset: it flows with the others again. */
+    /**
+     * The grant has caught up with the stream's offset: it flows with the others again. False when
+     * nothing was deleted: the lease is gone, or the row already was (the caller tells which).
+     */
     async release(streamId: string, fence: Fence, key: string): Promise<boolean> {
       const r = await db.deleteFrom('stream_holds').where('stream_id', '=', streamId).where('grant_key', '=', key).where(fenced(streamId, fence)).executeTakeFirst();
       return Number(r.numDeletedRows) === 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeLoss, leaseState } from './lease-state.js';
+import { describeLoss, leaseState, leaseStillOurs } from './lease-state.js';
 
 const mine = { holder: 'w1', token: '4' };
 const row = (holder: string, token: string, live = true) => ({ name: 'stream:s', holder, token, expiresAt: new Date(0), live });
@@ -19,5 +19,14 @@ describe('leaseState', () => {
     expect(describeLoss('retaken', row('w1', '5'), mine)).toContain('taken again by this holder under a new token');
     expect(describeLoss('released', row('', '4', false), mine)).toContain('released while this runner still ran');
     for (const s of ['released', 'retaken', 'ours', 'ours-expired'] as const) expect(describeLoss(s, row('w1', '4'), mine)).not.toContain('another');
+  });
+
+  it('after a fenced write that changed nothing, goes on only while the lease is ours (expired or not)', async () => {
+    const asked: string[] = [];
+    const leases = (r: ReturnType<typeof row> | null) => ({ get: async (name: string) => (asked.push(name), r) });
+    expect(await leaseStillOurs(leases(row('w1', '4')), 's', mine)).toBe(true);
+    expect(await leaseStillOurs(leases(row('w1', '4', false)), 's', mine)).toBe(true);
+    for (const r of [row('', '4', false), row('w1', '5'), row('w2', '5'), null]) expect(await leaseStillOurs(leases(r), 's', mine)).toBe(false);
+    expect(new Set(asked)).toEqual(new Set(['stream:s']));
   });
 });

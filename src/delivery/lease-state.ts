@@ -1,5 +1,5 @@
 import type { Lease } from '../store/repositories/leases.js';
-import type { Fence } from './fence.js';
+import { streamLease, type Fence } from './fence.js';
 
 /** What a runner's fence sees of its stream lease now. */
 export type LeaseState = 'ours' | 'ours-expired' | 'released' | 'retaken' | 'taken' | 'missing';
@@ -16,6 +16,15 @@ export function leaseState(row: Row, mine: Fence): LeaseState {
   if (row.holder === mine.holder && row.token === mine.token) return row.live ? 'ours' : 'ours-expired';
   if (row.holder === '') return 'released';
   return row.holder === mine.holder ? 'retaken' : 'taken';
+}
+
+/**
+ * After a fenced write changed nothing: true when the lease is still ours (the write failed on
+ * something else, so the runner goes on), false when it is lost (the runner must stop).
+ */
+export async function leaseStillOurs(leases: { get(name: string): Promise<Row> }, streamId: string, mine: Fence): Promise<boolean> {
+  const state = leaseState(await leases.get(streamLease(streamId)), mine);
+  return state === 'ours' || state === 'ours-expired';
 }
 
 /** The runner's warning for a lease it no longer holds, saying who holds it now. */

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chunked, eachLimited, RequestPacker } from './destination.js';
+import type { StoredEvent } from '../domain/event.js';
+import { testContext } from './conformance/suite.js';
+import { chunked, eachLimited, FatalError, RequestPacker, RetryableError, writerOnFirstUse, type DestinationWriter, type WriteResult } from './destination.js';
 
 describe('chunked', () => {
   it('cuts at the item count or the byte budget, whichever comes first; an oversized item goes alone', () => {
@@ -112,5 +114,120 @@ describe('RequestPacker', () => {
     let calls = 0;
     await new RequestPacker<string, number>({ maxItems: 2, maxBytes: 2, inFlight: 1 }, async () => void (calls += 1)).finish();
     expect(calls).toBe(0);
+  });
+});
+
+describe('writerOnFirstUse', () => {
+  const ctx = testContext();
+  const batch = (...ids: string[]): StoredEvent[] => ids.map((id, i) => ({ id, seq: String(i + 1), type: 'message.created', source: '/t', time: 1, grantId: 'g', applicationId: 'a', provider: 'imap', object: {} }));
+
+  /** A writer whose answers a script decides; it records what it was asked. */
+  class Scripted implements DestinationWriter {
+    calls: string[] = [];
+    constructor(readonly config: { script: (call: string) => WriteResult | Error }) {}
+    async test(): Promise<void> {
+      this.calls.push('test');
+      const r = this.config.script('test');
+      if (r instanceof Error) throw r;
+    }
+    async write(events: StoredEvent[], _signal: AbortSignal, attempt: number): Promise<WriteResult> {
+      const call = `write ${events.map((e) => e.id).join(',')} #${attempt}`;
+      this.calls.push(call);
+      const r = this.config.script(call);
+      if (r instanceof Error) throw r;
+      return r;
+    }
+    async close(): Promise<void> {
+      this.calls.push('close');
+    }
+  }
+  type Config = Scripted['config'];
+  const loader = () => {
+    const built: Scripted[] = [];
+    let loads = 0;
+    const create = writerOnFirstUse<Config>('scripted', async () => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 5)); // an import takes a while: calls arrive meanwhile
+      return (config) => {
+        const w = new Scripted(config);
+        built.push(w);
+        return w;
+      };
+    });
+    return { create, built, loads: () => loads };
+  };
+  const outcome = (p: Promise<unknown>) => p.then(
+    (value) => ({ value }),
+    (err: Error) => ({ error: `${err.name}: ${err.message}`, retryAfterMs: (err as RetryableError).retryAfterMs, status: (err as FatalError).status }),
+  );
+  const script = (call: string): WriteResult | Error => {
+    if (call === 'test') return new FatalError('bad credentials', 403);
+    if (call.startsWith('write b')) return new RetryableError('busy', 2000, 503);
+    if (call.startsWith('write c')) return { rejected: [{ id: 'c', reason: 'too large', status: 413 }], failed: [{ id: 'd', reason: 'timeout' }] };
+    return { rejected: [] };
+  };
+  /** The same calls, in the same order, to a writer; what each answered and what the writer saw. */
+  const exercise = async (w: DestinationWriter) => {
+    const signal = new AbortController().signal;
+    const answers = await Promise.all([outcome(w.write(batch('a1', 'a2'), signal, 1)), outcome(w.write(batch('b'), signal, 1)), outcome(w.test())]);
+    answers.push(await outcome(w.write(batch('c', 'd'), signal, 2)));
+    answers.push(await outcome(w.close()));
+    return answers;
+  };
+
+  it('loads nothing until a writer tests or writes; the stand-in answers every call as the writer it stands for does', async () => {
+    const l = loader();
+    const unused = l.create({ script }, ctx);
+    await unused.close();
+    await expect(unused.write(batch('e'), new AbortController().signal, 1)).rejects.toThrow('the destination writer is closed');
+    expect(l.loads()).toBe(0);
+
+    const deferred = l.create({ script }, ctx);
+    expect(deferred).not.toBeInstanceOf(Scripted);
+    const viaStandIn = await exercise(deferred);
+    expect(l.loads()).toBe(1);
+    expect(l.built).toHaveLength(1);
+    // Once loaded, create builds the writer itself: the path every later writer of the type takes.
+    const direct = l.create({ script }, ctx);
+    expect(direct).toBeInstanceOf(Scripted);
+    const viaWriter = await exercise(direct);
+    expect(viaStandIn).toEqual(viaWriter);
+    expect(viaStandIn.map((a) => ('error' in a ? a.error : 'ok'))).toEqual(['ok', 'RetryableError: busy', 'FatalError: bad credentials', 'ok', 'ok']);
+    expect(l.built[0]!.calls).toEqual(l.built[1]!.calls);
+    expect(l.loads()).toBe(1);
+  });
+
+  it('a stand-in closed while the module loads closes the writer once built, after the write that was waiting for it', async () => {
+    const l = loader();
+    const w = l.create({ script }, ctx);
+    const writing = outcome(w.write(batch('a'), new AbortController().signal, 1));
+    await w.close();
+    expect(await writing).toEqual({ value: { rejected: [] } });
+    expect(l.built[0]!.calls).toEqual(['write a #1', 'close']);
+  });
+
+  it('a module that cannot be loaded fails the call with a FatalError, and is imported again by the next call', async () => {
+    let tries = 0;
+    const create = writerOnFirstUse<Config>('flaky', async () => {
+      if (++tries === 1) throw new Error("Cannot find package '@vendor/sdk'");
+      return (config) => new Scripted(config);
+    });
+    const w = create({ script }, ctx);
+    await expect(w.write(batch('a'), new AbortController().signal, 1)).rejects.toMatchObject({ name: 'FatalError', message: "the flaky destination cannot be loaded in this process: Cannot find package '@vendor/sdk'" });
+    expect(await w.write(batch('a'), new AbortController().signal, 1)).toEqual({ rejected: [] });
+    expect(tries).toBe(2);
+  });
+
+  it('a writer that cannot be built fails its first call as a throwing create fails the stream: FatalError, or the error the writer chose', async () => {
+    const broken = () =>
+      writerOnFirstUse<{ fail: Error }>('broken', async () => (config) => {
+        throw config.fail;
+      });
+    const signal = new AbortController().signal;
+    const create = broken();
+    await expect(create({ fail: new TypeError('x is not a function') }, ctx).test()).rejects.toMatchObject({ name: 'FatalError', message: 'cannot open the destination: x is not a function' });
+    // Loaded now: create itself throws, and the runner turns that into the same FatalError.
+    expect(() => create({ fail: new TypeError('x is not a function') }, ctx)).toThrow(TypeError);
+    await expect(broken()({ fail: new RetryableError('key vault unreachable') }, ctx).write(batch('a'), signal, 1)).rejects.toMatchObject({ name: 'RetryableError', message: 'key vault unreachable' });
   });
 });

@@ -100,7 +100,89 @@ export interface DestinationDefinition<C = Record<string, unknown>> {
    * events hold them.
    */
   logObjects?: 'text' | 'bytes';
+  /**
+   * A writer for a validated config. Plug-ins whose writer needs an SDK build it with
+   * `writerOnFirstUse`, so that the definition stays metadata and the SDK loads with the first
+   * writer that writes.
+   */
   create(config: C, ctx: DestinationContext): DestinationWriter;
+}
+
+/** Builds a plug-in's writer; what a definition's `create` does once the writer's module is loaded. */
+export type WriterFactory<C> = (config: C, ctx: DestinationContext) => DestinationWriter;
+
+const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
+/**
+ * A definition's `create` whose writer module is imported on first use (ADR 0120). The registry,
+ * the API and the dashboard need only a plug-in's metadata, and a delivery thread only the writers
+ * of the streams it runs, so none of them should pay for the SDKs (AWS, Google, DuckDB, Kafka,
+ * NATS) of the others. Once `load` has resolved, `create` builds the writer at once, as a
+ * definition without this did; before that it returns a stand-in that imports the module on its
+ * first `test` or `write`. A module that cannot be imported fails that call with a FatalError (the
+ * destination cannot work in this process) and is imported again next time.
+ */
+export function writerOnFirstUse<C>(type: string, load: () => Promise<WriterFactory<C>>): WriterFactory<C> {
+  let factory: WriterFactory<C> | null = null;
+  let loading: Promise<WriterFactory<C>> | null = null;
+  const loaded = () =>
+    (loading ??= load().then(
+      (f) => (factory = f),
+      (err: unknown) => {
+        loading = null;
+        throw new FatalError(`the ${type} destination cannot be loaded in this process: ${messageOf(err)}`);
+      },
+    ));
+  return (config, ctx) => (factory ? factory(config, ctx) : new DeferredWriter(() => loaded().then((f) => buildWriter(f, config, ctx))));
+}
+
+/**
+ * A writer that cannot be built is a configuration problem of its stream, reported as the runner
+ * reports one thrown by `create` (stream `failed`), and for the same reason: retrying cannot help.
+ */
+function buildWriter<C>(factory: WriterFactory<C>, config: C, ctx: DestinationContext): DestinationWriter {
+  try {
+    return factory(config, ctx);
+  } catch (err) {
+    throw err instanceof FatalError || err instanceof RetryableError ? err : new FatalError(`cannot open the destination: ${messageOf(err)}`);
+  }
+}
+
+/** Stands in for a writer until its module is loaded, then hands every call on to it. */
+class DeferredWriter implements DestinationWriter {
+  private writer: DestinationWriter | null = null;
+  private opening: Promise<DestinationWriter> | null = null;
+  private closed = false;
+
+  constructor(private readonly open: () => Promise<DestinationWriter>) {}
+
+  private ready(): Promise<DestinationWriter> {
+    if (this.closed) return Promise.reject(new Error('the destination writer is closed'));
+    this.opening ??= this.open().then(
+      (w) => (this.writer = w),
+      (err: unknown) => {
+        this.opening = null;
+        throw err;
+      },
+    );
+    return this.opening;
+  }
+
+  async test(): Promise<void> {
+    await (this.writer ?? (await this.ready())).test();
+  }
+
+  write(batch: StoredEvent[], signal: AbortSignal, attempt: number): Promise<WriteResult> {
+    // Once built, no extra turn per batch: the writer's own promise is returned as is.
+    return this.writer ? this.writer.write(batch, signal, attempt) : this.ready().then((w) => w.write(batch, signal, attempt));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // A writer still being built is closed once it is (a write may be waiting for it).
+    const w = this.writer ?? (await this.opening?.catch(() => null)) ?? null;
+    await w?.close();
+  }
 }
 
 /**

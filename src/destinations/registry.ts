@@ -12,8 +12,11 @@ import { webhookDestination } from './webhook/definition.js';
 
 /**
  * The installed destination plug-ins. The delivery engine and the API reach plug-ins only
- * through these two functions (the import rules of scripts/check-imports.mjs).
+ * through these two functions (the import rules of scripts/check-imports.mjs). Importing this
+ * loads every plug-in's metadata (schema, limits, guide) but no writer: each writer, with its SDK,
+ * is imported when a writer of its type first tests or writes (`writerOnFirstUse`, ADR 0120).
  */
+
 /**
  * Erases a definition's config type: the engine validates a config against `configSchema`
  * before it calls `create`, which is what makes the untyped record safe to hand over.

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { defineDestination } from '../destination.js';
-import { BIGQUERY_DEFAULTS, BigQueryWriter, type BigQueryConfig } from './writer.js';
+import { defineDestination, writerOnFirstUse } from '../destination.js';
+import { BIGQUERY_DEFAULTS } from './defaults.js';
+import type { BigQueryConfig } from './writer.js';
 
 export const bigqueryConfigSchema = Type.Object(
   {
@@ -22,5 +23,8 @@ export const bigqueryDestination = defineDestination<BigQueryConfig>({
   // One MERGE script per batch: large batches keep DML jobs (and their quotas) few; one at a
   // time per stream, as BigQuery queues concurrent DML on a table anyway.
   limits: { maxBatch: 10_000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
-  create: (config, ctx) => new BigQueryWriter(config, ctx),
+  create: writerOnFirstUse<BigQueryConfig>('bigquery', async () => {
+    const { BigQueryWriter } = await import('./writer.js');
+    return (config, ctx) => new BigQueryWriter(config, ctx);
+  }),
 });

@@ -4,6 +4,7 @@ import type { StoredEvent } from '../../domain/event.js';
 import { FatalError, RequestPacker, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { RowMappingError, SCHEMA_VERSION, TABLE_NAMES, testRow, toRows, type TableName } from '../tables.js';
 import { parseServiceAccount, ServiceAccountTokens } from './auth.js';
+import { BIGQUERY_DEFAULTS } from './defaults.js';
 import { classifyBigQueryError } from './errors.js';
 import { fields, insertRow, mergeStatement, SCHEMA_LABEL, stagingName, stagingResource, tableResource } from './schema.js';
 
@@ -15,8 +16,6 @@ export interface BigQueryConfig {
   /** Another BigQuery REST endpoint (a private endpoint or the sandbox); default Google's. */
   api_endpoint?: string;
 }
-
-export const BIGQUERY_DEFAULTS = { dataset: 'data_streams', location: 'US' };
 
 /**
  * tabledata.insertAll: at most 10 MB and 50,000 rows a request. Google advises ~500 rows for

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { defineDestination } from '../destination.js';
-import { FILE_DEFAULTS, FileWriter, type FileConfig } from './writer.js';
+import { defineDestination, writerOnFirstUse } from '../destination.js';
+import { FILE_DEFAULTS } from './defaults.js';
+import type { FileConfig } from './writer.js';
 
 export const fileConfigSchema = Type.Object(
   {
@@ -19,5 +20,8 @@ export const fileDestination = defineDestination<FileConfig>({
   configSchema: fileConfigSchema,
   secretFields: [],
   limits: { maxBatch: 1000, maxWaitMs: 1000, maxInFlight: 1, ordering: 'per-grant' },
-  create: (config, ctx) => new FileWriter(config, ctx),
+  create: writerOnFirstUse<FileConfig>('file', async () => {
+    const { FileWriter } = await import('./writer.js');
+    return (config, ctx) => new FileWriter(config, ctx);
+  }),
 });

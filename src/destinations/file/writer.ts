@@ -4,11 +4,10 @@ import type { StoredEvent } from '../../domain/event.js';
 import { type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { RowMappingError, rowsByTable, testRow, toRows, type TableRows } from '../tables.js';
 import { confineRoot, ensureRealRoot } from './confine.js';
+import { FILE_DEFAULTS, type FileFormat } from './defaults.js';
 import { hourParts, partName, publish, toFileError } from './fs-atomic.js';
 import { NdjsonSink, type RollPolicy } from './ndjson.js';
 import { ParquetSink } from './parquet.js';
-
-export type FileFormat = 'ndjson' | 'parquet' | 'both';
 
 export interface FileConfig {
   /** Absolute directory; default `${dataDir}/streams/${streamId}`. */
@@ -17,8 +16,6 @@ export interface FileConfig {
   roll_max_bytes?: number;
   roll_max_seconds?: number;
 }
-
-export const FILE_DEFAULTS = { format: 'ndjson' as FileFormat, roll_max_bytes: 128 * 1024 * 1024, roll_max_seconds: 3600 };
 
 /** The directories a file destination may write under: the data directory and the operator's allowed roots. */
 export const allowedBases = (ctx: DestinationContext): string[] => [ctx.dataDir, ...(ctx.fileRoots ?? [])];

@@ -3,6 +3,7 @@ import kafkajs, { type KafkaConfig, type LogEntry, type ProducerConfig, type SAS
 import type { OutboundGuard } from '../../domain/net.js';
 import { normalizePem } from '../../domain/pem.js';
 import type { PluginLogger } from '../../domain/plugin.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES } from './defaults.js';
 import { guardedSocketFactory } from './socket.js';
 
 const { Partitioners, logLevel } = kafkajs;
@@ -24,9 +25,7 @@ export interface KafkaConfigFields {
   retries?: number;
 }
 
-export const DEFAULT_MAX_MESSAGE_BYTES = 1_000_000;
-export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
-export const DEFAULT_RETRIES = 5;
+export { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES };
 /** Kafka's bound for the idempotent producer: more in flight per connection and ordering is not guaranteed. */
 export const IDEMPOTENT_MAX_IN_FLIGHT = 5;
 

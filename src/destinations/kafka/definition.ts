@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { defineDestination } from '../destination.js';
-import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES } from './client.js';
-import { KafkaWriter, type KafkaConfig } from './writer.js';
+import { defineDestination, writerOnFirstUse } from '../destination.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRIES } from './defaults.js';
+import type { KafkaConfig } from './writer.js';
 
 const HOST_PORT = '[A-Za-z0-9.\\-\\[\\]:]+:\\d{1,5}';
 const pem = (what: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 16_384, pattern: '-----BEGIN ', description: what }));
@@ -34,5 +34,8 @@ export const kafkaDestination = defineDestination<KafkaConfig>({
   secretFields: ['sasl_password', 'tls_key'],
   // A grant maps to one partition; batches of different grants may be in flight together.
   limits: { maxBatch: 2000, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
-  create: (config, ctx) => new KafkaWriter(config, ctx),
+  create: writerOnFirstUse<KafkaConfig>('kafka', async () => {
+    const { KafkaWriter } = await import('./writer.js');
+    return (config, ctx) => new KafkaWriter(config, ctx);
+  }),
 });

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
+import { writerOnFirstUse, type DestinationDefinition } from '../destination.js';
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_MAX_PENDING } from './defaults.js';
 import { DEFAULT_SUBJECT, SUBJECT_PATTERN } from './subject.js';
-import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_MAX_PENDING, NatsWriter, type NatsConfig } from './writer.js';
+import type { NatsConfig } from './writer.js';
 
 const pem = (what: string) => Type.Optional(Type.String({ minLength: 1, maxLength: 16_384, pattern: '-----BEGIN ', description: what }));
 
@@ -42,5 +43,8 @@ export const natsDestination: DestinationDefinition<NatsConfig> = {
   secretFields: ['password', 'token', 'nkey_seed', 'creds', 'tls_key'],
   // One connection; the server stores in the order sent, so batches of different grants may overlap.
   limits: { maxBatch: 1000, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
-  create: (config, ctx) => new NatsWriter(config, ctx),
+  create: writerOnFirstUse<NatsConfig>('nats', async () => {
+    const { NatsWriter } = await import('./writer.js');
+    return (config, ctx) => new NatsWriter(config, ctx);
+  }),
 };

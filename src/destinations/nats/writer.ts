@@ -5,6 +5,7 @@ import { eventAttributes, fitBody, laneResult, sendPerLane, type SendOutcome } f
 import { ForbiddenDestinationError } from '../../domain/net.js';
 import { FatalError, RetryableError, type DestinationContext, type DestinationWriter, type WriteResult } from '../destination.js';
 import { natsConnect, type NatsAuth, type NatsTls } from './connection.js';
+import { DEFAULT_ACK_TIMEOUT_MS, DEFAULT_MAX_PENDING } from './defaults.js';
 import { renderSubject, validateTemplate, DEFAULT_SUBJECT } from './subject.js';
 
 export interface NatsConfig extends NatsAuth, NatsTls {
@@ -14,8 +15,6 @@ export interface NatsConfig extends NatsAuth, NatsTls {
   max_pending_acks?: number;
 }
 
-export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_PENDING = 256;
 /** Room kept for the protocol line and headers (Nats-Msg-Id and the five attributes) under max_payload. */
 const HEADER_ROOM = 1_024;
 

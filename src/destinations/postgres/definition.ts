@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition } from '../destination.js';
-import { DEFAULT_SCHEMA, PostgresWriter, type PostgresConfig } from './writer.js';
+import { writerOnFirstUse, type DestinationDefinition } from '../destination.js';
+import { DEFAULT_SCHEMA } from './defaults.js';
+import type { PostgresConfig } from './writer.js';
 
 export const postgresConfigSchema = Type.Object(
   {
@@ -30,5 +31,8 @@ export const postgresDestination: DestinationDefinition<PostgresConfig> = {
   secretFields: ['connection_string'],
   // Keyed, insert-only tables: the end state does not depend on order, so batches may overlap.
   limits: { maxBatch: 1000, maxWaitMs: 500, maxInFlight: MAX_IN_FLIGHT, ordering: 'none' },
-  create: (config, ctx) => new PostgresWriter(config, ctx, MAX_IN_FLIGHT),
+  create: writerOnFirstUse<PostgresConfig>('postgres', async () => {
+    const { PostgresWriter } = await import('./writer.js');
+    return (config, ctx) => new PostgresWriter(config, ctx, MAX_IN_FLIGHT);
+  }),
 };

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { StoredEvent } from '../../domain/event.js';
 import type { DestinationContext, DestinationWriter, WriteResult } from '../destination.js';
 import { RowMappingError, TABLES, rowsByTable, testRow, toRows, type Row, type TableName, type TableRows } from '../tables.js';
+import { DEFAULT_SCHEMA } from './defaults.js';
 import { EXISTING_COLUMNS_SQL, LZ4_SUPPORTED_SQL, missingColumnsSql, schemaSql } from './ddl.js';
 import { copyRows } from './copy.js';
 import { guardedStream } from './guarded-socket.js';
@@ -13,7 +14,6 @@ export interface PostgresConfig {
   schema?: string;
 }
 
-export const DEFAULT_SCHEMA = 'tributary';
 /** Server-side deadline of every statement the destination sends. */
 export const STATEMENT_TIMEOUT_MS = 60_000;
 

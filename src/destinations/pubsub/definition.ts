@@ -1,7 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { defineDestination } from '../destination.js';
+import { defineDestination, writerOnFirstUse } from '../destination.js';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, type PubSubConfig } from './client.js';
-import { PubSubWriter } from './writer.js';
 
 export const pubsubConfigSchema = Type.Object(
   {
@@ -24,5 +23,8 @@ export const pubsubDestination = defineDestination<PubSubConfig>({
   secretFields: ['service_account_json'],
   // The client batches per ordering key (one batch in flight per key) within 1,000 messages / 10 MB.
   limits: { maxBatch: 1000, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
-  create: (config, ctx) => new PubSubWriter(config, ctx),
+  create: writerOnFirstUse<PubSubConfig>('pubsub', async () => {
+    const { PubSubWriter } = await import('./writer.js');
+    return (config, ctx) => new PubSubWriter(config, ctx);
+  }),
 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { defineDestination } from '../destination.js';
-import { S3Writer, type S3Config } from './writer.js';
+import { defineDestination, writerOnFirstUse } from '../destination.js';
+import type { S3Config } from './writer.js';
 
 export const s3ConfigSchema = Type.Object(
   {
@@ -30,5 +30,8 @@ export const s3Destination = defineDestination<S3Config>({
   // Parquet hands message bodies to DuckDB as the log's UTF-8 bytes (ADR 0229); NDJSON parses the
   // object either way, from bytes as cheaply as from the decoded text.
   logObjects: 'bytes',
-  create: (config, ctx) => new S3Writer(config, ctx),
+  create: writerOnFirstUse<S3Config>('s3', async () => {
+    const { S3Writer } = await import('./writer.js');
+    return (config, ctx) => new S3Writer(config, ctx);
+  }),
 });

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { DestinationDefinition, DestinationSetupGuide } from '../destination.js';
+import { writerOnFirstUse, type DestinationDefinition, type DestinationSetupGuide } from '../destination.js';
 import { SNOWFLAKE_DEFAULTS, snowflakeSetupScript, type SnowflakeSetupInput } from './setup.js';
-import { SnowflakeWriter, type SnowflakeConfig } from './writer.js';
+import type { SnowflakeConfig } from './writer.js';
 
 const IDENT = '^[A-Za-z_][A-Za-z0-9_$]{0,254}$';
 
@@ -35,5 +35,8 @@ export const snowflakeDestination: DestinationDefinition<SnowflakeConfig> & { se
   // One MERGE transaction per batch; one at a time per stream (concurrent MERGEs on a table queue on its lock anyway).
   limits: { maxBatch: 10_000, maxWaitMs: 5000, maxInFlight: 1, ordering: 'none' },
   setupGuide: { title: 'Run this once in a Snowflake worksheet as ACCOUNTADMIN', language: 'sql', script: snowflakeSetupScript },
-  create: (config, ctx) => new SnowflakeWriter(config, ctx),
+  create: writerOnFirstUse<SnowflakeConfig>('snowflake', async () => {
+    const { SnowflakeWriter } = await import('./writer.js');
+    return (config, ctx) => new SnowflakeWriter(config, ctx);
+  }),
 };

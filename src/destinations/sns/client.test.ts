@@ -10,10 +10,12 @@ const handler = guardedHandler(testContext().outbound);
 describe('sns credentials', () => {
   it('assumes the role with the external id, from the static keys, and hands the SDK expiring credentials', async () => {
     const calls: { region: string; source: unknown; input: unknown }[] = [];
+    // An hour from now, to the second, as STS answers for DurationSeconds 3600: never in the past, whenever the test runs.
+    const expiration = new Date(Math.floor(Date.now() / 1000) * 1000 + 3600_000);
     const sts = (region: string, source: unknown) => ({
       send: async (cmd: AssumeRoleCommand) => {
         calls.push({ region, source, input: cmd.input });
-        return { Credentials: { AccessKeyId: 'ASIATEMP', SecretAccessKey: 'temp-secret', SessionToken: 'tok', Expiration: new Date('2030-01-01T00:00:00Z') }, $metadata: {} };
+        return { Credentials: { AccessKeyId: 'ASIATEMP', SecretAccessKey: 'temp-secret', SessionToken: 'tok', Expiration: expiration }, $metadata: {} };
       },
     });
     const provider = credentials(
@@ -25,7 +27,7 @@ describe('sns credentials', () => {
     );
     expect(typeof provider).toBe('function');
     const creds = await (provider as () => Promise<unknown>)();
-    expect(creds).toEqual({ accessKeyId: 'ASIATEMP', secretAccessKey: 'temp-secret', sessionToken: 'tok', expiration: new Date('2030-01-01T00:00:00Z') });
+    expect(creds).toEqual({ accessKeyId: 'ASIATEMP', secretAccessKey: 'temp-secret', sessionToken: 'tok', expiration });
     expect(calls).toEqual([
       { region: 'eu-west-1', source: { accessKeyId: 'AKIASOURCE', secretAccessKey: 'source-secret' }, input: { RoleArn: 'arn:aws:iam::123456789012:role/streams', RoleSessionName: 'tributary-str_1', DurationSeconds: 3600, ExternalId: 'ext-42' } },
     ]);

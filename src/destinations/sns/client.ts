@@ -27,8 +27,6 @@ export class SnsConfigError extends Error {
   override name = 'SnsConfigError';
 }
 
-export const TOPIC_ARN_PATTERN = '^arn:aws[a-z-]*:sns:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$';
-
 export function topicRegion(arn: string): string {
   return arn.split(':')[3] ?? '';
 }

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
-import { defineDestination } from '../destination.js';
-import { TOPIC_ARN_PATTERN, type SnsConfig } from './client.js';
-import { SnsWriter } from './writer.js';
+import { defineDestination, writerOnFirstUse } from '../destination.js';
+import { TOPIC_ARN_PATTERN } from './arn.js';
+import type { SnsConfig } from './client.js';
 
 const URL_PATTERN = '^https?://[^\\s/]+/?$';
 
@@ -32,5 +32,8 @@ export const snsDestination = defineDestination<SnsConfig>({
   secretFields: ['secret_access_key', 'session_token'],
   // Up to 16 PublishBatch calls at once per batch; a grant's events go out call after call.
   limits: { maxBatch: 500, maxWaitMs: 20, maxInFlight: 4, ordering: 'per-grant' },
-  create: (config, ctx) => new SnsWriter(config, ctx),
+  create: writerOnFirstUse<SnsConfig>('sns', async () => {
+    const { SnsWriter } = await import('./writer.js');
+    return (config, ctx) => new SnsWriter(config, ctx);
+  }),
 });

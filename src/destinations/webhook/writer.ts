@@ -9,6 +9,7 @@ import { ConnectionPool } from './connections.js';
 import { forbiddenCause, systemLookupAll } from './guard.js';
 import { requestHeaders } from './headers.js';
 import { DeadlineQueue } from './deadlines.js';
+import { DEFAULT_BATCH_MAX_BYTES, DEFAULT_PIPELINING } from './defaults.js';
 import { sendLane, type LaneResult, type Posted } from './pipeline.js';
 import { Cancel, post } from './request.js';
 import { Signer } from './signing.js';
@@ -43,13 +44,7 @@ export interface WebhookOptions {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_CONCURRENCY = 64;
-/**
- * 32, not 8 (ADR 0117): on a thread that is busy with other work (mailbox sync shares the
- * worker's main thread) a lane advances by about this many events per turn of the event loop, and
- * on a loaded machine a round trip is scheduler latency, so depth, not the receiver, bounds a grant.
- */
-export const DEFAULT_PIPELINING = 32;
-export const DEFAULT_BATCH_MAX_BYTES = 1024 * 1024;
+export { DEFAULT_BATCH_MAX_BYTES, DEFAULT_PIPELINING };
 const SNIPPET_BYTES = 200;
 const MAX_DRAIN_BYTES = 64 * 1024;
 
