@@ -54,14 +54,10 @@ export const webhookDestination: DestinationDefinition<WebhookConfig> = {
   // maxWaitMs only ever waits when the previous read was less than 50 ms ago (a busy stream): a
   // quiet stream's first event goes at once, a busy one writes fewer, fuller windows.
   limits: { maxBatch: 500, maxWaitMs: 50, maxInFlight: 4, ordering: 'per-grant' },
-<<<<<<< HEAD
   // Bodies are built from the log's UTF-8 bytes of each object, never a string of it (ADR 0118).
   logObjects: 'bytes',
-  create: (config, ctx) => new WebhookWriter(config, ctx),
-=======
   create: writerOnFirstUse<WebhookConfig>('webhook', async () => {
     const { WebhookWriter } = await import('./writer.js');
     return (config, ctx) => new WebhookWriter(config, ctx);
   }),
->>>>>>> s14h5
 };
