@@ -11,15 +11,19 @@
  * order alternating, and prints medians and B ÷ A. `--statements` adds pg_stat_statements' top
  * statements by time per variant (the server restarts once to load it).
  *
+ * `LOG_PG_PERF=<file>` records the server's backends with `perf record -g` during the measured
+ * rounds (`perf report -i <file> --no-children --sort symbol` shows where its CPU goes).
+ *
  * Usage: node --import tsx bench/log-pg-cpu.ts [-- --events 10000 --rounds 5 --window 2000 --vs <variant> --statements]
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { AppContext } from '../src/context.js';
 import { streamStore } from '../src/delivery/stream-store.js';
 import type { NewEvent } from '../src/domain/event.js';
-import { readAfter, LOG_START, type EventFilter } from '../src/event-log/read.js';
+import { readAfter, type EventFilter } from '../src/event-log/read.js';
 import { commitBatch, type HeldLease } from '../src/sync/outbox.js';
 import { grantLeaseName } from '../src/sync/leases.js';
 import { seedGrants } from '../test/helpers/grants.js';
@@ -145,7 +149,7 @@ try {
   if (STATEMENTS) for (const s of sides) await sql`select pg_stat_statements_reset()`.execute(s.ctx.store.db);
   const perfOut = process.env.LOG_PG_PERF;
   const perf = perfOut
-    ? (await import('node:child_process')).spawn('perf', ['record', '-F', '1999', '-g', '-o', perfOut, '-p', (await import('node:child_process')).execFileSync('pgrep', ['-d', ',', '-P', String(server.pid())], { encoding: 'utf8' }).trim()], { stdio: 'inherit' })
+    ? spawn('perf', ['record', '-F', '1999', '-g', '-o', perfOut, '-p', execFileSync('pgrep', ['-d', ',', '-P', String(server.pid())], { encoding: 'utf8' }).trim()], { stdio: 'inherit' })
     : null;
   if (perf) await new Promise((r) => setTimeout(r, 1000));
   const results = sides.map(() => [] as { append: Phase; read: Phase }[]);
