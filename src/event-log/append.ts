@@ -75,8 +75,8 @@ export function encodeEventRows(events: readonly NewEvent[]): EncodedRows {
  * `\u` escapes like the other control characters. A text holding `\u` anywhere (marked
  * `escapes` by encodeEventRows; a backslash before a `u` matches too) goes through the jsonb
  * parser as well, so those are refused with the same errors as before (22P05, 22P02) and nothing
- * else is. (Three `strpos` per row in SQL instead cost the server about as much as jsonb's parse
- * saved.)
+ * else is. (Three `strpos` per row in SQL instead cost the server most of what jsonb's parse
+ * saved: ADR 0006.)
  */
 export function insertEventsSql(applicationId: string, events: readonly NewEvent[], onlyIf: RawBuilder<unknown> = sql`true`, rows: EncodedRows = encodeEventRows(events)): RawBuilder<{ id: string }> {
   return sql<{ id: string }>`
