@@ -7,7 +7,7 @@ import { getProvider } from '../providers/registry.js';
 import type { GrantRow } from '../store/database.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 import { grantHandle } from './handle.js';
-import { encodeEventRows } from '../event-log/append.js';
+import { encodeEventRows, type EncodedRows } from '../event-log/append.js';
 import { commitBatch, GrantGoneError, LeaseLostError, underLease, type HeldLease, type SyncState } from './outbox.js';
 
 export interface SyncerOptions {
@@ -345,7 +345,7 @@ export class GrantSyncer {
 }
 
 /** A step of a changes() iteration with its events already encoded for the INSERT. */
-function encoded(r: IteratorResult<ChangeBatch>): IteratorResult<ChangeBatch> & { rows?: string } {
+function encoded(r: IteratorResult<ChangeBatch>): IteratorResult<ChangeBatch> & { rows?: EncodedRows } {
   if (r.done || 'reset' in r.value) return r;
   return { ...r, rows: encodeEventRows(r.value.events) };
 }

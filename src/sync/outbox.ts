@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { NewEvent } from '../domain/event.js';
-import { insertEventsSql } from '../event-log/append.js';
+import { insertEventsSql, type EncodedRows } from '../event-log/append.js';
 import { LOG_CHANNEL } from '../event-log/notify.js';
 import type { Cursor } from '../providers/provider.js';
 import type { Database } from '../store/database.js';
@@ -53,7 +53,7 @@ export async function commitBatch(
   grant: { id: string; applicationId: string },
   batch: { events: readonly NewEvent[]; cursor: Cursor; progress?: Record<string, unknown> | undefined },
   /** `encodeEventRows(batch.events)`, when the caller encoded the batch ahead of its commit. */
-  encoded?: string,
+  encoded?: EncodedRows,
 ): Promise<NewEvent[]> {
   const patch: SyncState = { cursor: batch.cursor };
   if (batch.progress) patch.progress = batch.progress;
