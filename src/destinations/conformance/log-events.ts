@@ -1,7 +1,11 @@
 import type { StoredEvent } from '../../domain/event.js';
 import { withObjectJson } from '../../domain/event-json.js';
 
-/** jsonb's text output: keys by length then bytes, `", "` and `": "` between members (what the log reader gets). */
+/**
+ * jsonb's text output: keys by length then bytes, `", "` and `": "` between members. The log stores
+ * the appender's JSON.stringify text since ADR 0006, but rows written before it read back in this
+ * form, so readers are tested with both.
+ */
 export function pgText(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(pgText).join(', ')}]`;
   if (typeof v === 'object' && v !== null) {

@@ -7,10 +7,11 @@ import { isUtf8 } from 'node:buffer';
  * that text too reaches DuckDB as the bytes it was decoded from (ADR 0232).
  *
  * The search is a shortcut, not a parse: it takes the first `"body"` key (an unescaped quote,
- * then `:`) followed by a string, which in a jsonb text is the top-level member (jsonb sorts
- * keys by length, and the message's shorter members hold no object with such a key). The
- * caller must confirm it with `scanMessage` over `rest` decoded: the scan walks the whole
- * remaining structure and only accepts when its top-level body is exactly at `at`.
+ * then `:`) followed by a string. In the log's text that is the top-level member: the appender's
+ * `JSON.stringify` text (ADR 0006) and, for rows older than it, jsonb's print (keys by length)
+ * both put no object with such a key before it. Nothing relies on that for correctness: the
+ * caller must confirm it with `scanMessage` over `rest` decoded, which walks the whole remaining
+ * structure and only accepts when its top-level body is exactly at `at` (else the text path).
  */
 export interface BodyBytes {
   /**
