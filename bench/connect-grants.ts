@@ -1,6 +1,6 @@
 /**
  * `npm run bench:scale -- --connect-only`: what it costs one worker to connect N IMAP grants
- * whose rows already exist (issue 15). Each run seeds N fresh Dovecot users and their grants with
+ * whose rows already exist. Each run seeds N fresh Dovecot users and their grants with
  * the scheduler stopped, then starts a scheduler and meters CPU (worker, PostgreSQL, Dovecot) and
  * PostgreSQL transactions from its start until every grant is connected and baselined. Variants
  * (old and new behaviour behind a switch) alternate within each repetition.
@@ -30,7 +30,7 @@ export interface ConnectVariant {
   sync: Partial<SchedulerOptions>;
 }
 
-/** The variants `--vs` names: A is the behaviour before issue 15's changes, B the current default. */
+/** The variants `--vs` names: A is the per-grant acquire loop of before ADR 0515, B the current default. */
 export const CONNECT_VARIANTS: Record<string, ConnectVariant[]> = {
   current: [{ label: 'current defaults', sync: {} }],
   'batch-claims': [

@@ -1,5 +1,5 @@
 /**
- * bench:imap-timeline — where a backfill's and a burst's wall-clock goes (issue 15). One worker's
+ * bench:imap-timeline — where a backfill's and a burst's wall-clock goes. One worker's
  * sync engine (production scheduler settings, grants started at once) on PostgreSQL and Dovecot
  * on loopback, no delivery: the IMAP session's pipeline trace (src/providers/imap/trace.ts)
  * gives every chunk's stages and every pass boundary, printed as a timeline and summed into

@@ -1,5 +1,5 @@
 /**
- * A bench-only hook on the IMAP sync's pipeline (issue 15): with `pipelineTrace.on` set, the
+ * A bench-only hook on the IMAP sync's pipeline: with `pipelineTrace.on` set, the
  * session reports each stage of each chunk (metadata queued / returned, bodies returned, events
  * built, yielded to the engine, resumed once the engine committed it) and each pass boundary
  * (pass start, STATUS, mailbox lock, bulk connection opened, hint for the next pass) and each step
